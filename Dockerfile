@@ -1,0 +1,20 @@
+# One image for every role (worker, dashboard, emulator, one-off runs); the command picks the role.
+FROM node:20-bookworm-slim AS build
+WORKDIR /app
+COPY package.json package-lock.json ./
+COPY bin ./bin
+COPY tsconfig.json tsconfig.build.json ./
+COPY src ./src
+COPY jobs ./jobs
+COPY schemas ./schemas
+COPY bench ./bench
+COPY samples ./samples
+RUN npm ci --no-audit --no-fund && npm prune --omit=dev
+
+FROM node:20-bookworm-slim
+ENV NODE_ENV=production
+WORKDIR /app
+COPY --from=build /app /app
+USER node
+ENTRYPOINT ["node", "/app/bin/braze-import.js"]
+CMD ["--help"]

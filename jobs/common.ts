@@ -1,0 +1,30 @@
+import type { z } from 'zod';
+import { flagProblems } from '../schemas/cli.js';
+import { type Config, loadConfig } from '../src/config.js';
+import { UsageError } from '../src/errors.js';
+import { createLogger, type Logger } from '../src/infra/logger.js';
+
+/** Parses a command's flags with its schema: every problem at once, exit 2. */
+export function parseFlags<S extends z.ZodType>(schema: S, raw: unknown): z.output<S> {
+  const parsed = schema.safeParse(raw);
+  if (!parsed.success) throw new UsageError(flagProblems(parsed.error));
+  return parsed.data;
+}
+
+export function setup(flags: { apiKeyFile?: string; allowEndpoint?: string } = {}): { config: Config; log: Logger } {
+  const config = loadConfig(process.env, flags);
+  const log = createLogger({ ...config.log, secrets: [config.braze.apiKey] });
+  return { config, log };
+}
+
+/** Commands that read state a run left in Redis need a Redis that outlives one command. */
+export function requireRedisUrl(config: Config, what: string): string {
+  if (!config.redisUrl) {
+    throw new UsageError(
+      `${what} needs REDIS_URL: runs without it use a private Redis that is gone when the command ends`,
+    );
+  }
+  return config.redisUrl;
+}
+
+export const out = (text: string) => process.stdout.write(`${text}\n`);

@@ -1,0 +1,94 @@
+import type { Command } from 'commander';
+import type { ZodError } from 'zod';
+import { emulatorFlagsSchema } from '../schemas/emulator.js';
+import { UsageError } from '../src/errors.js';
+import { DEFAULT_API_KEY, DEFAULT_PORT, type EmulatorOptionsInput, startEmulator } from '../src/emulator/index.js';
+
+const collect = (value: string, previous: string[] = []) => [...previous, value];
+
+/** `rateLimit` -> `--rate-limit`, `burst429Every` -> `--burst-429-every`. */
+function flagName(key: PropertyKey | undefined): string {
+  if (typeof key !== 'string') return 'emulator';
+  const kebab = key.replace(/([a-z0-9])([A-Z])/g, '$1-$2').replace(/([a-z])(\d)/g, '$1-$2');
+  return `--${kebab.toLowerCase()}`;
+}
+
+function issueLines(error: ZodError): string[] {
+  return error.issues.map((issue) => {
+    if (issue.code === 'unrecognized_keys') return `unknown option(s): ${issue.keys.map(flagName).join(', ')}`;
+    return `${flagName(issue.path[0])}: ${issue.message}`;
+  });
+}
+
+/** Validates raw commander flags; every problem at once, as a UsageError (exit 2). */
+export function parseEmulatorFlags(raw: Record<string, unknown>): EmulatorOptionsInput {
+  const parsed = emulatorFlagsSchema.safeParse(raw);
+  if (!parsed.success) throw new UsageError(issueLines(parsed.error));
+  return parsed.data;
+}
+
+function untilSignal(): Promise<NodeJS.Signals> {
+  return new Promise((resolve) => {
+    const onSignal = (signal: NodeJS.Signals) => {
+      process.off('SIGINT', onSignal);
+      process.off('SIGTERM', onSignal);
+      resolve(signal);
+    };
+    process.on('SIGINT', onSignal);
+    process.on('SIGTERM', onSignal);
+  });
+}
+
+async function listen(input: EmulatorOptionsInput) {
+  try {
+    return await startEmulator(input);
+  } catch (err) {
+    const code = (err as NodeJS.ErrnoException).code;
+    if (code === 'EADDRINUSE' || code === 'EACCES' || code === 'EADDRNOTAVAIL') {
+      throw new UsageError(`--port/--host: cannot listen on ${input.host ?? '127.0.0.1'}:${input.port ?? DEFAULT_PORT} (${code})`);
+    }
+    throw err;
+  }
+}
+
+/** Registers `braze-import emulator`: a local Braze /users/track look-alike (see src/emulator). */
+export function emulatorCommand(program: Command): void {
+  program
+    .command('emulator')
+    .description('run a local Braze REST emulator (/users/track and friends) with rate limits and fault injection')
+    .option('--host <host>', 'interface to listen on (default 127.0.0.1)')
+    .option('--port <port>', `port to listen on, 0 for any free port (default ${DEFAULT_PORT})`)
+    .option('--api-key <key>', `API key clients must send as Bearer (default ${DEFAULT_API_KEY})`)
+    .option(
+      '--rate-limit <bucket=count/duration>',
+      'override a bucket, repeatable: track=3000/3s, users=20000/1m, external-ids, subscription, export-ids, default; BUCKET=off disables',
+      collect,
+    )
+    .option('--window <kind>', 'rate-limit window: sliding (strict) or fixed (clock-aligned) (default sliding)')
+    .option('--reset-header <kind>', 'X-RateLimit-Reset as epoch seconds or delta seconds (default epoch)')
+    .option('--max-objects <n>', 'objects per /users/track request across all arrays (default 75)')
+    .option('--legacy-per-array', 'apply --max-objects to each array separately (legacy contracts)')
+    .option('--max-body-bytes <n>', 'largest accepted body in bytes, else 413 (default 4194304)')
+    .option('--store <kind>', 'memory (keep profiles) or none (validate only, fastest) (default memory)')
+    .option('--seed <n>', 'seed for fault injection dice (default 1)')
+    .option('--fail-rate <p>', 'probability of a 5xx answer; the body is not applied (default 0)')
+    .option('--fail-statuses <list>', 'statuses used by --fail-rate (default 500,502,503,504)')
+    .option('--reset-rate <p>', 'probability of a connection reset instead of an answer (default 0)')
+    .option('--reset-mode <when>', 'reset before or after applying the body (default before)')
+    .option('--latency-ms <n>', 'delay added to every response (default 0)')
+    .option('--slow-rate <p>', 'probability of an extra --slow-ms delay; the body is applied (default 0)')
+    .option('--slow-ms <n>', 'extra delay of a slow response, e.g. beyond a client timeout (default 0)')
+    .option('--burst-429-every <n>', 'every Nth request starts a burst of injected 429s (default 0: never)')
+    .option('--burst-429-length <n>', 'injected 429s per burst (default 1)')
+    .option('--queued-rate <p>', 'probability of 202 {"message":"queued"}; the body is applied (default 0)')
+    .action(async (raw: Record<string, unknown>) => {
+      const input = parseEmulatorFlags(raw);
+      const emulator = await listen(input);
+      process.stdout.write(`Braze emulator listening on ${emulator.url}\n`);
+      if (raw['apiKey'] === undefined) {
+        process.stderr.write(`No --api-key given: clients must send "Authorization: Bearer ${DEFAULT_API_KEY}"\n`);
+      }
+      await untilSignal();
+      await emulator.close();
+    });
+}

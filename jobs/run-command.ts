@@ -1,0 +1,106 @@
+import { createWriteStream } from 'node:fs';
+import type { Command } from 'commander';
+import { runFlagsSchema } from '../schemas/cli.js';
+import { requireBraze } from '../src/config.js';
+import { exportDeadLetters, readDeadLetters } from '../src/dead-letter/export.js';
+import { UsageError } from '../src/errors.js';
+import { provideRedis } from '../src/infra/redis.js';
+import { installShutdown } from '../src/infra/resources.js';
+import { dryRun, openInput } from '../src/runs/input.js';
+import { runImport } from '../src/runs/import.js';
+import type { RunStore } from '../src/runs/store.js';
+import { exitCodeFor, formatSummary, type Summary } from '../src/runs/summary.js';
+import { out, parseFlags, setup } from './common.js';
+
+export function runCommand(program: Command): void {
+  program
+    .command('run')
+    .description('import a CSV or JSONL file (or - for stdin) into Braze; sends in this process unless --enqueue-only')
+    .argument('<file>', 'input file (.csv, .jsonl, optionally .gz), or - for stdin')
+    .option('--format <format>', 'csv or jsonl (default: guessed from the file name)')
+    .option('--delimiter <char>', 'CSV delimiter (default ,)')
+    .option('--mapping <file>', 'mapping file: rename, type, drop columns, build events and purchases')
+    .option('--id-column <name>', 'the column holding external_id (default external_id)')
+    .option('--run-id <id>', 'run id (default: generated)')
+    .option('--dry-run', 'read, validate and chunk without sending; report what would be sent')
+    .option('--enqueue-only', 'only enqueue; `braze-import worker` processes send (needs REDIS_URL)')
+    .option('--concurrency <n>', 'requests in flight in this process', '32')
+    .option('--json', 'print the summary as one JSON object on stdout')
+    .option('--api-key-file <file>', 'read the Braze API key from FILE instead of BRAZE_API_KEY')
+    .option('--allow-endpoint <url>', 'accept BRAZE_REST_ENDPOINT although it is not a Braze REST host')
+    .action(async (file: string, raw: Record<string, unknown>) => {
+      const flags = parseFlags(runFlagsSchema, raw);
+      const { config, log } = setup(flags);
+      const input = await openInput(file, flags, config);
+      if (flags.dryRun) {
+        const report = await dryRun(input);
+        if (flags.json) out(JSON.stringify(report));
+        else out(report.text);
+        process.exitCode = report.rows.rejected > 0 ? 3 : 0;
+        return;
+      }
+      const braze = requireBraze(config);
+      if (flags.enqueueOnly && !config.redisUrl) {
+        throw new UsageError('--enqueue-only needs REDIS_URL: workers must reach the same Redis');
+      }
+      let stopping = false;
+      const uninstall = installShutdown({
+        onGraceful: () => {
+          stopping = true;
+          log.warn('stopping: no more reading; waiting for requests in flight (Ctrl-C again to force)');
+        },
+        onForce: () => process.exit(130),
+        deadlineMs: 30_000,
+      });
+      const redis = await provideRedis(config.redisUrl);
+      let exported: string | undefined;
+      try {
+        const summary = await runImport(input, {
+          config,
+          log,
+          redisUrl: redis.url,
+          braze,
+          runId: flags.runId,
+          enqueueOnly: flags.enqueueOnly,
+          concurrency: flags.concurrency,
+          stopped: () => stopping,
+          beforeClose: async ({ runs, runId }) => {
+            // A private Redis dies with this command: keep its dead letters in a file.
+            if (redis.private) exported = await saveDeadLetters(runs, runId, input.format, input.source);
+          },
+        });
+        report(summary, flags.json, exported);
+        process.exitCode = flags.enqueueOnly ? 0 : exitCodeFor(summary.status);
+      } finally {
+        uninstall();
+        await redis.release();
+      }
+    });
+}
+
+
+export function report(summary: Summary, json: boolean, exported?: string): void {
+  if (json) {
+    out(JSON.stringify(exported ? { ...summary, deadLetterFile: exported } : summary));
+    return;
+  }
+  out(formatSummary(summary));
+  if (exported) out(`Dead letters written to ${exported} (fix the rows and import that file again)`);
+  else if (summary.deadLetters > 0) out(`See the dead letters with: braze-import dlq list --run ${summary.runId}`);
+}
+
+export async function saveDeadLetters(
+  runs: RunStore,
+  runId: string,
+  format: 'csv' | 'jsonl',
+  source: string,
+): Promise<string | undefined> {
+  if ((await runs.countDeadLetters(runId)) === 0) return undefined;
+  const path = `braze-import-${runId}.dead-letters.${format}`;
+  const stream = createWriteStream(path);
+  await exportDeadLetters(() => readDeadLetters(runs, runId, source), format, (t) => {
+    if (!stream.write(t)) return new Promise<void>((r) => stream.once('drain', () => r()));
+  });
+  await new Promise<void>((resolve, reject) => stream.end((err?: Error | null) => (err ? reject(err) : resolve())));
+  return path;
+}

@@ -1,0 +1,120 @@
+import { createWriteStream } from 'node:fs';
+import type { Command } from 'commander';
+import { z } from 'zod';
+import type { DeadLetter } from '../schemas/dead-letter.js';
+import { UsageError } from '../src/errors.js';
+import { exportDeadLetters, readDeadLetters } from '../src/dead-letter/export.js';
+import { connectRedis, createRedis } from '../src/infra/redis.js';
+import { createRunStore, type RunStore, runKeys } from '../src/runs/store.js';
+import { formatSummary, summarize } from '../src/runs/summary.js';
+import { out, parseFlags, requireRedisUrl, setup } from './common.js';
+
+/** Runs a body with a run store on REDIS_URL, closing the connection afterwards. */
+async function withRuns<T>(what: string, body: (runs: RunStore, prefix: string) => Promise<T>): Promise<T> {
+  const { config } = setup();
+  const url = requireRedisUrl(config, what);
+  const redis = await connectRedis(createRedis(url, 'producer', `braze-import:${what}`), url);
+  try {
+    return await body(createRunStore(redis, config.prefix, config.retentionMs), config.prefix);
+  } finally {
+    await redis.quit().catch(() => redis.disconnect());
+  }
+}
+
+async function runOrLatest(runs: RunStore, runId: string | undefined): Promise<string> {
+  if (runId) {
+    if (!(await runs.get(runId))) throw new UsageError(`no run ${runId} (runs are kept for the retention period)`);
+    return runId;
+  }
+  const [latest] = await runs.list(1);
+  if (!latest) throw new UsageError('no runs yet');
+  return latest;
+}
+
+export function statusCommand(program: Command): void {
+  program
+    .command('status')
+    .description('show a run (default: the latest) or, with --all, the recent runs (needs REDIS_URL)')
+    .argument('[run]', 'run id')
+    .option('--all', 'list recent runs')
+    .option('--json', 'print JSON')
+    .action(async (runId: string | undefined, flags: { all?: boolean; json?: boolean }) => {
+      await withRuns('status', async (runs) => {
+        if (flags.all) {
+          const ids = await runs.list(50);
+          const all = (await Promise.all(ids.map((id) => runs.get(id)))).filter((r) => r !== undefined);
+          if (flags.json) out(JSON.stringify(all.map((r) => summarize(r))));
+          else for (const r of all) out(`${r.runId}  ${r.status.padEnd(22)} ${r.source}`);
+          return;
+        }
+        const run = await runs.get(await runOrLatest(runs, runId));
+        if (!run) throw new UsageError(`no run ${runId}`);
+        const summary = summarize(run);
+        out(flags.json ? JSON.stringify(summary) : formatSummary(summary));
+      });
+    });
+}
+
+const exportFlags = z.object({
+  run: z.string().optional(),
+  format: z.enum(['csv', 'jsonl'], { message: '--format must be csv or jsonl' }).default('csv'),
+  out: z.string().optional(),
+});
+
+export function dlqCommand(program: Command): void {
+  const dlq = program.command('dlq').description('dead letters: rows that did not reach Braze (needs REDIS_URL)');
+  dlq
+    .command('list')
+    .description("list a run's dead letters: line, stage, code and reason")
+    .option('--run <id>', 'run id (default: the latest run)')
+    .option('--limit <n>', 'at most this many', '100')
+    .option('--json', 'one JSON object per line')
+    .action(async (flags: { run?: string; limit: string; json?: boolean }) => {
+      await withRuns('dlq list', async (runs) => {
+        const runId = await runOrLatest(runs, flags.run);
+        const limit = Number(flags.limit) || 100;
+        let shown = 0;
+        for await (const dl of readDeadLetters(runs, runId)) {
+          if (shown++ >= limit) break;
+          out(flags.json ? JSON.stringify(withoutRecord(dl)) : `line ${dl.line}\t${dl.stage}\t${dl.code}\t${dl.message}`);
+        }
+        const total = await runs.countDeadLetters(runId);
+        if (!flags.json) out(`${total} dead letter(s) in run ${runId}${total > limit ? ` (first ${limit} shown)` : ''}`);
+      });
+    });
+  dlq
+    .command('export')
+    .description('write dead letters in the input shape plus _error_code, _error_message, _source_line')
+    .option('--run <id>', 'run id (default: the latest run)')
+    .option('--format <format>', 'csv or jsonl', 'csv')
+    .option('--out <file>', 'output file (default: stdout)')
+    .action(async (raw: Record<string, unknown>) => {
+      const flags = parseFlags(exportFlags, raw);
+      await withRuns('dlq export', async (runs) => {
+        const runId = await runOrLatest(runs, flags.run);
+        const stream = flags.out ? createWriteStream(flags.out) : process.stdout;
+        const result = await exportDeadLetters(() => readDeadLetters(runs, runId), flags.format, (t) => {
+          if (!stream.write(t)) return new Promise<void>((r) => stream.once('drain', () => r()));
+        });
+        if (flags.out) await new Promise<void>((r) => (stream as NodeJS.WritableStream).end(() => r()));
+        const note = result.skipped ? `; ${result.skipped} event/purchase letters need --format jsonl` : '';
+        process.stderr.write(`exported ${result.written} dead letter(s) from run ${runId}${note}\n`);
+      });
+    });
+  dlq
+    .command('purge')
+    .description("delete a run's dead letters now (they also expire after the retention period)")
+    .requiredOption('--run <id>', 'run id')
+    .action(async (flags: { run: string }) => {
+      await withRuns('dlq purge', async (runs, prefix) => {
+        const n = await runs.countDeadLetters(flags.run);
+        await runs.purgeDeadLetters(flags.run);
+        process.stderr.write(`purged ${n} dead letter(s) of run ${flags.run} (${runKeys(prefix, flags.run).dlq})\n`);
+      });
+    });
+}
+
+function withoutRecord(dl: DeadLetter): Omit<DeadLetter, 'record'> {
+  const { record: _record, ...rest } = dl;
+  return rest;
+}

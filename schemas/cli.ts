@@ -1,0 +1,39 @@
+import { z } from 'zod';
+
+const int = (name: string, min: number, max: number) =>
+  z
+    .string()
+    .regex(/^\d+$/, { message: `${name} expects a whole number` })
+    .transform(Number)
+    .pipe(z.number().int().min(min, { message: `${name} must be at least ${min}` }).max(max, { message: `${name} must be at most ${max}` }));
+
+/** Flags of `run` (and the input flags `demo` and `dlq replay` share), validated all at once. */
+export const runFlagsSchema = z.object({
+  format: z.enum(['csv', 'jsonl'], { message: '--format must be csv or jsonl' }).optional(),
+  delimiter: z.string().length(1, { message: '--delimiter must be a single character' }).optional(),
+  mapping: z.string().optional(),
+  idColumn: z.string().min(1).optional(),
+  runId: z.string().optional(),
+  dryRun: z.boolean().default(false),
+  enqueueOnly: z.boolean().default(false),
+  concurrency: int('--concurrency', 1, 1000).default(32),
+  json: z.boolean().default(false),
+  apiKeyFile: z.string().optional(),
+  allowEndpoint: z.string().optional(),
+});
+export type RunFlags = z.output<typeof runFlagsSchema>;
+
+export const workerFlagsSchema = z.object({
+  concurrency: int('--concurrency', 1, 1000).default(32),
+  apiKeyFile: z.string().optional(),
+  allowEndpoint: z.string().optional(),
+});
+export type WorkerFlags = z.output<typeof workerFlagsSchema>;
+
+/** zod issues -> one line each, naming the flag. */
+export function flagProblems(error: z.ZodError): string[] {
+  return error.issues.map((i) => {
+    const flag = `--${String(i.path[0] ?? '').replace(/[A-Z]/g, (c) => `-${c.toLowerCase()}`)}`;
+    return i.message.startsWith('--') ? i.message : `${flag}: ${i.message}`;
+  });
+}

@@ -1,0 +1,77 @@
+import { z } from 'zod';
+
+/** "3000/3s" -> { max: 3000, windowMs: 3000 }. Units: ms, s, m, h. */
+export interface RateLimit {
+  max: number;
+  windowMs: number;
+}
+
+const UNIT_MS: Record<string, number> = { ms: 1, s: 1000, m: 60_000, h: 3_600_000 };
+
+export function parseRateLimit(text: string): RateLimit | undefined {
+  const m = /^\s*(\d+)\s*\/\s*(\d*)\s*(ms|s|m|h)\s*$/.exec(text);
+  if (!m) return undefined;
+  const max = Number(m[1]);
+  const windowMs = Number(m[2] === '' ? 1 : m[2]) * (UNIT_MS[m[3] ?? 's'] ?? 1000);
+  if (!Number.isSafeInteger(max) || max < 1 || windowMs < 1) return undefined;
+  return { max, windowMs };
+}
+
+export const rateLimitSchema = z.string().transform((text, ctx) => {
+  const parsed = parseRateLimit(text);
+  if (!parsed) {
+    ctx.addIssue({
+      code: 'custom',
+      message: `expected <count>/<duration> such as 3000/3s or 20000/1m, got "${text}"`,
+    });
+    return z.NEVER;
+  }
+  return parsed;
+});
+
+const intString = (min: number, max: number) =>
+  z
+    .string()
+    .trim()
+    .regex(/^-?\d+$/, { message: 'expected a whole number' })
+    .transform(Number)
+    .pipe(z.number().int().min(min).max(max));
+
+const boolString = z
+  .string()
+  .trim()
+  .toLowerCase()
+  .pipe(z.enum(['1', '0', 'true', 'false', 'yes', 'no', 'on', 'off', '']))
+  .transform((v) => ['1', 'true', 'yes', 'on'].includes(v));
+
+const redisUrl = z
+  .string()
+  .trim()
+  .refine((v) => /^rediss?:\/\/./.test(v), { message: 'expected a redis:// or rediss:// URL' });
+
+/**
+ * Every environment variable the program reads. Keys are the variable names so that each
+ * problem can be reported as `NAME: what is wrong`.
+ */
+export const envSchema = z.object({
+  BRAZE_REST_ENDPOINT: z.string().trim().optional(),
+  BRAZE_API_KEY: z.string().optional(),
+  /** Same as --allow-endpoint: a non-Braze endpoint the operator vouches for (a proxy, the emulator in compose). */
+  BRAZE_ALLOW_ENDPOINT: z.string().trim().url({ message: 'expected a URL' }).optional(),
+  BRAZE_API_KEY_FILE: z.string().optional(),
+  REDIS_URL: redisUrl.optional(),
+  BRAZE_TRACK_RATE_LIMIT: rateLimitSchema.prefault('3000/3s'),
+  BRAZE_MAX_OBJECTS: intString(1, 75).default(75),
+  BRAZE_LEGACY_PER_ARRAY: boolString.default(false),
+  BRAZE_REQUEST_TIMEOUT_MS: intString(100, 600_000).default(30_000),
+  BRAZE_IMPORT_PREFIX: z
+    .string()
+    .regex(/^[A-Za-z0-9_-]{1,64}$/, { message: 'expected 1-64 letters, digits, _ or -' })
+    .default('braze-import'),
+  BRAZE_IMPORT_MAX_BACKLOG_MB: intString(1, 65_536).default(64),
+  BRAZE_IMPORT_RETENTION_DAYS: intString(1, 3650).default(14),
+  LOG_LEVEL: z.enum(['fatal', 'error', 'warn', 'info', 'debug', 'trace', 'silent']).default('info'),
+  LOG_FORMAT: z.enum(['auto', 'json', 'pretty']).default('auto'),
+});
+
+export type Env = z.output<typeof envSchema>;

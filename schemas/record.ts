@@ -1,0 +1,184 @@
+import { z } from 'zod';
+
+/**
+ * Shapes of one user's data on its way from a source row to a /users/track body, and of a row that
+ * could not make it (a Rejection). Limits come from Braze's docs (braze-api.md §1.5-1.8).
+ */
+
+export const LIMITS = {
+  /** Braze answers EXTERNAL_USER_ID_TOO_LARGE above this many UTF-8 bytes. */
+  externalIdBytes: 987,
+  /** Braze truncates longer strings and keys; we refuse rather than send something else. */
+  stringChars: 255,
+  /** Nesting cap for attribute/property values: bounds our recursion and Braze's 100 KB nested cap anyway. */
+  depth: 32,
+  purchaseQuantityMax: 100,
+} as const;
+
+/** Keys that could reach Object.prototype through careless assignment; refused everywhere. */
+export const FORBIDDEN_KEYS: ReadonlySet<string> = new Set(['__proto__', 'constructor', 'prototype']);
+/** Event/purchase property names Braze reserves. */
+export const RESERVED_PROPERTY_KEYS: ReadonlySet<string> = new Set(['time', 'event_name']);
+
+export const REJECTION_CODES = [
+  'missing_external_id',
+  'external_id_not_string',
+  'external_id_too_long',
+  'external_id_control_chars',
+  'string_too_long',
+  'bad_key',
+  'bad_value',
+  'bad_attributes',
+  'bad_event',
+  'bad_purchase',
+  'unknown_key',
+  'forbidden_key',
+  'not_an_object',
+  'too_deep',
+  'ragged_row',
+  'bad_json',
+  'bad_csv',
+  'object_too_large',
+] as const;
+export type RejectionCode = (typeof REJECTION_CODES)[number];
+
+/**
+ * A row that is never sent. `record` keeps the raw input (CSV cells by header name, the parsed JSON
+ * value, or the raw text when it could not be parsed) so a dead letter can be exported or replayed
+ * in the input's own shape.
+ */
+export interface Rejection {
+  line: number;
+  code: RejectionCode;
+  field?: string;
+  message: string;
+  externalId?: string;
+  record?: unknown;
+}
+
+/** One raw row from a reader; `line` is the 1-based line where the record starts. */
+export type RawRow =
+  | {
+      line: number;
+      kind: 'csv';
+      values: Record<string, string>;
+      /** The file's header, the same array for every row: lets the validator compile its plan once. */
+      header: readonly string[];
+    }
+  | { line: number; kind: 'jsonl'; value: unknown }
+  | { line: number; kind: 'error'; code: RejectionCode; message: string; raw?: unknown };
+
+/**
+ * What Braze parses as a time: ISO-8601 ("2024-05-01", "2024-05-01T10:00:00.123Z", "...+02:00"),
+ * "yyyy-MM-dd HH:mm:ss", "yyyy-MM-ddTHH:mm:ss:SSSZ" and "MM/dd/yyyy". A regex, not Date.parse: the
+ * same answer on every runtime and cheap enough for every row.
+ */
+const ISO_LIKE =
+  /^(\d{4})-(\d{2})-(\d{2})(?:[T ]([01]\d|2[0-3]):[0-5]\d(?::[0-5]\d(?:[.:]\d{1,9})?)?(?:Z|[+-](?:[01]\d|2[0-3]):?[0-5]\d)?)?$/i;
+const US_DATE = /^(\d{2})\/(\d{2})\/(\d{4})$/;
+export function isDateLike(value: string): boolean {
+  let m = ISO_LIKE.exec(value);
+  if (m) return validDay(Number(m[2]), Number(m[3]));
+  m = US_DATE.exec(value);
+  return m !== null && validDay(Number(m[1]), Number(m[2]));
+}
+function validDay(month: number, day: number): boolean {
+  return month >= 1 && month <= 12 && day >= 1 && day <= 31;
+}
+
+export const timeSchema = z
+  .string()
+  .refine(isDateLike, { message: 'expected an ISO-8601 date or date-time' });
+
+export const propertyKeySchema = z
+  .string()
+  .min(1, { message: 'property name must not be empty' })
+  .max(LIMITS.stringChars, { message: `property name longer than ${LIMITS.stringChars} characters` })
+  .refine((k) => !RESERVED_PROPERTY_KEYS.has(k), { message: 'property name is reserved by Braze' })
+  .refine((k) => !k.startsWith('$'), { message: 'property name must not start with $' });
+
+/** Values are checked (depth, forbidden keys, string lengths) before zod sees them. */
+export const propertiesSchema = z.record(propertyKeySchema, z.unknown());
+
+const boundedString = (what: string) =>
+  z
+    .string()
+    .min(1, { message: `${what} must not be empty` })
+    .max(LIMITS.stringChars, { message: `${what} longer than ${LIMITS.stringChars} characters` });
+
+/** An event as it arrives, without its identifier (the chunker adds external_id). */
+export const eventSchema = z.strictObject({
+  name: boundedString('name'),
+  time: timeSchema,
+  app_id: z.string().optional(),
+  properties: propertiesSchema.optional(),
+  _update_existing_only: z.boolean().optional(),
+});
+export type EventObject = z.output<typeof eventSchema>;
+
+export const purchaseSchema = z.strictObject({
+  product_id: boundedString('product_id'),
+  currency: z.string().regex(/^[A-Za-z]{3}$/, { message: 'expected a 3-letter ISO-4217 currency code' }),
+  price: z.number().finite(),
+  quantity: z.number().int().min(1).max(LIMITS.purchaseQuantityMax).default(1),
+  time: timeSchema,
+  app_id: z.string().optional(),
+  properties: propertiesSchema.optional(),
+  _update_existing_only: z.boolean().optional(),
+});
+export type PurchaseObject = z.output<typeof purchaseSchema>;
+
+/** Control characters (C0, DEL, C1) have no place in an identifier and break logs and CSV exports. */
+// biome-ignore lint/suspicious/noControlCharactersInRegex: finding control characters is the point
+export const CONTROL_CHARS = /[\u0000-\u001f\u007f-\u009f]/;
+
+/** The rules of checkExternalId (src/validate) as a zod schema; a test proves both agree. */
+export const externalIdSchema = z
+  .string()
+  .refine((s) => s.trim() !== '', { message: 'external_id is empty' })
+  .refine((s) => Buffer.byteLength(s, 'utf8') <= LIMITS.externalIdBytes, {
+    message: `external_id longer than ${LIMITS.externalIdBytes} bytes`,
+  })
+  .refine((s) => !CONTROL_CHARS.test(s), { message: 'external_id contains control characters' });
+
+/** A JSONL line in Braze's own shape (detected by an attributes, events or purchases key). */
+export const brazeLineSchema = z.strictObject({
+  external_id: z.unknown(),
+  attributes: z.record(z.string(), z.unknown()).optional(),
+  events: z.array(eventSchema).optional(),
+  purchases: z.array(purchaseSchema).optional(),
+});
+
+/**
+ * One valid source row. `attributes` present (even empty) means "send an attributes object": a row
+ * with only an id still creates or touches the profile, as Braze's CSV import does.
+ */
+export interface UserRecord {
+  line: number;
+  externalId: string;
+  attributes?: Record<string, unknown>;
+  events?: EventObject[];
+  purchases?: PurchaseObject[];
+}
+
+/** The scalar and nested values an attribute may hold, as zod (see checkValue in src/validate). */
+export const attributeValueSchema: z.ZodType<unknown> = z.lazy(() =>
+  z.union([
+    z.null(),
+    z.boolean(),
+    z.number().finite(),
+    z.string().max(LIMITS.stringChars),
+    z.array(attributeValueSchema),
+    z.record(
+      boundedString('key').refine((k) => !FORBIDDEN_KEYS.has(k), { message: 'forbidden key' }),
+      attributeValueSchema,
+    ),
+  ]),
+);
+
+export const attributesSchema = z.record(
+  boundedString('attribute name').refine((k) => !FORBIDDEN_KEYS.has(k) && k !== 'external_id', {
+    message: 'forbidden attribute name',
+  }),
+  attributeValueSchema,
+);

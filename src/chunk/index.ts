@@ -1,0 +1,210 @@
+import type { Rejection, UserRecord } from '../../schemas/record.js';
+import { aloneBytes, bodyBytes, bytesWith, emptyTally, type Kind, KINDS, type Tally, jsonBytes } from './body.js';
+
+/**
+ * UserRecords -> /users/track bodies. Pure and deterministic: the same records in the same order give
+ * the same chunks with the same indexes. Each record contributes one attributes object (when it has
+ * `attributes`) and one object per event and purchase, each with external_id added.
+ *
+ * - A chunk holds at most `maxObjects` objects in all (with `legacyPerArray`: per array) and its JSON
+ *   body is at most `maxBytes`.
+ * - Rows of one external_id inside one chunk share one attributes object (later values win); its entry
+ *   in `lines.attributes` lists every source line merged into it. Events and purchases are appended.
+ * - A record is kept whole in one chunk when it fits in an empty one; a bigger record (say 200 events)
+ *   is split across consecutive chunks, attributes first.
+ * - A record with one object too large for any body is not chunked at all: it is handed to
+ *   `onReject` as a Rejection with code `object_too_large` (record = the UserRecord). Without
+ *   `onReject`, push throws, because dropping a row silently is worse than stopping.
+ */
+
+export interface ChunkerOptions {
+  maxObjects?: number;
+  legacyPerArray?: boolean;
+  maxBytes?: number;
+  onReject?: (rejection: Rejection) => void;
+}
+
+export type BrazeObject = Record<string, unknown> & { external_id: string };
+
+export interface TrackBody {
+  attributes?: BrazeObject[];
+  events?: BrazeObject[];
+  purchases?: BrazeObject[];
+}
+
+export interface Chunk {
+  /** 0-based, in the order chunks are completed. */
+  index: number;
+  body: TrackBody;
+  /** Source line(s) of each object, index-aligned with the body's arrays. */
+  lines: { attributes: number[][]; events: number[]; purchases: number[] };
+  /** Distinct source rows with at least one object here (a split row counts in each of its chunks). */
+  rows: number;
+  /** Exact UTF-8 size of JSON.stringify(body). */
+  bytes: number;
+}
+
+export interface Chunker {
+  /** Adds one record; returns the chunks it completed (usually none). */
+  push(record: UserRecord): Chunk[];
+  /** Completes the open chunk, if any. */
+  flush(): Chunk[];
+}
+
+interface Piece {
+  kind: Kind;
+  object: BrazeObject;
+  size: number;
+}
+
+interface Open {
+  objects: Record<Kind, BrazeObject[]>;
+  lines: Chunk['lines'];
+  tally: Tally;
+  /** external_id -> position of its attributes object, for merging. */
+  attributesAt: Map<string, number>;
+  rows: number;
+  lastLine: number;
+}
+
+function openChunk(): Open {
+  return {
+    objects: { attributes: [], events: [], purchases: [] },
+    lines: { attributes: [], events: [], purchases: [] },
+    tally: emptyTally(),
+    attributesAt: new Map(),
+    rows: 0,
+    lastLine: -1,
+  };
+}
+
+export function createChunker(options: ChunkerOptions = {}): Chunker {
+  const maxObjects = options.maxObjects ?? 75;
+  const maxBytes = options.maxBytes ?? 4 * 1024 * 1024;
+  const perArray = options.legacyPerArray ?? false;
+  if (!Number.isInteger(maxObjects) || maxObjects < 1) throw new RangeError(`maxObjects must be >= 1, got ${maxObjects}`);
+  let open = openChunk();
+  let nextIndex = 0;
+  let done: Chunk[] = [];
+
+  const hasRoom = (kind: Kind, added: number): boolean => {
+    const c = open.tally.count;
+    return perArray ? c[kind] + added <= maxObjects : c.attributes + c.events + c.purchases + added <= maxObjects;
+  };
+  const isEmpty = () => KINDS.every((k) => open.tally.count[k] === 0);
+
+  function close(): void {
+    if (isEmpty()) return;
+    const body: TrackBody = {};
+    for (const kind of KINDS) if (open.objects[kind].length > 0) body[kind] = open.objects[kind];
+    done.push({ index: nextIndex++, body, lines: open.lines, rows: open.rows, bytes: bodyBytes(open.tally) });
+    open = openChunk();
+  }
+
+  function noteRow(line: number): void {
+    if (open.lastLine !== line) open.rows++;
+    open.lastLine = line;
+  }
+
+  /** Merges into this chunk's attributes object for the same user; false when it would not fit. */
+  function tryMerge(piece: Piece, line: number): boolean {
+    const at = open.attributesAt.get(piece.object.external_id);
+    if (at === undefined) return false;
+    const before = open.objects.attributes[at]!;
+    const merged: BrazeObject = { ...before, ...piece.object };
+    const growth = jsonBytes(merged) - jsonBytes(before);
+    if (bytesWith(open.tally, 'attributes', growth, 0) > maxBytes) return false;
+    open.objects.attributes[at] = merged;
+    open.tally.bytes.attributes += growth;
+    open.lines.attributes[at]!.push(line);
+    noteRow(line);
+    return true;
+  }
+
+  function fits(piece: Piece): boolean {
+    return hasRoom(piece.kind, 1) && bytesWith(open.tally, piece.kind, piece.size, 1) <= maxBytes;
+  }
+
+  function add(piece: Piece, line: number): void {
+    if (piece.kind === 'attributes' && tryMerge(piece, line)) return;
+    if (!fits(piece)) close();
+    const list = open.objects[piece.kind];
+    if (piece.kind === 'attributes') {
+      open.attributesAt.set(piece.object.external_id, list.length);
+      open.lines.attributes.push([line]);
+    } else {
+      open.lines[piece.kind].push(line);
+    }
+    list.push(piece.object);
+    open.tally.count[piece.kind]++;
+    open.tally.bytes[piece.kind] += piece.size;
+    noteRow(line);
+  }
+
+  /** Would the whole record fit in the open chunk? (Merging is treated as a new object: conservative.) */
+  function fitsWhole(pieces: Piece[]): boolean {
+    const t: Tally = { count: { ...open.tally.count }, bytes: { ...open.tally.bytes } };
+    for (const p of pieces) {
+      t.count[p.kind]++;
+      t.bytes[p.kind] += p.size;
+    }
+    const c = t.count;
+    const roomy = perArray
+      ? KINDS.every((k) => c[k] <= maxObjects)
+      : c.attributes + c.events + c.purchases <= maxObjects;
+    return roomy && bodyBytes(t) <= maxBytes;
+  }
+
+  function reject(record: UserRecord, piece: Piece, field: string): void {
+    const rejection: Rejection = {
+      line: record.line,
+      code: 'object_too_large',
+      field,
+      message: `${field} is ${piece.size} bytes as JSON; a request body may be at most ${maxBytes} bytes`,
+      externalId: record.externalId,
+      record,
+    };
+    if (!options.onReject) throw new RangeError(`line ${record.line}: ${rejection.message}`);
+    options.onReject(rejection);
+  }
+
+  return {
+    push(record) {
+      done = [];
+      const pieces = piecesOf(record);
+      for (const [i, piece] of pieces.entries()) {
+        if (aloneBytes(piece.kind, piece.size) > maxBytes) {
+          reject(record, piece, fieldOf(pieces, i));
+          return done;
+        }
+      }
+      if (!fitsWhole(pieces) && !(pieces.length === 1 && open.attributesAt.has(record.externalId))) close();
+      for (const piece of pieces) add(piece, record.line);
+      return done;
+    },
+    flush() {
+      done = [];
+      close();
+      return done;
+    },
+  };
+}
+
+function piecesOf(record: UserRecord): Piece[] {
+  const pieces: Piece[] = [];
+  const id = record.externalId;
+  const piece = (kind: Kind, object: BrazeObject) => pieces.push({ kind, object, size: jsonBytes(object) });
+  // Spreads define own properties, so even a "__proto__" key could not reach a prototype here.
+  if (record.attributes) piece('attributes', { external_id: id, ...record.attributes });
+  for (const event of record.events ?? []) piece('events', { external_id: id, ...event });
+  for (const purchase of record.purchases ?? []) piece('purchases', { external_id: id, ...purchase });
+  return pieces;
+}
+
+/** "attributes", "events[3]", "purchases[0]": which part of the record a piece is. */
+function fieldOf(pieces: Piece[], i: number): string {
+  const piece = pieces[i]!;
+  if (piece.kind === 'attributes') return 'attributes';
+  const first = pieces.findIndex((p) => p.kind === piece.kind);
+  return `${piece.kind}[${i - first}]`;
+}

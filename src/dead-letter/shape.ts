@@ -1,0 +1,43 @@
+import type { DeadLetter } from '../../schemas/dead-letter.js';
+
+/** Columns every export adds after the record's own. */
+export const ERROR_COLUMNS = ['_error_code', '_error_message', '_source_line'] as const;
+
+function isObject(v: unknown): v is Record<string, unknown> {
+  return typeof v === 'object' && v !== null && !Array.isArray(v);
+}
+
+/** A cell as the CSV reader would cast it back: strings as they are, everything else as JSON. */
+function cell(v: unknown): string {
+  if (v === null) return 'null';
+  if (typeof v === 'string') return v;
+  return JSON.stringify(v);
+}
+
+/**
+ * The dead letter as a flat row in the input's own shape: CSV cells as read, or a Braze attributes
+ * object flattened to columns. Events and purchases have no flat shape: `undefined` (JSONL only).
+ */
+export function flatRow(dl: DeadLetter): Record<string, string> | undefined {
+  const rec = dl.record;
+  const errors = { _error_code: dl.code, _error_message: dl.message, _source_line: String(dl.line) };
+  if (!rec) return { ...errors };
+  if (rec.format === 'csv') return { ...rec.values, ...errors };
+  const v = rec.value;
+  if (!isObject(v)) return undefined;
+  if ('events' in v || 'purchases' in v) return undefined;
+  const attrs = isObject(v['attributes']) ? v['attributes'] : {};
+  const flat: Record<string, string> = {};
+  const plain = Object.entries(v).filter(([k]) => k !== 'attributes');
+  for (const [k, val] of [...plain, ...Object.entries(attrs)]) flat[k] = cell(val);
+  return { ...flat, ...errors };
+}
+
+/** The dead letter as one JSONL object: the record as given plus the error columns. */
+export function jsonRow(dl: DeadLetter): Record<string, unknown> {
+  const rec = dl.record;
+  const errors = { _error_code: dl.code, _error_message: dl.message, _source_line: dl.line };
+  if (!rec) return errors;
+  if (rec.format === 'csv') return { ...rec.values, ...errors };
+  return isObject(rec.value) ? { ...rec.value, ...errors } : { _record: rec.value, ...errors };
+}

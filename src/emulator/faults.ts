@@ -1,0 +1,139 @@
+/**
+ * Seeded fault injection. Every request draws the same number of random values whatever the rates are,
+ * so for a given seed the n-th request meets the same dice even after a rate is changed at runtime.
+ */
+
+export interface FaultConfig {
+  /** Probability of answering 5xx without applying the body. */
+  failRate: number;
+  failStatuses: number[];
+  /** Probability of destroying the socket instead of answering. */
+  resetRate: number;
+  /** 'before': the body is not applied; 'after': it is applied, then the socket dies (client cannot know). */
+  resetMode: 'before' | 'after';
+  /** Added to every Braze-endpoint response. */
+  latencyMs: number;
+  /** Probability of an extra `slowMs` delay; the body IS applied, so a client that times out and retries duplicates. */
+  slowRate: number;
+  slowMs: number;
+  /** Every N-th request (0 = never) starts a burst of `burst429Length` injected 429s that do not use the window. */
+  burst429Every: number;
+  burst429Length: number;
+  burst429RetryAfterS: number;
+  /** Probability of Braze's old maintenance answer: 202 {"message":"queued"} (body applied). */
+  queuedRate: number;
+}
+
+export const DEFAULT_FAULTS: FaultConfig = {
+  failRate: 0,
+  failStatuses: [500, 502, 503, 504],
+  resetRate: 0,
+  resetMode: 'before',
+  latencyMs: 0,
+  slowRate: 0,
+  slowMs: 0,
+  burst429Every: 0,
+  burst429Length: 1,
+  burst429RetryAfterS: 1,
+  queuedRate: 0,
+};
+
+export interface FaultDecision {
+  burst429: boolean;
+  reset: 'none' | 'before' | 'after';
+  /** 0 when the request should not fail. */
+  failStatus: number;
+  queued: boolean;
+  slow: boolean;
+  delayMs: number;
+}
+
+export function newFaultDecision(): FaultDecision {
+  return { burst429: false, reset: 'none', failStatus: 0, queued: false, slow: false, delayMs: 0 };
+}
+
+/** mulberry32: tiny, fast, good enough for test dice; returns floats in [0, 1). */
+export function mulberry32(seed: number): () => number {
+  let state = seed >>> 0;
+  return () => {
+    state = (state + 0x6d2b79f5) >>> 0;
+    let t = state;
+    t = Math.imul(t ^ (t >>> 15), t | 1);
+    t ^= t + Math.imul(t ^ (t >>> 7), t | 61);
+    return ((t ^ (t >>> 14)) >>> 0) / 4294967296;
+  };
+}
+
+export class FaultInjector {
+  private cfg: FaultConfig;
+  private rng: () => number;
+  private seed: number;
+  private requests = 0;
+  private burstLeft = 0;
+
+  constructor(config: Partial<FaultConfig>, seed: number) {
+    this.cfg = { ...DEFAULT_FAULTS, ...config };
+    this.seed = seed;
+    this.rng = mulberry32(seed);
+  }
+
+  get latencyMs(): number {
+    return this.cfg.latencyMs;
+  }
+
+  get burst429RetryAfterS(): number {
+    return this.cfg.burst429RetryAfterS;
+  }
+
+  get config(): FaultConfig {
+    return { ...this.cfg, failStatuses: [...this.cfg.failStatuses] };
+  }
+
+  /** Merges a patch; a new seed restarts the dice and the burst counter. */
+  update(patch: Partial<FaultConfig>, seed?: number): FaultConfig {
+    this.cfg = { ...this.cfg, ...patch };
+    if (seed !== undefined) this.restart(seed);
+    return this.config;
+  }
+
+  restart(seed: number = this.seed): void {
+    this.seed = seed;
+    this.rng = mulberry32(seed);
+    this.requests = 0;
+    this.burstLeft = 0;
+  }
+
+  decide(out: FaultDecision): FaultDecision {
+    const c = this.cfg;
+    const rReset = this.rng();
+    const rFail = this.rng();
+    const rStatus = this.rng();
+    const rSlow = this.rng();
+    const rQueued = this.rng();
+    this.requests++;
+    out.burst429 = this.nextIsBurst();
+    out.reset = rReset < c.resetRate ? c.resetMode : 'none';
+    out.failStatus = rFail < c.failRate ? pick(c.failStatuses, rStatus) : 0;
+    out.queued = rQueued < c.queuedRate;
+    out.slow = rSlow < c.slowRate && c.slowMs > 0;
+    out.delayMs = c.latencyMs + (out.slow ? c.slowMs : 0);
+    return out;
+  }
+
+  private nextIsBurst(): boolean {
+    if (this.burstLeft > 0) {
+      this.burstLeft--;
+      return true;
+    }
+    const every = this.cfg.burst429Every;
+    if (every > 0 && this.requests % every === 0) {
+      this.burstLeft = Math.max(0, this.cfg.burst429Length - 1);
+      return true;
+    }
+    return false;
+  }
+}
+
+function pick(statuses: number[], r: number): number {
+  return statuses[Math.floor(r * statuses.length)] ?? 503;
+}

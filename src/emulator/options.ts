@@ -1,0 +1,78 @@
+/** Emulator options with their defaults; the CLI validates flags with schemas/emulator.ts first. */
+import { DEFAULT_FAULTS, type FaultConfig } from './faults.js';
+import type { WindowKind } from './rate-limit.js';
+
+/** Braze rate-limit buckets (shared/braze-api.md §3). */
+export const BUCKETS = ['track', 'users', 'external-ids', 'subscription', 'export-ids', 'default'] as const;
+export type BucketName = (typeof BUCKETS)[number];
+
+export interface RateLimitSpec {
+  limit: number;
+  windowMs: number;
+}
+
+/** `null` switches a bucket's limiter off. */
+export type RateLimits = Record<BucketName, RateLimitSpec | null>;
+
+export const DEFAULT_RATE_LIMITS: RateLimits = {
+  track: { limit: 3000, windowMs: 3000 },
+  users: { limit: 20_000, windowMs: 60_000 },
+  'external-ids': { limit: 1000, windowMs: 60_000 },
+  subscription: { limit: 5000, windowMs: 60_000 },
+  'export-ids': { limit: 250, windowMs: 60_000 },
+  default: { limit: 250_000, windowMs: 3_600_000 },
+};
+
+export interface EmulatorOptions {
+  host: string;
+  /** 0 picks a free port. */
+  port: number;
+  apiKey: string;
+  rateLimits: RateLimits;
+  window: WindowKind;
+  /** 'epoch': X-RateLimit-Reset is UTC epoch seconds; 'delta': seconds until reset (the MAU page's reading). */
+  resetHeader: 'epoch' | 'delta';
+  maxObjects: number;
+  legacyPerArray: boolean;
+  maxBodyBytes: number;
+  store: 'memory' | 'none';
+  seed: number;
+  faults: FaultConfig;
+  /** Clock in epoch ms; tests inject one to make windows deterministic. */
+  now: () => number;
+}
+
+export interface EmulatorOptionsInput
+  extends Partial<Omit<EmulatorOptions, 'rateLimits' | 'faults'>> {
+  rateLimits?: Partial<RateLimits>;
+  faults?: Partial<FaultConfig>;
+}
+
+export const DEFAULT_API_KEY = 'local-dev-key';
+export const DEFAULT_PORT = 4010;
+export const MAX_BODY_BYTES = 4 * 1024 * 1024;
+
+export function resolveOptions(input: EmulatorOptionsInput = {}): EmulatorOptions {
+  const opts: EmulatorOptions = {
+    host: input.host ?? '127.0.0.1',
+    port: input.port ?? DEFAULT_PORT,
+    apiKey: input.apiKey ?? DEFAULT_API_KEY,
+    rateLimits: { ...DEFAULT_RATE_LIMITS, ...input.rateLimits },
+    window: input.window ?? 'sliding',
+    resetHeader: input.resetHeader ?? 'epoch',
+    maxObjects: input.maxObjects ?? 75,
+    legacyPerArray: input.legacyPerArray ?? false,
+    maxBodyBytes: input.maxBodyBytes ?? MAX_BODY_BYTES,
+    store: input.store ?? 'memory',
+    seed: input.seed ?? 1,
+    faults: { ...DEFAULT_FAULTS, ...input.faults },
+    now: input.now ?? Date.now,
+  };
+  for (const [bucket, spec] of Object.entries(opts.rateLimits)) {
+    if (spec && !(spec.limit >= 1 && spec.windowMs >= 1)) {
+      throw new RangeError(`rate limit for ${bucket} needs limit >= 1 and windowMs >= 1`);
+    }
+  }
+  if (opts.apiKey === '') throw new RangeError('apiKey must not be empty');
+  return opts;
+}

@@ -1,0 +1,78 @@
+/** Everything one emulator instance holds, and the operations shared by the HTTP edge and startEmulator. */
+import { FaultInjector } from './faults.js';
+import { BUCKETS, type BucketName, type EmulatorOptions } from './options.js';
+import { createLimiter, type RateLimiter } from './rate-limit.js';
+import { EmulatorStats, type StatsSnapshot } from './stats.js';
+import { type Profile, ProfileStore, type StoredEvent, type StoredPurchase, type UserAlias } from './store.js';
+import type { TrackContext } from './track.js';
+
+export interface EmulatorState {
+  opts: EmulatorOptions;
+  store: ProfileStore | null;
+  stats: EmulatorStats;
+  faults: FaultInjector;
+  limiters: Record<BucketName, RateLimiter | null>;
+  track: TrackContext;
+  /** Responses waiting on injected latency; cleared by close() so nothing fires after it. */
+  timers: Set<NodeJS.Timeout>;
+}
+
+export interface UserView {
+  external_id: string | null;
+  braze_id: string;
+  user_aliases: UserAlias[];
+  attributes: Record<string, unknown>;
+  events: StoredEvent[];
+  purchases: StoredPurchase[];
+}
+
+export interface EmulatorStatsView extends StatsSnapshot {
+  users: number;
+  store: EmulatorOptions['store'];
+}
+
+function buildLimiters(opts: EmulatorOptions): Record<BucketName, RateLimiter | null> {
+  const out = {} as Record<BucketName, RateLimiter | null>;
+  for (const bucket of BUCKETS) {
+    const spec = opts.rateLimits[bucket];
+    out[bucket] = spec ? createLimiter(opts.window, spec.limit, spec.windowMs) : null;
+  }
+  return out;
+}
+
+export function createState(opts: EmulatorOptions): EmulatorState {
+  const store = opts.store === 'memory' ? new ProfileStore(opts.now) : null;
+  const stats = new EmulatorStats();
+  return {
+    opts,
+    store,
+    stats,
+    faults: new FaultInjector(opts.faults, opts.seed),
+    limiters: buildLimiters(opts),
+    track: { limits: { maxObjects: opts.maxObjects, legacyPerArray: opts.legacyPerArray }, store, stats },
+    timers: new Set(),
+  };
+}
+
+/** Clears profiles, counters and rate windows, and restarts the fault dice; fault settings are kept. */
+export function resetState(state: EmulatorState): void {
+  state.store?.clear();
+  state.stats.reset();
+  for (const bucket of BUCKETS) state.limiters[bucket]?.reset();
+  state.faults.restart();
+}
+
+export function statsOf(state: EmulatorState): EmulatorStatsView {
+  return { ...state.stats.snapshot(), users: state.store?.size ?? 0, store: state.opts.store };
+}
+
+export function viewProfile(p: Profile): UserView {
+  return {
+    external_id: p.external_id ?? null,
+    braze_id: p.braze_id,
+    user_aliases: p.user_aliases,
+    attributes: p.attributes,
+    events: p.events,
+    purchases: p.purchases,
+  };
+}

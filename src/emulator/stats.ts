@@ -1,0 +1,114 @@
+/** Counters for GET /_emulator/stats. Pure: the caller passes timestamps. */
+import { WindowMax } from './rate-limit.js';
+
+export const TRACK_WINDOW_MS = 3000;
+
+export interface FaultCounts {
+  burst429: number;
+  failed: number;
+  resetBeforeApply: number;
+  resetAfterApply: number;
+  slow: number;
+  queued: number;
+}
+
+export interface StatsSnapshot {
+  requests: { total: number; track: number; byStatus: Record<string, number> };
+  objects: {
+    accepted: number;
+    rejected: number;
+    attributes: number;
+    events: number;
+    purchases: number;
+    /** Valid objects that named no existing profile under update-only rules (Braze still counts them). */
+    notApplied: number;
+  };
+  events: number;
+  purchases: number;
+  rateLimited: number;
+  faults: FaultCounts;
+  /** Most /users/track requests admitted (not 429) in any sliding 3 s window. */
+  maxTrackRequestsIn3s: number;
+  /** Most /users/track requests that arrived (any outcome) in any sliding 3 s window. */
+  maxTrackArrivalsIn3s: number;
+  bytesReceived: number;
+}
+
+function zeroFaults(): FaultCounts {
+  return { burst429: 0, failed: 0, resetBeforeApply: 0, resetAfterApply: 0, slow: 0, queued: 0 };
+}
+
+export class EmulatorStats {
+  total = 0;
+  track = 0;
+  private statuses = new Float64Array(600);
+  accepted = 0;
+  rejected = 0;
+  attributes = 0;
+  events = 0;
+  purchases = 0;
+  notApplied = 0;
+  rateLimited = 0;
+  bytesReceived = 0;
+  faults: FaultCounts = zeroFaults();
+  private readonly admitted = new WindowMax(TRACK_WINDOW_MS);
+  private readonly arrivals = new WindowMax(TRACK_WINDOW_MS);
+
+  request(isTrack: boolean, now: number): void {
+    this.total++;
+    if (isTrack) {
+      this.track++;
+      this.arrivals.record(now);
+    }
+  }
+
+  trackAdmitted(now: number): void {
+    this.admitted.record(now);
+  }
+
+  response(status: number): void {
+    if (status >= 0 && status < 600) this.statuses[status] = (this.statuses[status] ?? 0) + 1;
+  }
+
+  reset(): void {
+    this.total = 0;
+    this.track = 0;
+    this.statuses = new Float64Array(600);
+    this.accepted = 0;
+    this.rejected = 0;
+    this.attributes = 0;
+    this.events = 0;
+    this.purchases = 0;
+    this.notApplied = 0;
+    this.rateLimited = 0;
+    this.bytesReceived = 0;
+    this.faults = zeroFaults();
+    this.admitted.reset();
+    this.arrivals.reset();
+  }
+
+  snapshot(): StatsSnapshot {
+    const byStatus: Record<string, number> = {};
+    this.statuses.forEach((n, status) => {
+      if (n > 0) byStatus[String(status)] = n;
+    });
+    return {
+      requests: { total: this.total, track: this.track, byStatus },
+      objects: {
+        accepted: this.accepted,
+        rejected: this.rejected,
+        attributes: this.attributes,
+        events: this.events,
+        purchases: this.purchases,
+        notApplied: this.notApplied,
+      },
+      events: this.events,
+      purchases: this.purchases,
+      rateLimited: this.rateLimited,
+      faults: { ...this.faults },
+      maxTrackRequestsIn3s: this.admitted.max,
+      maxTrackArrivalsIn3s: this.arrivals.max,
+      bytesReceived: this.bytesReceived,
+    };
+  }
+}

@@ -1,0 +1,51 @@
+import type { Queue } from 'bullmq';
+import type { TrackJobData } from '../../schemas/track.js';
+import { backlogJobs, trackJobId, trackJobOptions } from '../infra/queues.js';
+import type { RunStore } from '../runs/store.js';
+import type { ProducerSink } from './producer.js';
+
+/** Redis keeps ~1.06x a job's JSON plus ~1.2 KB per job (see shared/bullmq-notes.md §5.3). */
+const JOB_OVERHEAD_BYTES = 1200;
+const REDIS_FACTOR = 1.06;
+
+export interface RedisSinkOptions {
+  queue: Queue<TrackJobData>;
+  runs: RunStore;
+  runId: string;
+  maxBacklogBytes: number;
+  retentionMs: number;
+  pollMs?: number;
+  /** Checked while waiting for room, so a shutdown is not stuck behind a full backlog. */
+  stopped?: () => boolean;
+}
+
+/**
+ * Enqueues chunk jobs with deterministic ids and holds the producer while the queue's unfinished
+ * jobs would take more than maxBacklogBytes of Redis: a 10M-row file never fills Redis.
+ */
+export function createRedisSink(o: RedisSinkOptions): ProducerSink & { waitedMs(): number } {
+  const jobOpts = trackJobOptions(o.retentionMs);
+  let jobs = 0;
+  let bytes = 0;
+  let waited = 0;
+  const perJob = () => (jobs === 0 ? 32 * 1024 : (bytes / jobs) * REDIS_FACTOR + JOB_OVERHEAD_BYTES);
+  return {
+    async room(incoming) {
+      const started = Date.now();
+      for (;;) {
+        const backlog = (await backlogJobs(o.queue)) * perJob();
+        if (backlog + incoming <= o.maxBacklogBytes || backlog === 0 || o.stopped?.()) break;
+        await new Promise((r) => setTimeout(r, o.pollMs ?? 50));
+      }
+      waited += Date.now() - started;
+    },
+    async enqueue(list) {
+      for (const j of list) bytes += Buffer.byteLength(JSON.stringify(j.body));
+      jobs += list.length;
+      await o.queue.addBulk(list.map((data) => ({ name: 'track', data, opts: { ...jobOpts, jobId: trackJobId(data) } })));
+    },
+    deadLetters: (letters) => o.runs.addDeadLetters(o.runId, letters.map((l) => JSON.stringify(l))),
+    counts: (deltas) => o.runs.incr(o.runId, deltas),
+    waitedMs: () => waited,
+  };
+}

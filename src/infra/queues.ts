@@ -1,0 +1,33 @@
+import { Queue } from 'bullmq';
+import type { Redis } from 'ioredis';
+import type { TrackJobData } from '../../schemas/track.js';
+
+/** One BullMQ queue per Braze rate bucket; /users/track is the only bucket we send to so far. */
+export const TRACK_QUEUE = 'users-track';
+
+export const DEFAULT_ATTEMPTS = 8;
+
+export function trackJobId(data: Pick<TrackJobData, 'runId' | 'chunk' | 'part'>): string {
+  // BullMQ job ids may not contain ':' nor be all digits; run ids are validated to keep that true.
+  return `${data.runId}-${data.chunk}${data.part}`;
+}
+
+export function trackJobOptions(retentionMs: number, attempts = DEFAULT_ATTEMPTS) {
+  return {
+    attempts,
+    backoff: { type: 'exponential', delay: 1000, jitter: 0.5 },
+    removeOnComplete: true,
+    removeOnFail: { age: Math.ceil(retentionMs / 1000) },
+    stackTraceLimit: 3,
+  };
+}
+
+export function createTrackQueue(connection: Redis, prefix: string): Queue<TrackJobData> {
+  return new Queue<TrackJobData>(TRACK_QUEUE, { connection, prefix });
+}
+
+/** Jobs not yet finished: what the backlog bound counts. */
+export async function backlogJobs(queue: Queue<TrackJobData>): Promise<number> {
+  const c = await queue.getJobCounts('waiting', 'active', 'delayed', 'prioritized');
+  return (c['waiting'] ?? 0) + (c['active'] ?? 0) + (c['delayed'] ?? 0) + (c['prioritized'] ?? 0);
+}

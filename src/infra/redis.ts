@@ -1,0 +1,81 @@
+import { Redis, type RedisOptions } from 'ioredis';
+import { EnvironmentError } from '../errors.js';
+import type { Logger } from './logger.js';
+import { startPrivateRedis } from './private-redis.js';
+
+/**
+ * Producers (CLI commands that enqueue or read state) fail fast when Redis is down: no offline
+ * queue, few retries. Workers wait through outages: BullMQ requires maxRetriesPerRequest null.
+ */
+export type RedisRole = 'producer' | 'worker';
+
+export function redisOptions(role: RedisRole): RedisOptions {
+  const backoff = (times: number) => Math.min(100 * 2 ** Math.min(times, 10), 5000);
+  if (role === 'worker') {
+    return { maxRetriesPerRequest: null, enableReadyCheck: true, retryStrategy: backoff };
+  }
+  return {
+    maxRetriesPerRequest: 2,
+    enableOfflineQueue: false,
+    connectTimeout: 5000,
+    retryStrategy: (times) => (times > 5 ? null : backoff(times)),
+  };
+}
+
+export function createRedis(url: string, role: RedisRole, name?: string): Redis {
+  const opts = redisOptions(role);
+  return new Redis(url, { ...opts, connectionName: name, lazyConnect: true });
+}
+
+/** Connect or fail with one line that names the URL without its password. */
+export async function connectRedis(redis: Redis, url: string): Promise<Redis> {
+  try {
+    await redis.connect();
+    await redis.ping();
+    return redis;
+  } catch (err) {
+    redis.disconnect();
+    throw new EnvironmentError(`cannot reach Redis at ${safeRedisUrl(url)}: ${(err as Error).message}`);
+  }
+}
+
+export function safeRedisUrl(url: string): string {
+  try {
+    const u = new URL(url);
+    if (u.password) u.password = '***';
+    return u.toString();
+  } catch {
+    return 'the configured REDIS_URL';
+  }
+}
+
+/** BullMQ loses jobs if Redis evicts keys; say so loudly (but don't refuse: managed Redis may hide CONFIG). */
+export async function checkEvictionPolicy(redis: Redis, log: Logger): Promise<string | undefined> {
+  try {
+    const info = await redis.info('memory');
+    const policy = /maxmemory_policy:(\S+)/.exec(info)?.[1];
+    if (policy && policy !== 'noeviction') {
+      log.warn(
+        { policy },
+        `Redis maxmemory-policy is "${policy}": Redis may evict queued chunks and lose rows; set maxmemory-policy noeviction`,
+      );
+    }
+    return policy;
+  } catch {
+    return undefined;
+  }
+}
+
+export interface RedisHandle {
+  url: string;
+  /** True when we started the server ourselves and will stop it. */
+  private: boolean;
+  release(): Promise<void>;
+}
+
+/** REDIS_URL when set; otherwise a private redis-server for the life of this command. */
+export async function provideRedis(redisUrl: string | undefined): Promise<RedisHandle> {
+  if (redisUrl) return { url: redisUrl, private: false, release: async () => {} };
+  const server = await startPrivateRedis();
+  return { url: server.url, private: true, release: () => server.stop() };
+}

@@ -1,0 +1,62 @@
+import { Pool } from 'undici';
+import type { TrackBody } from '../../schemas/track.js';
+import { RetryableError } from '../errors.js';
+
+export interface HttpAnswer {
+  status: number;
+  headers: Record<string, string | string[] | undefined>;
+  text: string;
+}
+
+export interface TrackClient {
+  track(body: TrackBody, signal?: AbortSignal): Promise<HttpAnswer>;
+  close(): Promise<void>;
+}
+
+export interface TrackClientOptions {
+  endpoint: string;
+  apiKey: string;
+  connections: number;
+  timeoutMs: number;
+}
+
+/**
+ * One keep-alive undici Pool per endpoint. Network failures (reset, refused, timeout) become
+ * RetryableError; their messages never carry headers, so the key cannot leak through them.
+ */
+export function createTrackClient(options: TrackClientOptions): TrackClient {
+  const url = new URL(options.endpoint);
+  const basePath = url.pathname.replace(/\/+$/, '');
+  const pool = new Pool(url.origin, {
+    connections: options.connections,
+    keepAliveTimeout: 30_000,
+    headersTimeout: options.timeoutMs,
+    bodyTimeout: options.timeoutMs,
+    connectTimeout: Math.min(options.timeoutMs, 10_000),
+  });
+  const headers = {
+    'content-type': 'application/json',
+    authorization: `Bearer ${options.apiKey}`,
+    'x-braze-bulk': 'true',
+    'user-agent': 'braze-bulk-import',
+  };
+  return {
+    async track(body, signal) {
+      try {
+        const res = await pool.request({
+          method: 'POST',
+          path: `${basePath}/users/track`,
+          headers,
+          body: JSON.stringify(body),
+          signal,
+        });
+        const text = await res.body.text();
+        return { status: res.statusCode, headers: res.headers, text };
+      } catch (err) {
+        const e = err as Error & { code?: string };
+        throw new RetryableError(`request failed: ${e.code ?? e.name}${e.message ? ` (${e.message})` : ''}`);
+      }
+    },
+    close: () => pool.close(),
+  };
+}

@@ -1,0 +1,129 @@
+import type { DeadLetter } from '../../schemas/dead-letter.js';
+import type { BrazeObject, TrackArray, TrackJobData } from '../../schemas/track.js';
+import { RetryableError } from '../errors.js';
+import type { Counts } from '../runs/store.js';
+import { classifyResponse, countObjects, type FailedObject, type Remainder, splitInHalves } from './classify.js';
+import type { TrackClient } from './http.js';
+
+/** What the queue adapter must do with a job after one attempt. */
+export type ChunkResult =
+  | { kind: 'settle'; deltas: Partial<Counts>; deadLetters: DeadLetter[]; continuations: TrackJobData[] }
+  | { kind: 'rate-limited'; waitMs: number }
+  | { kind: 'retry'; message: string }
+  | { kind: 'halt'; status: number; message: string };
+
+export interface AttemptInfo {
+  /** Attempts already finished before this one (BullMQ attemptsMade). */
+  attemptsMade: number;
+  maxAttempts: number;
+}
+
+/**
+ * One attempt at one chunk: send it, classify the answer, and say what happens next. Knows nothing
+ * of BullMQ or Redis (capabilities are passed in), so it is tested against the emulator alone.
+ */
+export function createChunkProcessor(deps: { client: TrackClient; now?: () => number }) {
+  const now = deps.now ?? Date.now;
+  return async function processChunk(data: TrackJobData, attempt: AttemptInfo, signal?: AbortSignal) {
+    const isLast = attempt.attemptsMade + 1 >= attempt.maxAttempts;
+    let outcome: ReturnType<typeof classifyResponse>;
+    try {
+      const answer = await deps.client.track(data.body, signal);
+      outcome = classifyResponse(answer.status, answer.headers, answer.text, data.body, data.lines, now());
+    } catch (err) {
+      if (!(err instanceof RetryableError)) throw err;
+      outcome = { kind: 'retry', status: 0, message: err.message };
+    }
+    const attempts = attempt.attemptsMade + 1;
+    switch (outcome.kind) {
+      case 'accepted':
+        return settle(data, outcome.accepted, outcome.failed, [], 'braze', attempts, now());
+      case 'rejected':
+        return settle(data, 0, outcome.failed, [], 'braze', attempts, now());
+      case 'partial':
+        return settle(data, 0, outcome.failed, [continuation(data, '.r', outcome.remainder)], 'braze', attempts, now());
+      case 'split': {
+        const [a, b] = splitInHalves(data.body, data.lines);
+        return settle(data, 0, [], [continuation(data, '.0', a), continuation(data, '.1', b)], 'braze', attempts, now());
+      }
+      case 'rate-limited':
+        return { kind: 'rate-limited', waitMs: outcome.waitMs } satisfies ChunkResult;
+      case 'fatal':
+        return { kind: 'halt', status: outcome.status, message: outcome.message } satisfies ChunkResult;
+      case 'retry': {
+        if (!isLast) return { kind: 'retry', message: outcome.message } satisfies ChunkResult;
+        const failed = everyObject(data, outcome.status, `gave up after ${attempts} attempts: ${outcome.message}`);
+        return settle(data, 0, failed, [], 'exhausted', attempts, now());
+      }
+    }
+  };
+}
+
+export type ChunkProcessor = ReturnType<typeof createChunkProcessor>;
+
+function continuation(data: TrackJobData, suffix: string, rest: Remainder): TrackJobData {
+  return { v: 1, runId: data.runId, chunk: data.chunk, part: data.part + suffix, body: rest.body, lines: rest.lines };
+}
+
+function settle(
+  data: TrackJobData,
+  accepted: number,
+  failed: FailedObject[],
+  continuations: TrackJobData[],
+  stage: 'braze' | 'exhausted',
+  attempts: number,
+  at: number,
+): ChunkResult {
+  const deadLetters = failed.map((f) => toDeadLetter(data.runId, f, stage, attempts, at));
+  return {
+    kind: 'settle',
+    deltas: {
+      objectsAccepted: accepted,
+      objectsFailed: failed.length,
+      deadLetters: deadLetters.length,
+      jobsOpen: continuations.length - 1,
+    },
+    deadLetters,
+    continuations,
+  };
+}
+
+function everyObject(data: TrackJobData, status: number, message: string): FailedObject[] {
+  const out: FailedObject[] = [];
+  const arrays: TrackArray[] = ['attributes', 'events', 'purchases'];
+  for (const array of arrays) {
+    (data.body[array] ?? []).forEach((object, i) => {
+      const lines = array === 'attributes' ? (data.lines.attributes[i] ?? []) : [data.lines[array][i] ?? 0];
+      out.push({ array, object, lines, code: status ? `http_${status}` : 'network_error', message, status });
+    });
+  }
+  return out;
+}
+
+/** A refused Braze object becomes a Braze-shaped JSONL record, replayable as it is. */
+export function toDeadLetter(
+  runId: string,
+  f: FailedObject,
+  stage: 'braze' | 'exhausted',
+  attempts: number,
+  at: number,
+): DeadLetter {
+  const { external_id, ...rest } = f.object as BrazeObject & { external_id?: unknown };
+  const value =
+    f.array === 'attributes' ? { external_id, attributes: rest } : { external_id, [f.array]: [rest] };
+  return {
+    runId,
+    source: '',
+    line: f.lines[0] ?? 0,
+    ...(f.lines.length > 1 ? { lines: f.lines } : {}),
+    stage,
+    code: f.code,
+    message: f.message,
+    ...(f.status ? { status: f.status } : {}),
+    attempts,
+    record: { format: 'json', value },
+    at,
+  };
+}
+
+export { countObjects };

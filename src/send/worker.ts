@@ -1,0 +1,82 @@
+import { type Job, type Queue, RateLimitError, UnrecoverableError, Worker } from 'bullmq';
+import type { Redis } from 'ioredis';
+import type { TrackJobData } from '../../schemas/track.js';
+import { DEFAULT_ATTEMPTS, TRACK_QUEUE, trackJobId, trackJobOptions } from '../infra/queues.js';
+import type { Logger } from '../infra/logger.js';
+import type { RunStore } from '../runs/store.js';
+import type { LimiterSettings } from './limiter.js';
+import type { ChunkProcessor } from './processor.js';
+
+export interface TrackWorkerDeps {
+  connection: Redis;
+  queue: Queue<TrackJobData>;
+  prefix: string;
+  concurrency: number;
+  limiter: LimiterSettings;
+  process: ChunkProcessor;
+  runs: RunStore;
+  log: Logger;
+  retentionMs: number;
+  /** Called once when Braze refuses us for good (401/403/404): the run halts. */
+  onHalt?: (runId: string, message: string) => void;
+}
+
+/** A 429 loop must end somewhere: after this many starts of one job it is given up. */
+const MAX_STARTS = 60;
+
+/**
+ * The BullMQ edge of sending: maps the processor's decision onto BullMQ (settle, RateLimitError,
+ * retry with backoff, UnrecoverableError) in this one place.
+ */
+export function createTrackWorker(deps: TrackWorkerDeps): Worker<TrackJobData> {
+  const { queue, runs, log } = deps;
+  const handler = async (job: Job<TrackJobData>, _token?: string, signal?: AbortSignal) => {
+    const data = job.data;
+    const maxAttempts = job.opts.attempts ?? DEFAULT_ATTEMPTS;
+    await runs.incr(data.runId, { requestsSent: 1 });
+    const result = await deps.process(data, { attemptsMade: job.attemptsMade, maxAttempts }, signal);
+    switch (result.kind) {
+      case 'settle': {
+        if (result.continuations.length > 0) {
+          const opts = trackJobOptions(deps.retentionMs, maxAttempts);
+          await queue.addBulk(
+            result.continuations.map((c) => ({ name: 'track', data: c, opts: { ...opts, jobId: trackJobId(c) } })),
+          );
+        }
+        const letters = result.deadLetters.map((d) => JSON.stringify(d));
+        await runs.settle(data.runId, job.id ?? trackJobId(data), result.deltas, letters);
+        return { accepted: result.deltas.objectsAccepted ?? 0, failed: result.deltas.objectsFailed ?? 0 };
+      }
+      case 'rate-limited':
+        await runs.incr(data.runId, { requestsRateLimited: 1 });
+        if ((job.attemptsStarted ?? 0) > MAX_STARTS) throw new Error('rate limited too many times; retrying later');
+        // Pauses every worker of the queue (the limiter option makes them honour it), not just this one.
+        await queue.rateLimit(result.waitMs);
+        throw new RateLimitError();
+      case 'retry':
+        await runs.incr(data.runId, { requestsRetried: 1 });
+        throw new Error(result.message);
+      case 'halt':
+        await runs.setStatus(data.runId, 'halted', result.message);
+        await queue.pause();
+        log.error({ runId: data.runId, status: result.status }, result.message);
+        deps.onHalt?.(data.runId, result.message);
+        throw new UnrecoverableError(result.message);
+    }
+  };
+  const worker = new Worker<TrackJobData>(TRACK_QUEUE, handler, {
+    connection: deps.connection,
+    prefix: deps.prefix,
+    concurrency: deps.concurrency,
+    limiter: deps.limiter,
+    autorun: false,
+    maxStartedAttempts: MAX_STARTS + 10,
+  });
+  worker.on('error', (err) => log.warn({ err: err.message }, 'worker error'));
+  worker.on('failed', (job, err) => {
+    if (job && err.name !== 'RateLimitError') {
+      log.debug({ jobId: job.id, attempt: job.attemptsMade, reason: err.message }, 'chunk attempt failed');
+    }
+  });
+  return worker;
+}

@@ -1,0 +1,121 @@
+import type { ColumnType, Mapping } from '../../schemas/mapping.js';
+import type { RawRow, Rejection, UserRecord } from '../../schemas/record.js';
+import { UsageError } from '../errors.js';
+import { castAuto, castForced, OMIT } from './cast.js';
+import { checkExternalId, checkKey, Problem } from './checks.js';
+import { buildEvents, buildPurchases, type RowReader } from './events.js';
+import { checkMappingAgainstHeader, eventColumns, specOf } from './mapping.js';
+import { rejectionOf } from './rejection.js';
+
+/**
+ * The fast path for CSV rows: the header and mapping are compiled once into a plan, then each row
+ * is a loop over precomputed column steps (no zod on the hot path; same rules, see checks.ts).
+ */
+
+interface ColumnStep {
+  source: string;
+  target: string;
+  type: ColumnType;
+  separator: string | undefined;
+  /** Set when the attribute name itself is unusable: the row is refused only if the cell is filled. */
+  nameProblem: Problem | undefined;
+}
+
+export interface CsvPlan {
+  header: readonly string[];
+  idSource: string;
+  attributes: ColumnStep[];
+  /** Every column's cast rule by source name, for event and purchase properties. */
+  bySource: Map<string, ColumnStep>;
+  mapping: Mapping | undefined;
+  hasEvents: boolean;
+}
+
+export function compileCsvPlan(
+  header: readonly string[],
+  mapping: Mapping | undefined,
+  idSource: string,
+): CsvPlan {
+  const problems = checkMappingAgainstHeader(mapping, header, idSource);
+  if (problems.length > 0) throw new UsageError(problems);
+  const usedByEvents = eventColumns(mapping);
+  const attributes: ColumnStep[] = [];
+  const bySource = new Map<string, ColumnStep>();
+  for (const source of header) {
+    if (source === idSource) continue;
+    const spec = specOf(mapping, source);
+    if (spec && 'drop' in spec && spec.drop) continue;
+    const target = spec?.rename ?? source;
+    const step: ColumnStep = {
+      source,
+      target,
+      type: (spec && 'type' in spec && spec.type) || 'auto',
+      separator: spec && 'separator' in spec ? spec.separator : undefined,
+      nameProblem: checkKey(target, source),
+    };
+    bySource.set(source, step);
+    const also = spec !== undefined && 'alsoAttribute' in spec && spec.alsoAttribute === true;
+    if (!usedByEvents.has(source) || also) attributes.push(step);
+  }
+  const hasEvents = (mapping?.events?.length ?? 0) + (mapping?.purchases?.length ?? 0) > 0;
+  return { header, idSource, attributes, bySource, mapping, hasEvents };
+}
+
+function castCell(cell: string, step: ColumnStep): unknown {
+  return step.type === 'auto'
+    ? castAuto(cell, step.source)
+    : castForced(cell, step.type, step.source, step.separator);
+}
+
+type CsvRow = Extract<RawRow, { kind: 'csv' }>;
+
+export function validateCsvRow(row: CsvRow, plan: CsvPlan): UserRecord | Rejection {
+  const values = row.values;
+  const externalId = values[plan.idSource];
+  const idProblem = checkExternalId(externalId, plan.idSource);
+  if (idProblem || externalId === undefined) return rejectionOf(row.line, idProblem!, values);
+  const attributes: Record<string, unknown> = {};
+  let count = 0;
+  const steps = plan.attributes;
+  for (let i = 0; i < steps.length; i++) {
+    const step = steps[i]!;
+    const cell = values[step.source];
+    if (cell === undefined || cell === '') continue;
+    const value = castCell(cell, step);
+    if (value === OMIT) continue;
+    if (value instanceof Problem) return rejectionOf(row.line, value, values, externalId);
+    if (step.nameProblem) return rejectionOf(row.line, step.nameProblem, values, externalId);
+    attributes[step.target] = value;
+    count++;
+  }
+  if (!plan.hasEvents) return { line: row.line, externalId, attributes };
+  return withEvents(row, plan, externalId, count > 0 ? attributes : undefined);
+}
+
+function withEvents(
+  row: CsvRow,
+  plan: CsvPlan,
+  externalId: string,
+  attributes: Record<string, unknown> | undefined,
+): UserRecord | Rejection {
+  const values = row.values;
+  const reader: RowReader = {
+    raw: (column) => values[column],
+    cast: (column) => {
+      const cell = values[column];
+      const step = plan.bySource.get(column);
+      if (cell === undefined) return OMIT;
+      return step ? castCell(cell, step) : castAuto(cell, column);
+    },
+  };
+  const events = buildEvents(plan.mapping?.events ?? [], reader);
+  if (events instanceof Problem) return rejectionOf(row.line, events, values, externalId);
+  const purchases = buildPurchases(plan.mapping?.purchases ?? [], reader);
+  if (purchases instanceof Problem) return rejectionOf(row.line, purchases, values, externalId);
+  const record: UserRecord = { line: row.line, externalId };
+  // A row with nothing else still sends {external_id}: it creates or touches the profile.
+  if (attributes || (events.length === 0 && purchases.length === 0)) record.attributes = attributes ?? {};
+  if (events.length > 0) record.events = events;
+  if (purchases.length > 0) record.purchases = purchases;
+  return record;
+}

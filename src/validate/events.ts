@@ -1,0 +1,138 @@
+import type { z } from 'zod';
+import type { EventMapping, PurchaseMapping, ValueSource } from '../../schemas/mapping.js';
+import { type EventObject, eventSchema, type PurchaseObject, purchaseSchema } from '../../schemas/record.js';
+import { OMIT } from './cast.js';
+import { checkKey, Problem } from './checks.js';
+import { formatPath } from './mapping.js';
+
+/**
+ * Events and purchases built from columns (mapping file), validated with the same zod schemas as
+ * Braze-shaped JSONL lines, so both inputs obey one set of rules.
+ */
+
+/** How the builders see one row, whatever its format. */
+export interface RowReader {
+  /** The raw cell or JSON value; undefined when absent. */
+  raw(column: string): unknown;
+  /** The value cast by the column's type (OMIT when blank, a Problem when it cannot be cast). */
+  cast(column: string): unknown;
+}
+
+function isBlankValue(v: unknown): boolean {
+  return v === undefined || v === null || (typeof v === 'string' && v.trim() === '');
+}
+
+/** An event or purchase exists in a row when any column it reads is filled in. */
+function present(spec: EventMapping | PurchaseMapping, row: RowReader): boolean {
+  for (const source of Object.values(spec)) {
+    if (
+      typeof source === 'object' &&
+      source !== null &&
+      'column' in source &&
+      typeof source.column === 'string'
+    ) {
+      if (!isBlankValue(row.raw(source.column))) return true;
+    }
+  }
+  for (const column of Object.values(spec.properties ?? {})) if (!isBlankValue(row.raw(column))) return true;
+  return false;
+}
+
+function asText(v: unknown): unknown {
+  if (typeof v === 'string') return v.trim();
+  return typeof v === 'number' ? String(v) : v;
+}
+
+/** "9.99" -> 9.99; anything unreadable is left for zod to report as "expected number". */
+function asNumber(v: unknown): unknown {
+  if (typeof v !== 'string' || v.trim() === '') return v;
+  const n = Number(v.trim());
+  return Number.isFinite(n) ? n : v;
+}
+
+function read(source: ValueSource | undefined, row: RowReader, convert: (v: unknown) => unknown): unknown {
+  if (source === undefined) return undefined;
+  if ('value' in source) return source.value;
+  const v = row.raw(source.column);
+  return isBlankValue(v) ? undefined : convert(v);
+}
+
+function properties(
+  spec: EventMapping | PurchaseMapping,
+  row: RowReader,
+  at: string,
+): Record<string, unknown> | Problem | undefined {
+  if (!spec.properties) return undefined;
+  const out: Record<string, unknown> = {};
+  for (const [name, column] of Object.entries(spec.properties)) {
+    const field = `${at}.properties.${name}`;
+    const keyProblem = checkKey(name, field);
+    if (keyProblem) return keyProblem;
+    const v = row.cast(column);
+    if (v === OMIT) continue;
+    if (v instanceof Problem) return v;
+    out[name] = v;
+  }
+  return Object.keys(out).length > 0 ? out : undefined;
+}
+
+/** The first zod issue, named by the source column when the field came from one. */
+function issueProblem(
+  code: 'bad_event' | 'bad_purchase',
+  at: string,
+  spec: EventMapping | PurchaseMapping,
+  issue: z.core.$ZodIssue,
+): Problem {
+  const key = issue.path[0];
+  const source = typeof key === 'string' ? (spec as Record<string, unknown>)[key] : undefined;
+  const column =
+    typeof source === 'object' && source !== null && 'column' in source ? String(source.column) : undefined;
+  const field = column ?? formatPath([at, ...issue.path]);
+  return new Problem(code, `${at}: ${field}: ${issue.message}`, field);
+}
+
+export function buildEvents(specs: EventMapping[], row: RowReader): EventObject[] | Problem {
+  const out: EventObject[] = [];
+  for (let i = 0; i < specs.length; i++) {
+    const spec = specs[i]!;
+    if (!present(spec, row)) continue;
+    const at = `events[${i}]`;
+    const props = properties(spec, row, at);
+    if (props instanceof Problem) return props;
+    const candidate = {
+      name: 'value' in spec.name ? spec.name.value : asText(row.raw(spec.name.column)),
+      time: read(spec.time, row, asText),
+      ...(spec.app_id !== undefined && { app_id: spec.app_id }),
+      ...(props && { properties: props }),
+    };
+    const parsed = eventSchema.safeParse(candidate);
+    if (!parsed.success) return issueProblem('bad_event', at, spec, parsed.error.issues[0]!);
+    out.push(parsed.data);
+  }
+  return out;
+}
+
+export function buildPurchases(specs: PurchaseMapping[], row: RowReader): PurchaseObject[] | Problem {
+  const out: PurchaseObject[] = [];
+  for (let i = 0; i < specs.length; i++) {
+    const spec = specs[i]!;
+    if (!present(spec, row)) continue;
+    const at = `purchases[${i}]`;
+    const props = properties(spec, row, at);
+    if (props instanceof Problem) return props;
+    const quantity = read(spec.quantity, row, asNumber);
+    const candidate = {
+      product_id: read(spec.product_id, row, asText),
+      currency: read(spec.currency, row, asText),
+      price: read(spec.price, row, asNumber),
+      ...(quantity !== undefined && { quantity }),
+      time: read(spec.time, row, asText),
+      ...(spec.app_id !== undefined && { app_id: spec.app_id }),
+      ...(props && { properties: props }),
+    };
+    const parsed = purchaseSchema.safeParse(candidate);
+    if (!parsed.success) return issueProblem('bad_purchase', at, spec, parsed.error.issues[0]!);
+    out.push(parsed.data);
+  }
+  return out;
+}

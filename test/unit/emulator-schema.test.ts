@@ -1,0 +1,61 @@
+import { describe, expect, it } from 'vitest';
+import { parseEmulatorFlags } from '../../jobs/emulator-command.js';
+import { EMULATOR_BUCKETS, emulatorFlagsSchema, faultPatchSchema } from '../../schemas/emulator.js';
+import { BUCKETS } from '../../src/emulator/options.js';
+import { UsageError } from '../../src/errors.js';
+
+describe('emulator flags schema', () => {
+  it('names the same buckets as the emulator', () => {
+    expect([...EMULATOR_BUCKETS]).toEqual([...BUCKETS]);
+  });
+
+  it('turns string flags into options, leaving unset ones to the defaults', () => {
+    const out = emulatorFlagsSchema.parse({
+      port: '0',
+      rateLimit: ['track=100/1s,users=off', 'export-ids=2500/1m'],
+      window: 'fixed',
+      legacyPerArray: true,
+      failRate: '0.25',
+      failStatuses: '502,503',
+      burst429Every: '10',
+    });
+    expect(out).toEqual({
+      port: 0,
+      rateLimits: { track: { limit: 100, windowMs: 1000 }, users: null, 'export-ids': { limit: 2500, windowMs: 60_000 } },
+      window: 'fixed',
+      legacyPerArray: true,
+      faults: { failRate: 0.25, failStatuses: [502, 503], burst429Every: 10 },
+    });
+    expect(emulatorFlagsSchema.parse({})).toEqual({ faults: {} });
+  });
+
+  it('reports every problem at once, one line per flag', () => {
+    let caught: unknown;
+    try {
+      parseEmulatorFlags({
+        port: '70000',
+        rateLimit: ['tracks=1/1s', 'track=fast'],
+        window: 'rolling',
+        failRate: '1.5',
+        burst429Every: 'x',
+        store: 'disk',
+      });
+    } catch (err) {
+      caught = err;
+    }
+    expect(caught).toBeInstanceOf(UsageError);
+    const lines = (caught as UsageError).lines;
+    expect(lines).toHaveLength(7);
+    expect(lines.map((l) => l.split(':')[0])).toEqual(
+      expect.arrayContaining(['--port', '--rate-limit', '--window', '--fail-rate', '--burst-429-every', '--store']),
+    );
+    expect(lines.filter((l) => l.startsWith('--rate-limit'))).toHaveLength(2);
+  });
+
+  it('fault patches reject unknown keys and out-of-range rates', () => {
+    expect(faultPatchSchema.safeParse({ failRate: 0.5, seed: 3 }).success).toBe(true);
+    const bad = faultPatchSchema.safeParse({ failRate: 2, explode: true });
+    expect(bad.success).toBe(false);
+    expect(bad.error?.issues).toHaveLength(2);
+  });
+});
