@@ -106,12 +106,16 @@ export function csvHeader(): string {
   return CSV_COLUMNS.join(',');
 }
 
-/** A JSONL line: half flat records, half Braze-shaped with events and purchases. */
+/** A JSONL line: half flat records, half Braze-shaped with events and purchases; a 'ragged' row is cut short (bad JSON). */
 export function jsonlLine(seed: number, i: number, badRate = 0): { line: string; user: GeneratedUser; events: number; purchases: number } {
   const u = user(seed, i, badRate);
   const r = rng(seed * 7919 + i);
   const id = u.bad === 'missing_id' || u.bad === 'empty_id' ? '' : u.bad === 'long_id' ? 'x'.repeat(1000) : u.externalId;
-  if (i % 2 === 0) return { line: JSON.stringify({ external_id: id, ...u.attributes }), user: u, events: 0, purchases: 0 };
+  const attrs = u.bad === 'long_string' ? { ...u.attributes, first_name: 'y'.repeat(300) } : u.attributes;
+  const finish = (line: string) => (u.bad === 'ragged' ? line.slice(0, Math.floor(line.length / 2)) : line);
+  if (i % 2 === 0) {
+    return { line: finish(JSON.stringify({ external_id: id, ...attrs })), user: u, events: 0, purchases: 0 };
+  }
   const events = Array.from({ length: 1 + Math.floor(r() * 2) }, (_, k) => ({
     name: pick(r, ['app_open', 'added_to_cart', 'viewed_product']),
     time: `2025-0${1 + (k % 9)}-1${k % 10}T10:00:00Z`,
@@ -121,6 +125,6 @@ export function jsonlLine(seed: number, i: number, badRate = 0): { line: string;
     r() < 0.5
       ? [{ product_id: `sku-${Math.floor(r() * 100)}`, currency: 'USD', price: Math.round(r() * 10_000) / 100, quantity: 1 + Math.floor(r() * 3), time: '2025-03-01T12:00:00Z' }]
       : [];
-  const line = JSON.stringify({ external_id: id, attributes: u.attributes, events, ...(purchases.length ? { purchases } : {}) });
+  const line = finish(JSON.stringify({ external_id: id, attributes: attrs, events, ...(purchases.length ? { purchases } : {}) }));
   return { line, user: u, events: events.length, purchases: purchases.length };
 }

@@ -1,8 +1,13 @@
 import type { Command } from 'commander';
 import type { ZodError } from 'zod';
 import { emulatorFlagsSchema } from '../schemas/emulator.js';
+import {
+  DEFAULT_API_KEY,
+  DEFAULT_PORT,
+  type EmulatorOptionsInput,
+  startEmulator,
+} from '../src/emulator/index.js';
 import { UsageError } from '../src/errors.js';
-import { DEFAULT_API_KEY, DEFAULT_PORT, type EmulatorOptionsInput, startEmulator } from '../src/emulator/index.js';
 
 const collect = (value: string, previous: string[] = []) => [...previous, value];
 
@@ -15,7 +20,8 @@ function flagName(key: PropertyKey | undefined): string {
 
 function issueLines(error: ZodError): string[] {
   return error.issues.map((issue) => {
-    if (issue.code === 'unrecognized_keys') return `unknown option(s): ${issue.keys.map(flagName).join(', ')}`;
+    if (issue.code === 'unrecognized_keys')
+      return `unknown option(s): ${issue.keys.map(flagName).join(', ')}`;
     return `${flagName(issue.path[0])}: ${issue.message}`;
   });
 }
@@ -45,7 +51,9 @@ async function listen(input: EmulatorOptionsInput) {
   } catch (err) {
     const code = (err as NodeJS.ErrnoException).code;
     if (code === 'EADDRINUSE' || code === 'EACCES' || code === 'EADDRNOTAVAIL') {
-      throw new UsageError(`--port/--host: cannot listen on ${input.host ?? '127.0.0.1'}:${input.port ?? DEFAULT_PORT} (${code})`);
+      throw new UsageError(
+        `--port/--host: cannot listen on ${input.host ?? '127.0.0.1'}:${input.port ?? DEFAULT_PORT} (${code})`,
+      );
     }
     throw err;
   }
@@ -55,7 +63,9 @@ async function listen(input: EmulatorOptionsInput) {
 export function emulatorCommand(program: Command): void {
   program
     .command('emulator')
-    .description('run a local Braze REST emulator (/users/track and friends) with rate limits and fault injection')
+    .description(
+      'run a local Braze REST emulator (/users/track and friends) with rate limits and fault injection',
+    )
     .option('--host <host>', 'interface to listen on (default 127.0.0.1)')
     .option('--port <port>', `port to listen on, 0 for any free port (default ${DEFAULT_PORT})`)
     .option('--api-key <key>', `API key clients must send as Bearer (default ${DEFAULT_API_KEY})`)
@@ -64,7 +74,10 @@ export function emulatorCommand(program: Command): void {
       'override a bucket, repeatable: track=3000/3s, users=20000/1m, external-ids, subscription, export-ids, default; BUCKET=off disables',
       collect,
     )
-    .option('--window <kind>', 'rate-limit window: sliding (strict) or fixed (clock-aligned) (default sliding)')
+    .option(
+      '--window <kind>',
+      'rate-limit window: sliding (strict) or fixed (clock-aligned) (default sliding)',
+    )
     .option('--reset-header <kind>', 'X-RateLimit-Reset as epoch seconds or delta seconds (default epoch)')
     .option('--max-objects <n>', 'objects per /users/track request across all arrays (default 75)')
     .option('--legacy-per-array', 'apply --max-objects to each array separately (legacy contracts)')
@@ -86,7 +99,9 @@ export function emulatorCommand(program: Command): void {
       const emulator = await listen(input);
       process.stdout.write(`Braze emulator listening on ${emulator.url}\n`);
       if (raw['apiKey'] === undefined) {
-        process.stderr.write(`No --api-key given: clients must send "Authorization: Bearer ${DEFAULT_API_KEY}"\n`);
+        process.stderr.write(
+          `No --api-key given: clients must send "Authorization: Bearer ${DEFAULT_API_KEY}"\n`,
+        );
       }
       await untilSignal();
       await emulator.close();

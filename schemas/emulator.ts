@@ -2,7 +2,14 @@ import { z } from 'zod';
 import { parseRateLimit } from './config.js';
 
 /** Must match BUCKETS in src/emulator/options.ts (test/unit/emulator-schema.test.ts checks). */
-export const EMULATOR_BUCKETS = ['track', 'users', 'external-ids', 'subscription', 'export-ids', 'default'] as const;
+export const EMULATOR_BUCKETS = [
+  'track',
+  'users',
+  'external-ids',
+  'subscription',
+  'export-ids',
+  'default',
+] as const;
 export type EmulatorBucket = (typeof EMULATOR_BUCKETS)[number];
 
 const probability = z.number().min(0, 'must be between 0 and 1').max(1, 'must be between 0 and 1');
@@ -72,7 +79,8 @@ const rateLimitFlag = z.array(z.string()).transform((entries, ctx) => {
       continue;
     }
     const parsed = parseRateLimit(value);
-    if (!parsed) ctx.addIssue({ code: 'custom', message: `"${entry}": expected a limit such as 3000/3s or 20000/1m` });
+    if (!parsed)
+      ctx.addIssue({ code: 'custom', message: `"${entry}": expected a limit such as 3000/3s or 20000/1m` });
     else out[bucket] = { limit: parsed.max, windowMs: parsed.windowMs };
   }
   return out;
@@ -83,10 +91,7 @@ export const emulatorFlagsSchema = z
   .object({
     host: z.string().trim().min(1, 'must not be empty').optional(),
     port: intFlag(0, 65_535).optional(),
-    apiKey: z
-      .string()
-      .regex(/^\S+$/, { message: 'must be non-empty and contain no whitespace' })
-      .optional(),
+    apiKey: z.string().regex(/^\S+$/, { message: 'must be non-empty and contain no whitespace' }).optional(),
     rateLimit: rateLimitFlag.optional(),
     window: z.enum(['sliding', 'fixed']).optional(),
     resetHeader: z.enum(['epoch', 'delta']).optional(),

@@ -161,24 +161,38 @@ export interface UserRecord {
   purchases?: PurchaseObject[];
 }
 
+/**
+ * zod's record parser skips an own "__proto__" key silently (so it cannot reach a prototype); to
+ * refuse it as the hand checks do, look at the raw input first.
+ */
+const noProtoKey = z.custom<unknown>(
+  (v) => typeof v !== 'object' || v === null || !Object.hasOwn(v, '__proto__'),
+  { message: 'forbidden key "__proto__"' },
+);
+
+const keySchema = (what: string) =>
+  boundedString(what).refine((k) => !FORBIDDEN_KEYS.has(k), { message: 'forbidden key' });
+
 /** The scalar and nested values an attribute may hold, as zod (see checkValue in src/validate). */
 export const attributeValueSchema: z.ZodType<unknown> = z.lazy(() =>
   z.union([
     z.null(),
     z.boolean(),
-    z.number().finite(),
+    z
+      .number()
+      .finite()
+      .refine((n) => !Number.isInteger(n) || Number.isSafeInteger(n), { message: 'integer beyond 2^53' }),
     z.string().max(LIMITS.stringChars),
     z.array(attributeValueSchema),
-    z.record(
-      boundedString('key').refine((k) => !FORBIDDEN_KEYS.has(k), { message: 'forbidden key' }),
-      attributeValueSchema,
-    ),
+    noProtoKey.pipe(z.record(keySchema('key'), attributeValueSchema)),
   ]),
 );
 
-export const attributesSchema = z.record(
-  boundedString('attribute name').refine((k) => !FORBIDDEN_KEYS.has(k) && k !== 'external_id', {
-    message: 'forbidden attribute name',
-  }),
-  attributeValueSchema,
+export const attributesSchema = noProtoKey.pipe(
+  z.record(
+    keySchema('attribute name').refine((k) => k !== 'external_id', {
+      message: 'external_id is not an attribute',
+    }),
+    attributeValueSchema,
+  ),
 );

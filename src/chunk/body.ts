@@ -20,7 +20,10 @@ export interface Tally {
 }
 
 export function emptyTally(): Tally {
-  return { count: { attributes: 0, events: 0, purchases: 0 }, bytes: { attributes: 0, events: 0, purchases: 0 } };
+  return {
+    count: { attributes: 0, events: 0, purchases: 0 },
+    bytes: { attributes: 0, events: 0, purchases: 0 },
+  };
 }
 
 /** Size of `{"attributes":[o1,o2],"events":[o3]}` from the sizes of o1..o3. */

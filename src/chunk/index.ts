@@ -1,5 +1,14 @@
 import type { Rejection, UserRecord } from '../../schemas/record.js';
-import { aloneBytes, bodyBytes, bytesWith, emptyTally, type Kind, KINDS, type Tally, jsonBytes } from './body.js';
+import {
+  aloneBytes,
+  bodyBytes,
+  bytesWith,
+  emptyTally,
+  jsonBytes,
+  KINDS,
+  type Kind,
+  type Tally,
+} from './body.js';
 
 /**
  * UserRecords -> /users/track bodies. Pure and deterministic: the same records in the same order give
@@ -82,14 +91,17 @@ export function createChunker(options: ChunkerOptions = {}): Chunker {
   const maxObjects = options.maxObjects ?? 75;
   const maxBytes = options.maxBytes ?? 4 * 1024 * 1024;
   const perArray = options.legacyPerArray ?? false;
-  if (!Number.isInteger(maxObjects) || maxObjects < 1) throw new RangeError(`maxObjects must be >= 1, got ${maxObjects}`);
+  if (!Number.isInteger(maxObjects) || maxObjects < 1)
+    throw new RangeError(`maxObjects must be >= 1, got ${maxObjects}`);
   let open = openChunk();
   let nextIndex = 0;
   let done: Chunk[] = [];
 
   const hasRoom = (kind: Kind, added: number): boolean => {
     const c = open.tally.count;
-    return perArray ? c[kind] + added <= maxObjects : c.attributes + c.events + c.purchases + added <= maxObjects;
+    return perArray
+      ? c[kind] + added <= maxObjects
+      : c.attributes + c.events + c.purchases + added <= maxObjects;
   };
   const isEmpty = () => KINDS.every((k) => open.tally.count[k] === 0);
 

@@ -54,7 +54,8 @@ function uniqueCapped(values: unknown[]): unknown[] {
  * already present moves to the end; past 500 the oldest values are dropped (FIFO).
  */
 function editArray(current: unknown, op: Obj): unknown[] {
-  let arr = Array.isArray(current) ? current.slice() : [];
+  // The stored array belongs to the store, so it is edited in place.
+  let arr: unknown[] = Array.isArray(current) ? current : [];
   const remove = op['remove'];
   if (Array.isArray(remove) && remove.length > 0) {
     const gone = new Set(remove.map(normalize));

@@ -125,7 +125,13 @@ function exportIds(body: unknown, { store }: TrackContext): EndpointResult {
   for (const id of ids) {
     const p = typeof id === 'string' ? store?.findByExternalId(id) : undefined;
     if (!p) invalid.push(id);
-    else users.push({ external_id: p.external_id, braze_id: p.braze_id, user_aliases: p.user_aliases, ...p.attributes });
+    else
+      users.push({
+        external_id: p.external_id,
+        braze_id: p.braze_id,
+        user_aliases: p.user_aliases,
+        ...p.attributes,
+      });
   }
   return { status: 201, body: { users, invalid_user_ids: invalid, message: 'success' } };
 }

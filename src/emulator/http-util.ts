@@ -24,12 +24,18 @@ export function readBody(
   });
   req.on('end', () => {
     if (!chunks) return done(true, EMPTY, size);
-    const body = chunks.length === 1 ? (chunks[0] as Buffer) : chunks.length === 0 ? EMPTY : Buffer.concat(chunks, size);
+    const body =
+      chunks.length === 1 ? (chunks[0] as Buffer) : chunks.length === 0 ? EMPTY : Buffer.concat(chunks, size);
     done(false, body, size);
   });
 }
 
-export function sendJson(res: ServerResponse, status: number, body: string, headers: OutgoingHttpHeaders): void {
+export function sendJson(
+  res: ServerResponse,
+  status: number,
+  body: string,
+  headers: OutgoingHttpHeaders,
+): void {
   headers['content-type'] = 'application/json';
   headers['content-length'] = Buffer.byteLength(body);
   res.writeHead(status, headers);

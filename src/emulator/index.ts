@@ -4,7 +4,14 @@ import { type FaultPatch, faultPatchSchema } from '../../schemas/emulator.js';
 import type { FaultConfig } from './faults.js';
 import { type EmulatorOptions, type EmulatorOptionsInput, resolveOptions } from './options.js';
 import { createEmulatorServer } from './server.js';
-import { createState, type EmulatorStatsView, resetState, statsOf, type UserView, viewProfile } from './state.js';
+import {
+  createState,
+  type EmulatorStatsView,
+  resetState,
+  statsOf,
+  type UserView,
+  viewProfile,
+} from './state.js';
 
 export type { FaultConfig } from './faults.js';
 export type { BucketName, EmulatorOptions, EmulatorOptionsInput, RateLimitSpec } from './options.js';

@@ -9,44 +9,55 @@ import type { EmulatorState } from './state.js';
 import { resetState, statsOf, viewProfile } from './state.js';
 
 const USERS_PREFIX = '/_emulator/users/';
+const NOT_FOUND: Reply = [404, { message: 'Not Found' }];
 
-function json(res: ServerResponse, status: number, body: unknown): void {
-  sendJson(res, status, JSON.stringify(body), {});
-}
+type Reply = [status: number, body: unknown];
+type Handler = (state: EmulatorState, req: IncomingMessage, path: string) => Reply | Promise<Reply>;
 
-export function handleInspect(state: EmulatorState, req: IncomingMessage, res: ServerResponse, path: string): void {
-  const method = req.method ?? 'GET';
-  if (method === 'GET' && path === '/_emulator/stats') return json(res, 200, statsOf(state));
-  if (method === 'GET' && path === '/_emulator/faults') return json(res, 200, state.faults.config);
-  if (method === 'GET' && path === '/_emulator/config') return json(res, 200, configOf(state));
-  if (method === 'GET' && path === '/_emulator/users') return listUsers(state, req, res);
-  if (method === 'GET' && path.startsWith(USERS_PREFIX)) return getUser(state, res, path);
-  if (method === 'POST' && path === '/_emulator/reset') {
+const ROUTES: Record<string, Handler> = {
+  'GET /_emulator/stats': (state) => [200, statsOf(state)],
+  'GET /_emulator/faults': (state) => [200, state.faults.config],
+  'GET /_emulator/config': (state) => [200, configOf(state)],
+  'GET /_emulator/users': listUsers,
+  'POST /_emulator/reset': (state) => {
     resetState(state);
-    return json(res, 200, { message: 'reset' });
-  }
-  if (method === 'POST' && path === '/_emulator/faults') return patchFaults(state, req, res);
-  json(res, 404, { message: 'Not Found' });
+    return [200, { message: 'reset' }];
+  },
+  'POST /_emulator/faults': patchFaults,
+};
+
+export function handleInspect(
+  state: EmulatorState,
+  req: IncomingMessage,
+  res: ServerResponse,
+  path: string,
+): void {
+  const method = req.method ?? 'GET';
+  const handler =
+    ROUTES[`${method} ${path}`] ??
+    (method === 'GET' && path.startsWith(USERS_PREFIX) ? getUser : () => NOT_FOUND);
+  void Promise.resolve(handler(state, req, path)).then(([status, body]) => {
+    sendJson(res, status, JSON.stringify(body), {});
+  });
 }
 
 function configOf(state: EmulatorState): object {
-  const { now: _clock, ...rest } = state.opts;
-  return { ...rest, apiKey: undefined, faults: state.faults.config };
+  const { now: _clock, apiKey: _secret, ...rest } = state.opts;
+  return { ...rest, faults: state.faults.config };
 }
 
-function getUser(state: EmulatorState, res: ServerResponse, path: string): void {
+function getUser(state: EmulatorState, _req: IncomingMessage, path: string): Reply {
   let id: string;
   try {
     id = decodeURIComponent(path.slice(USERS_PREFIX.length));
   } catch {
-    return json(res, 400, { message: 'malformed external_id in path' });
+    return [400, { message: 'malformed external_id in path' }];
   }
   const profile = state.store?.findByExternalId(id);
-  if (!profile) return json(res, 404, { message: 'Not Found' });
-  json(res, 200, viewProfile(profile));
+  return profile ? [200, viewProfile(profile)] : NOT_FOUND;
 }
 
-function listUsers(state: EmulatorState, req: IncomingMessage, res: ServerResponse): void {
+function listUsers(state: EmulatorState, req: IncomingMessage): Reply {
   const q = parseQuery(req.url ?? '');
   const limit = Math.min(Math.max(Number(q.get('limit') ?? 100) || 100, 1), 10_000);
   const offset = Math.max(Number(q.get('offset') ?? 0) || 0, 0);
@@ -57,24 +68,33 @@ function listUsers(state: EmulatorState, req: IncomingMessage, res: ServerRespon
     if (users.length >= limit) break;
     users.push({ external_id: p.external_id ?? null, braze_id: p.braze_id, user_aliases: p.user_aliases });
   }
-  json(res, 200, { total: state.store?.size ?? 0, offset, limit, users });
+  return [200, { total: state.store?.size ?? 0, offset, limit, users }];
 }
 
-function patchFaults(state: EmulatorState, req: IncomingMessage, res: ServerResponse): void {
-  readBody(req, 64 * 1024, (tooLarge, body) => {
-    if (tooLarge) return json(res, 413, { message: 'Request Entity Too Large' });
-    let raw: unknown;
-    try {
-      raw = body.length === 0 ? {} : JSON.parse(body.toString('utf8'));
-    } catch {
-      return json(res, 400, { message: 'Invalid JSON in request body' });
-    }
-    const parsed = faultPatchSchema.safeParse(raw);
-    if (!parsed.success) {
-      const errors = parsed.error.issues.map((i) => `${i.path.join('.') || '(body)'}: ${i.message}`);
-      return json(res, 400, { message: 'Invalid fault settings', errors });
-    }
-    const { seed, ...patch } = parsed.data;
-    json(res, 200, state.faults.update(patch, seed));
+function readJson(req: IncomingMessage): Promise<Reply | { json: unknown }> {
+  return new Promise((resolve) => {
+    readBody(req, 64 * 1024, (tooLarge, body) => {
+      if (tooLarge) resolve([413, { message: 'Request Entity Too Large' }]);
+      else if (body.length === 0) resolve({ json: {} });
+      else {
+        try {
+          resolve({ json: JSON.parse(body.toString('utf8')) });
+        } catch {
+          resolve([400, { message: 'Invalid JSON in request body' }]);
+        }
+      }
+    });
   });
+}
+
+async function patchFaults(state: EmulatorState, req: IncomingMessage): Promise<Reply> {
+  const read = await readJson(req);
+  if (Array.isArray(read)) return read;
+  const parsed = faultPatchSchema.safeParse(read.json);
+  if (!parsed.success) {
+    const errors = parsed.error.issues.map((i) => `${i.path.join('.') || '(body)'}: ${i.message}`);
+    return [400, { message: 'Invalid fault settings', errors }];
+  }
+  const { seed, ...patch } = parsed.data;
+  return [200, state.faults.update(patch, seed)];
 }

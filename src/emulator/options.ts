@@ -42,8 +42,7 @@ export interface EmulatorOptions {
   now: () => number;
 }
 
-export interface EmulatorOptionsInput
-  extends Partial<Omit<EmulatorOptions, 'rateLimits' | 'faults'>> {
+export interface EmulatorOptionsInput extends Partial<Omit<EmulatorOptions, 'rateLimits' | 'faults'>> {
   rateLimits?: Partial<RateLimits>;
   faults?: Partial<FaultConfig>;
 }

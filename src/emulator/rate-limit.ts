@@ -156,7 +156,9 @@ export class FixedWindowLimiter implements RateLimiter {
 export type WindowKind = 'sliding' | 'fixed';
 
 export function createLimiter(kind: WindowKind, limit: number, windowMs: number): RateLimiter {
-  return kind === 'fixed' ? new FixedWindowLimiter(limit, windowMs) : new SlidingWindowLimiter(limit, windowMs);
+  return kind === 'fixed'
+    ? new FixedWindowLimiter(limit, windowMs)
+    : new SlidingWindowLimiter(limit, windowMs);
 }
 
 /** Largest number of events seen in any window of `windowMs`, using the same (t - w, t] rule as the limiter. */

@@ -3,9 +3,15 @@
  * (does not use the window) -> rate limit (429, not recorded) -> reset/5xx faults (body NOT applied) -> body
  * (413/400) -> endpoint -> reset-after fault (body applied) -> latency -> answer.
  */
-import { createServer, type IncomingMessage, type OutgoingHttpHeaders, type Server, type ServerResponse } from 'node:http';
-import { ROUTES } from './endpoints.js';
-import { newFaultDecision } from './faults.js';
+import {
+  createServer,
+  type IncomingMessage,
+  type OutgoingHttpHeaders,
+  type Server,
+  type ServerResponse,
+} from 'node:http';
+import { ROUTES, type Route } from './endpoints.js';
+import { type FaultDecision, newFaultDecision } from './faults.js';
 import { readBody, sendJson } from './http-util.js';
 import { handleInspect } from './inspect.js';
 import { newRateDecision, type RateDecision } from './rate-limit.js';
@@ -24,26 +30,45 @@ const FAILURE_MESSAGES: Record<number, string> = {
   504: 'Gateway Timeout',
 };
 
+interface Answer {
+  status: number;
+  body: string;
+  headers: OutgoingHttpHeaders;
+  delayMs: number;
+}
+
+/** A request that passed route, auth and the rate limit. */
+interface Admitted {
+  route: Route;
+  fault: FaultDecision;
+  headers: OutgoingHttpHeaders;
+}
+
 export function createEmulatorServer(state: EmulatorState): Server {
   const expectedAuth = `Bearer ${state.opts.apiKey}`;
   const rate = newRateDecision();
 
-  function answer(res: ServerResponse, status: number, body: string, headers: OutgoingHttpHeaders, delayMs: number) {
-    const send = () => {
-      state.stats.response(status);
-      sendJson(res, status, body, headers);
+  function send(res: ServerResponse, a: Answer): void {
+    const write = () => {
+      state.stats.response(a.status);
+      sendJson(res, a.status, a.body, a.headers);
     };
-    if (delayMs <= 0) return send();
+    if (a.delayMs <= 0) {
+      write();
+      return;
+    }
     const timer = setTimeout(() => {
       state.timers.delete(timer);
-      send();
-    }, delayMs);
+      write();
+    }, a.delayMs);
     state.timers.add(timer);
   }
 
   function rateHeaders(d: RateDecision, now: number): OutgoingHttpHeaders {
     const reset =
-      state.opts.resetHeader === 'epoch' ? Math.ceil(d.resetAtMs / 1000) : Math.max(0, Math.ceil((d.resetAtMs - now) / 1000));
+      state.opts.resetHeader === 'epoch'
+        ? Math.ceil(d.resetAtMs / 1000)
+        : Math.max(0, Math.ceil((d.resetAtMs - now) / 1000));
     const headers: OutgoingHttpHeaders = {
       'X-RateLimit-Limit': d.limit,
       'X-RateLimit-Remaining': d.remaining,
@@ -53,17 +78,23 @@ export function createEmulatorServer(state: EmulatorState): Server {
     return headers;
   }
 
-  function onBraze(req: IncomingMessage, res: ServerResponse, path: string): void {
-    const { stats, opts, faults } = state;
-    const now = opts.now();
+  function authorized(auth: string | undefined): boolean {
+    if (auth === expectedAuth) return true;
+    return (
+      auth !== undefined && /^bearer\s+/i.test(auth) && auth.replace(/^bearer\s+/i, '') === state.opts.apiKey
+    );
+  }
+
+  /** Route, auth, fault dice and rate limit: either an early answer or an admitted request. */
+  function gate(req: IncomingMessage, path: string, now: number): Answer | Admitted {
+    const { stats, faults } = state;
     const route = req.method === 'POST' ? ROUTES.get(path) : undefined;
     const isTrack = route?.bucket === 'track';
     stats.request(isTrack, now);
-    if (!route) return answer(res, 404, NOT_FOUND, {}, faults.latencyMs);
-    const auth = req.headers.authorization;
-    if (auth !== expectedAuth && !(auth && /^bearer\s+/i.test(auth) && auth.replace(/^bearer\s+/i, '') === opts.apiKey)) {
-      return answer(res, 401, INVALID_KEY, {}, faults.latencyMs);
-    }
+    const latency = faults.latencyMs;
+    if (!route) return { status: 404, body: NOT_FOUND, headers: {}, delayMs: latency };
+    if (!authorized(req.headers.authorization))
+      return { status: 401, body: INVALID_KEY, headers: {}, delayMs: latency };
     const fault = faults.decide(newFaultDecision());
     const limiter = state.limiters[route.bucket];
     if (fault.burst429) {
@@ -71,18 +102,63 @@ export function createEmulatorServer(state: EmulatorState): Server {
       const retryS = faults.burst429RetryAfterS;
       Object.assign(rate, { allowed: false, limit: limiter?.limit ?? 0, remaining: 0, retryAfterS: retryS });
       rate.resetAtMs = now + retryS * 1000;
-      return answer(res, 429, RATE_LIMITED, rateHeaders(rate, now), faults.latencyMs);
+      return { status: 429, body: RATE_LIMITED, headers: rateHeaders(rate, now), delayMs: latency };
     }
-    let headers: OutgoingHttpHeaders = {};
-    if (limiter) {
-      limiter.take(now, rate);
-      headers = rateHeaders(rate, now);
-      if (!rate.allowed) {
-        stats.rateLimited++;
-        return answer(res, 429, RATE_LIMITED, headers, faults.latencyMs);
-      }
+    if (!limiter) {
+      if (isTrack) stats.trackAdmitted(now);
+      return { route, fault, headers: {} };
+    }
+    const headers = rateHeaders(limiter.take(now, rate), now);
+    if (!rate.allowed) {
+      stats.rateLimited++;
+      return { status: 429, body: RATE_LIMITED, headers, delayMs: latency };
     }
     if (isTrack) stats.trackAdmitted(now);
+    return { route, fault, headers };
+  }
+
+  /** Parses and applies the body; undefined when the reset-after fault dropped the connection. */
+  function finish(req: IncomingMessage, a: Admitted, tooLarge: boolean, buf: Buffer): Answer | undefined {
+    const { fault, headers } = a;
+    const { stats } = state;
+    const answer = (status: number, body: string): Answer => ({
+      status,
+      body,
+      headers,
+      delayMs: fault.delayMs,
+    });
+    if (tooLarge) {
+      headers['connection'] = 'close';
+      return answer(413, TOO_LARGE);
+    }
+    let body: unknown;
+    try {
+      body = buf.length === 0 ? undefined : JSON.parse(buf.toString('utf8'));
+    } catch {
+      return answer(400, BAD_JSON);
+    }
+    const result = a.route.handle(body, state.track);
+    if (fault.reset === 'after') {
+      stats.faults.resetAfterApply++;
+      req.socket.destroy();
+      return undefined;
+    }
+    if (fault.slow) stats.faults.slow++;
+    if (fault.queued && result.status < 300) {
+      stats.faults.queued++;
+      return answer(202, QUEUED);
+    }
+    return answer(result.status, JSON.stringify(result.body));
+  }
+
+  function onBraze(req: IncomingMessage, res: ServerResponse, path: string): void {
+    const { stats } = state;
+    const admitted = gate(req, path, state.opts.now());
+    if (!('route' in admitted)) {
+      send(res, admitted);
+      return;
+    }
+    const { fault } = admitted;
     if (fault.reset === 'before') {
       stats.faults.resetBeforeApply++;
       req.socket.destroy();
@@ -90,33 +166,14 @@ export function createEmulatorServer(state: EmulatorState): Server {
     }
     if (fault.failStatus !== 0) {
       stats.faults.failed++;
-      const message = FAILURE_MESSAGES[fault.failStatus] ?? 'Server Error';
-      return answer(res, fault.failStatus, JSON.stringify({ message }), headers, fault.delayMs);
+      const body = JSON.stringify({ message: FAILURE_MESSAGES[fault.failStatus] ?? 'Server Error' });
+      send(res, { status: fault.failStatus, body, headers: admitted.headers, delayMs: fault.delayMs });
+      return;
     }
-    readBody(req, opts.maxBodyBytes, (tooLarge, buf, bytes) => {
+    readBody(req, state.opts.maxBodyBytes, (tooLarge, buf, bytes) => {
       stats.bytesReceived += bytes;
-      if (tooLarge) {
-        headers['connection'] = 'close';
-        return answer(res, 413, TOO_LARGE, headers, fault.delayMs);
-      }
-      let body: unknown;
-      try {
-        body = buf.length === 0 ? undefined : JSON.parse(buf.toString('utf8'));
-      } catch {
-        return answer(res, 400, BAD_JSON, headers, fault.delayMs);
-      }
-      const result = route.handle(body, state.track);
-      if (fault.reset === 'after') {
-        stats.faults.resetAfterApply++;
-        req.socket.destroy();
-        return;
-      }
-      if (fault.slow) stats.faults.slow++;
-      if (fault.queued && result.status < 300) {
-        stats.faults.queued++;
-        return answer(res, 202, QUEUED, headers, fault.delayMs);
-      }
-      answer(res, result.status, JSON.stringify(result.body), headers, fault.delayMs);
+      const answer = finish(req, admitted, tooLarge, buf);
+      if (answer) send(res, answer);
     });
   }
 

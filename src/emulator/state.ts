@@ -3,7 +3,13 @@ import { FaultInjector } from './faults.js';
 import { BUCKETS, type BucketName, type EmulatorOptions } from './options.js';
 import { createLimiter, type RateLimiter } from './rate-limit.js';
 import { EmulatorStats, type StatsSnapshot } from './stats.js';
-import { type Profile, ProfileStore, type StoredEvent, type StoredPurchase, type UserAlias } from './store.js';
+import {
+  type Profile,
+  ProfileStore,
+  type StoredEvent,
+  type StoredPurchase,
+  type UserAlias,
+} from './store.js';
 import type { TrackContext } from './track.js';
 
 export interface EmulatorState {

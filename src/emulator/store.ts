@@ -60,7 +60,10 @@ export class ProfileStore {
   private readonly byExternalId = new Map<string, Profile>();
   private readonly byBrazeId = new Map<string, Profile>();
   private readonly byAlias = new Map<string, Profile>();
-  private readonly byContact: Record<Contact, Map<string, Set<Profile>>> = { email: new Map(), phone: new Map() };
+  private readonly byContact: Record<Contact, Map<string, Set<Profile>>> = {
+    email: new Map(),
+    phone: new Map(),
+  };
   private seq = 0;
   private ids = 0;
 
@@ -194,6 +197,7 @@ export class ProfileStore {
   setContact(p: Profile, kind: Contact, value: unknown): void {
     const index = this.byContact[kind];
     const old = p.attributes[kind];
+    if (old === value) return;
     if (typeof old === 'string') index.get(contactKey(kind, old))?.delete(p);
     if (typeof value !== 'string') {
       delete p.attributes[kind];
@@ -201,9 +205,9 @@ export class ProfileStore {
     }
     p.attributes[kind] = value;
     const key = contactKey(kind, value);
-    let set = index.get(key);
-    if (!set) index.set(key, (set = new Set()));
-    set.add(p);
+    const set = index.get(key);
+    if (set) set.add(p);
+    else index.set(key, new Set([p]));
   }
 
   private resolve(o: JsonObject): Profile | undefined {
@@ -217,7 +221,9 @@ export class ProfileStore {
     if (isPlainObject(alias)) {
       const found = this.findByAlias(alias as unknown as UserAlias);
       // Aliases are update-only unless the caller explicitly says otherwise.
-      return found ?? (updateOnly === false ? this.create({ alias: alias as unknown as UserAlias }) : undefined);
+      return (
+        found ?? (updateOnly === false ? this.create({ alias: alias as unknown as UserAlias }) : undefined)
+      );
     }
     const brazeId = o['braze_id'];
     if (typeof brazeId === 'string') return this.byBrazeId.get(brazeId);
@@ -236,7 +242,7 @@ export class ProfileStore {
   private clampTime(value: unknown): string {
     const t = parseBrazeTime(value as string);
     const now = this.now();
-    return new Date(t > now ? now : t).toISOString();
+    return new Date(Math.min(t, now)).toISOString();
   }
 }
 

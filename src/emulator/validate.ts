@@ -143,14 +143,20 @@ function checkIdentifiers(o: Obj): string | null {
 export function isAlias(value: unknown): value is { alias_name: string; alias_label: string } {
   if (!isPlainObject(value)) return false;
   const { alias_name, alias_label } = value;
-  return typeof alias_name === 'string' && alias_name !== '' && typeof alias_label === 'string' && alias_label !== '';
+  return (
+    typeof alias_name === 'string' &&
+    alias_name !== '' &&
+    typeof alias_label === 'string' &&
+    alias_label !== ''
+  );
 }
 
 function checkFlags(o: Obj): string | null {
   const u = o['_update_existing_only'];
   const m = o['_merge_objects'];
   const p = o['push_token_import'];
-  if ((u !== undefined && typeof u !== 'boolean') || (m !== undefined && typeof m !== 'boolean')) return ERR.flag;
+  if ((u !== undefined && typeof u !== 'boolean') || (m !== undefined && typeof m !== 'boolean'))
+    return ERR.flag;
   if (p !== undefined && typeof p !== 'boolean') return ERR.flag;
   return null;
 }

@@ -4,7 +4,7 @@ import type { Config } from '../config.js';
 import { UsageError } from '../errors.js';
 import { createChunker } from '../chunk/index.js';
 import { openSource } from '../read/index.js';
-import { createValidator, estimateDataPoints, parseMappingText } from '../validate/index.js';
+import { createValidator, estimateDataPoints, parseMappingText, resolveIdColumn } from '../validate/index.js';
 import type { ImportInput } from './import.js';
 
 export interface InputFlags {
@@ -19,11 +19,15 @@ export type OpenedInput = ImportInput & { format: 'csv' | 'jsonl' };
 /** Wires reader, validator and chunker for one input; file-level problems are UsageErrors (exit 2). */
 export async function openInput(file: string, flags: InputFlags, config: Config): Promise<OpenedInput> {
   const mapping = flags.mapping ? await loadMapping(flags.mapping) : undefined;
-  const source = await openSource(file, { format: flags.format, delimiter: flags.delimiter, idColumn: flags.idColumn, mapping });
+  const source = await openSource(file, {
+    format: flags.format,
+    delimiter: flags.delimiter,
+    idColumn: resolveIdColumn(mapping, flags.idColumn),
+  });
   return {
-    source: file === '-' ? 'stdin' : file,
+    source: source.name,
     format: source.format,
-    rows: source.rows,
+    rows: source,
     validate: createValidator({ mapping, idColumn: flags.idColumn, format: source.format }),
     chunker: createChunker({ maxObjects: config.braze.maxObjects, legacyPerArray: config.braze.legacyPerArray }),
     estimateDataPoints,

@@ -69,9 +69,8 @@ export function checkValue(value: unknown, field: string, depth: number): Proble
     case 'string':
       return value.length > LIMITS.stringChars ? stringTooLong(field, value.length) : undefined;
     case 'number':
-      return Number.isFinite(value)
-        ? undefined
-        : new Problem('bad_value', `${field} is not a finite number`, field);
+      if (!Number.isFinite(value)) return new Problem('bad_value', `${field} is not a finite number`, field);
+      return isUnsafeInteger(value) ? unsafeInteger(field, value) : undefined;
     case 'boolean':
       return undefined;
     case 'object':
@@ -103,6 +102,19 @@ function checkObject(obj: object, field: string, depth: number): Problem | undef
     if (problem) return problem;
   }
   return undefined;
+}
+
+/** JSON.parse already rounded it: 12345678901234567890 arrives as ...7000. Refuse rather than send that. */
+export function isUnsafeInteger(value: number): boolean {
+  return Number.isInteger(value) && !Number.isSafeInteger(value);
+}
+
+function unsafeInteger(field: string, value: number): Problem {
+  return new Problem(
+    'bad_value',
+    `${field}: ${value} is beyond 2^53 and was already rounded when parsed; send it as a string`,
+    field,
+  );
 }
 
 export function isPlainObject(value: unknown): value is Record<string, unknown> {

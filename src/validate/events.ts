@@ -3,7 +3,7 @@ import type { EventMapping, PurchaseMapping, ValueSource } from '../../schemas/m
 import { type EventObject, eventSchema, type PurchaseObject, purchaseSchema } from '../../schemas/record.js';
 import { OMIT } from './cast.js';
 import { checkKey, Problem } from './checks.js';
-import { formatPath } from './mapping.js';
+import { formatPath, issueMessage } from './mapping.js';
 
 /**
  * Events and purchases built from columns (mapping file), validated with the same zod schemas as
@@ -87,8 +87,9 @@ function issueProblem(
   const source = typeof key === 'string' ? (spec as Record<string, unknown>)[key] : undefined;
   const column =
     typeof source === 'object' && source !== null && 'column' in source ? String(source.column) : undefined;
-  const field = column ?? formatPath([at, ...issue.path]);
-  return new Problem(code, `${at}: ${field}: ${issue.message}`, field);
+  const path = formatPath([at, ...issue.path]);
+  const where = column ? `${at}: column ${column}` : path;
+  return new Problem(code, `${where}: ${issueMessage(issue)}`, column ?? path);
 }
 
 export function buildEvents(specs: EventMapping[], row: RowReader): EventObject[] | Problem {

@@ -4,7 +4,7 @@ import { brazeLineSchema, type Rejection, type UserRecord } from '../../schemas/
 import { coerceJson, OMIT } from './cast.js';
 import { checkExternalId, checkKey, checkValue, isPlainObject, Problem } from './checks.js';
 import { buildEvents, buildPurchases, type RowReader } from './events.js';
-import { eventColumns, formatPath, specOf } from './mapping.js';
+import { eventColumns, formatPath, issueMessage, specOf } from './mapping.js';
 import { rejectionOf } from './rejection.js';
 
 /**
@@ -84,7 +84,7 @@ function zodProblem(issue: z.core.$ZodIssue): Problem {
   const code =
     (typeof first === 'string' && Object.hasOwn(CODE_BY_KEY, first) && CODE_BY_KEY[first]) || 'bad_value';
   const field = formatPath(issue.path);
-  return new Problem(code, `${field}: ${issue.message}`, field);
+  return new Problem(code, `${field}: ${issueMessage(issue)}`, field);
 }
 
 function validateFlat(line: number, obj: Record<string, unknown>, ctx: JsonContext): UserRecord | Rejection {

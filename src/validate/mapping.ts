@@ -23,9 +23,28 @@ export function parseMapping(input: unknown, name = 'mapping'): Mapping {
   throw new UsageError(parsed.error.issues.map((issue) => `${name}: ${describeIssue(issue)}`));
 }
 
-function describeIssue(issue: z.core.$ZodIssue): string {
+function describeIssue(raw: z.core.$ZodIssue): string {
+  const issue = unwrapUnion(raw);
   const where = issue.path.length > 0 ? formatPath(issue.path) : '(top level)';
-  return `${where}: ${issue.message}`;
+  return `${where}: ${issueMessage(issue)}`;
+}
+
+/**
+ * zod reports a failed union as "Invalid input"; the useful issue is inside the branch whose type
+ * matched (for {"type": "text"} that is the object branch's "type" issue).
+ */
+function unwrapUnion(issue: z.core.$ZodIssue): z.core.$ZodIssue {
+  if (issue.code !== 'invalid_union') return issue;
+  const branches = issue.errors.filter((branch) => branch.length > 0);
+  const typeMatched = branches.find((b) => !(b[0]!.code === 'invalid_type' && b[0]!.path.length === 0));
+  const inner = (typeMatched ?? branches[0])?.[0];
+  return inner ? unwrapUnion({ ...inner, path: [...issue.path, ...inner.path] }) : issue;
+}
+
+/** zod's own words, but from the inner issue when it only says "Invalid key in record". */
+export function issueMessage(issue: z.core.$ZodIssue): string {
+  if (issue.code === 'invalid_key' && issue.issues[0]) return issue.issues[0].message;
+  return issue.message;
 }
 
 /** ['events', 0, 'time'] -> "events[0].time" */

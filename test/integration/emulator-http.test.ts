@@ -13,7 +13,11 @@ async function call(path: string, body?: unknown, headers: Record<string, string
     body: body === undefined ? undefined : typeof body === 'string' ? body : JSON.stringify(body),
   });
   const text = await res.body.text();
-  return { status: res.statusCode, headers: res.headers, json: text ? (JSON.parse(text) as Record<string, unknown>) : {} };
+  return {
+    status: res.statusCode,
+    headers: res.headers,
+    json: text ? (JSON.parse(text) as Record<string, unknown>) : {},
+  };
 }
 
 const user = (i: number) => ({ external_id: `user-${i}`, plan: 'gold' });
@@ -57,7 +61,16 @@ describe('POST /users/track over HTTP', () => {
   it('201 with per-object errors; only valid objects reach the store', async () => {
     const res = await call('/users/track', {
       attributes: [user(1), { plan: 'x' }, user(3)],
-      purchases: [{ external_id: 'user-1', product_id: 'p', currency: 'USD', price: 1, quantity: 101, time: '2024-01-01' }],
+      purchases: [
+        {
+          external_id: 'user-1',
+          product_id: 'p',
+          currency: 'USD',
+          price: 1,
+          quantity: 101,
+          time: '2024-01-01',
+        },
+      ],
     });
     expect(res.status).toBe(201);
     expect(res.json).toMatchObject({ attributes_processed: 2, purchases_processed: 0 });
@@ -82,7 +95,11 @@ describe('POST /users/track over HTTP', () => {
 
   it('400 Max Input Length Exceeded above 75 objects across the arrays', async () => {
     const attributes = Array.from({ length: 50 }, (_, i) => user(i));
-    const events = Array.from({ length: 26 }, (_, i) => ({ external_id: `user-${i}`, name: 'e', time: '2024-01-01' }));
+    const events = Array.from({ length: 26 }, (_, i) => ({
+      external_id: `user-${i}`,
+      name: 'e',
+      time: '2024-01-01',
+    }));
     const res = await call('/users/track', { attributes, events });
     expect(res).toMatchObject({ status: 400, json: { message: 'Max Input Length Exceeded' } });
     expect((await call('/users/track', { attributes, events: events.slice(1) })).status).toBe(201);
@@ -118,7 +135,11 @@ describe('legacy per-array cap', () => {
     try {
       const body = (n: number) => ({
         attributes: Array.from({ length: 75 }, (_, i) => user(i)),
-        events: Array.from({ length: n }, (_, i) => ({ external_id: `user-${i}`, name: 'e', time: '2024-01-01' })),
+        events: Array.from({ length: n }, (_, i) => ({
+          external_id: `user-${i}`,
+          name: 'e',
+          time: '2024-01-01',
+        })),
       });
       const post = (b: unknown) =>
         request(`${legacy.url}/users/track`, {
@@ -126,8 +147,14 @@ describe('legacy per-array cap', () => {
           headers: { authorization: `Bearer ${KEY}` },
           body: JSON.stringify(b),
         }).then(async (r) => ({ status: r.statusCode, json: await r.body.json() }));
-      expect(await post(body(75))).toMatchObject({ status: 201, json: { attributes_processed: 75, events_processed: 75 } });
-      expect(await post(body(76))).toMatchObject({ status: 400, json: { message: 'Max Input Length Exceeded' } });
+      expect(await post(body(75))).toMatchObject({
+        status: 201,
+        json: { attributes_processed: 75, events_processed: 75 },
+      });
+      expect(await post(body(76))).toMatchObject({
+        status: 400,
+        json: { message: 'Max Input Length Exceeded' },
+      });
     } finally {
       await legacy.close();
     }
@@ -143,7 +170,10 @@ describe('inspection API', () => {
     expect(got.json).toMatchObject({ external_id: 'a/b c', attributes: { tier: 2 } });
     expect(got.json['events']).toHaveLength(2);
     expect((await call('/_emulator/users/nobody')).status).toBe(404);
-    expect((await call('/_emulator/users?limit=10')).json).toMatchObject({ total: 1, users: [{ external_id: 'a/b c' }] });
+    expect((await call('/_emulator/users?limit=10')).json).toMatchObject({
+      total: 1,
+      users: [{ external_id: 'a/b c' }],
+    });
     const stats = await call('/_emulator/stats');
     expect(stats.json).toMatchObject({
       requests: { total: 1, byStatus: { '201': 1 } },
@@ -166,10 +196,15 @@ describe('other user-data endpoints', () => {
     });
     expect(emu.getUser('user-1')).toBeUndefined();
     const alias = { alias_name: 'dev-9', alias_label: 'device' };
-    expect((await call('/users/alias/new', { user_aliases: [alias] })).json).toMatchObject({ aliases_processed: 1 });
+    expect((await call('/users/alias/new', { user_aliases: [alias] })).json).toMatchObject({
+      aliases_processed: 1,
+    });
     await call('/users/track', { attributes: [{ user_alias: alias, colour: 'red' }] });
     await call('/users/identify', { aliases_to_identify: [{ external_id: 'user-2', user_alias: alias }] });
-    expect(emu.getUser('user-2')).toMatchObject({ attributes: { plan: 'gold', colour: 'red' }, user_aliases: [alias] });
+    expect(emu.getUser('user-2')).toMatchObject({
+      attributes: { plan: 'gold', colour: 'red' },
+      user_aliases: [alias],
+    });
     const limited = await call('/users/delete', { external_ids: ['x'] });
     expect(limited.headers['x-ratelimit-limit']).toBe('20000');
   });

@@ -20,7 +20,7 @@ interface Answer {
 
 async function start(options: EmulatorOptionsInput): Promise<Pool> {
   emu = await startEmulator({ port: 0, apiKey: KEY, ...options });
-  pool = new Pool(emu.url, { connections: 32, pipelining: 1 });
+  pool = new Pool(emu.url, { connections: 32, pipelining: 8 });
   return pool;
 }
 
@@ -41,17 +41,16 @@ const count = (answers: Answer[], status: number) => answers.filter((a) => a.sta
 describe('/users/track at 3,000 requests per 3 s', () => {
   it('3,500 requests sent within 3 s: exactly 500 get 429, with rate-limit headers', async () => {
     const p = await start({});
-    const started = Date.now();
     const answers = await burst(p, 3500);
-    const elapsed = Date.now() - started;
     expect(count(answers, 201) + count(answers, 429)).toBe(3500);
-    if (elapsed < 3000) {
+    // The emulator saw every arrival inside one 3 s window on any reasonable machine; then the count is exact.
+    const arrivedWithin3s = emu?.stats().maxTrackArrivalsIn3s === 3500;
+    if (arrivedWithin3s) {
       expect(count(answers, 429)).toBe(500);
-      expect(emu?.stats().maxTrackArrivalsIn3s).toBe(3500);
     } else {
-      // Too slow a machine to send them all within 3 s: the window slid and admitted more, correctly. The
+      // A machine too loaded to send 3,500 requests in 3 s: the window slid and admitted more, correctly. The
       // frozen-clock test below pins the exact count regardless of speed.
-      console.warn(`3,500 requests took ${elapsed} ms; asserting the sliding-window invariant only`);
+      console.warn('3,500 requests took over 3 s to arrive; asserting the sliding-window invariant only');
       expect(count(answers, 429)).toBeLessThanOrEqual(500);
     }
     for (const a of answers) {
@@ -118,7 +117,12 @@ describe('windows and headers with small limits', () => {
     expect(count(await burst(p, 50), 201)).toBe(50);
     const del = () =>
       p
-        .request({ path: '/users/delete', method: 'POST', headers: { authorization: `Bearer ${KEY}` }, body: '{}' })
+        .request({
+          path: '/users/delete',
+          method: 'POST',
+          headers: { authorization: `Bearer ${KEY}` },
+          body: '{}',
+        })
         .then(async (r) => {
           await r.body.dump();
           return r.statusCode;

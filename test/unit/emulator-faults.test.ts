@@ -54,7 +54,20 @@ describe('seeded faults', () => {
 
   it('burst429Every starts a burst of burst429Length injected 429s', () => {
     const inj = new FaultInjector({ burst429Every: 5, burst429Length: 2 }, 1);
-    expect(outcomes(inj, 12)).toEqual(['ok', 'ok', 'ok', 'ok', '429', '429', 'ok', 'ok', 'ok', '429', '429', 'ok']);
+    expect(outcomes(inj, 12)).toEqual([
+      'ok',
+      'ok',
+      'ok',
+      'ok',
+      '429',
+      '429',
+      'ok',
+      'ok',
+      'ok',
+      '429',
+      '429',
+      'ok',
+    ]);
   });
 
   it('delay combines the base latency and the slow extra', () => {

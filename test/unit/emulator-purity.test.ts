@@ -3,7 +3,18 @@ import { describe, expect, it } from 'vitest';
 
 // The emulator's logic must stay unit-testable without sockets or files: only server/inspect/http-util/index
 // may reach node:http and friends.
-const PURE = ['validate', 'time', 'store', 'attribute-ops', 'rate-limit', 'faults', 'stats', 'track', 'endpoints', 'json'];
+const PURE = [
+  'validate',
+  'time',
+  'store',
+  'attribute-ops',
+  'rate-limit',
+  'faults',
+  'stats',
+  'track',
+  'endpoints',
+  'json',
+];
 
 describe('pure emulator modules', () => {
   it.each(PURE)('%s.ts imports no node: built-ins', (name) => {

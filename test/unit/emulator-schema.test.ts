@@ -21,7 +21,11 @@ describe('emulator flags schema', () => {
     });
     expect(out).toEqual({
       port: 0,
-      rateLimits: { track: { limit: 100, windowMs: 1000 }, users: null, 'export-ids': { limit: 2500, windowMs: 60_000 } },
+      rateLimits: {
+        track: { limit: 100, windowMs: 1000 },
+        users: null,
+        'export-ids': { limit: 2500, windowMs: 60_000 },
+      },
       window: 'fixed',
       legacyPerArray: true,
       faults: { failRate: 0.25, failStatuses: [502, 503], burst429Every: 10 },
@@ -47,7 +51,14 @@ describe('emulator flags schema', () => {
     const lines = (caught as UsageError).lines;
     expect(lines).toHaveLength(7);
     expect(lines.map((l) => l.split(':')[0])).toEqual(
-      expect.arrayContaining(['--port', '--rate-limit', '--window', '--fail-rate', '--burst-429-every', '--store']),
+      expect.arrayContaining([
+        '--port',
+        '--rate-limit',
+        '--window',
+        '--fail-rate',
+        '--burst-429-every',
+        '--store',
+      ]),
     );
     expect(lines.filter((l) => l.startsWith('--rate-limit'))).toHaveLength(2);
   });

@@ -90,7 +90,11 @@ describe('attribute semantics', () => {
   it('_merge_objects deep-merges nested objects, otherwise replaces them', () => {
     const s = newStore();
     s.applyAttributes({ external_id: 'u', car: { make: 'VW', specs: { doors: 4, color: 'red' } } });
-    s.applyAttributes({ external_id: 'u', _merge_objects: true, car: { specs: { color: 'blue' }, year: 2020 } });
+    s.applyAttributes({
+      external_id: 'u',
+      _merge_objects: true,
+      car: { specs: { color: 'blue' }, year: 2020 },
+    });
     expect(attrsOf(s, 'u')?.['car']).toEqual({ make: 'VW', year: 2020, specs: { doors: 4, color: 'blue' } });
     s.applyAttributes({ external_id: 'u', car: { make: 'Fiat' } });
     expect(attrsOf(s, 'u')?.['car']).toEqual({ make: 'Fiat' });
@@ -115,7 +119,12 @@ describe('attribute semantics', () => {
 describe('events and purchases', () => {
   it('appends without de-duplicating and clamps future times to now', () => {
     const s = newStore();
-    const event = { external_id: 'u', name: 'played', time: '2024-06-01T10:00:00Z', properties: { level: 3 } };
+    const event = {
+      external_id: 'u',
+      name: 'played',
+      time: '2024-06-01T10:00:00Z',
+      properties: { level: 3 },
+    };
     s.appendEvent(event);
     s.appendEvent(event);
     s.appendEvent({ external_id: 'u', name: 'later', time: '2999-01-01T00:00:00Z' });
@@ -127,8 +136,21 @@ describe('events and purchases', () => {
 
   it('records purchases with quantity defaulting to 1', () => {
     const s = newStore();
-    s.appendPurchase({ external_id: 'u', product_id: 'pen', currency: 'usd', price: 2.5, time: '2020-01-01' });
-    s.appendPurchase({ external_id: 'u', product_id: 'pen', currency: 'USD', price: 2.5, quantity: 4, time: '2020-01-01' });
+    s.appendPurchase({
+      external_id: 'u',
+      product_id: 'pen',
+      currency: 'usd',
+      price: 2.5,
+      time: '2020-01-01',
+    });
+    s.appendPurchase({
+      external_id: 'u',
+      product_id: 'pen',
+      currency: 'USD',
+      price: 2.5,
+      quantity: 4,
+      time: '2020-01-01',
+    });
     expect(s.findByExternalId('u')?.purchases.map((p) => [p.currency, p.quantity])).toEqual([
       ['USD', 1],
       ['USD', 4],
@@ -137,9 +159,9 @@ describe('events and purchases', () => {
 
   it('update-only events for unknown users are dropped', () => {
     const s = newStore();
-    expect(s.appendEvent({ external_id: 'ghost', name: 'e', time: '2020-01-01', _update_existing_only: true })).toBe(
-      false,
-    );
+    expect(
+      s.appendEvent({ external_id: 'ghost', name: 'e', time: '2020-01-01', _update_existing_only: true }),
+    ).toBe(false);
     expect(s.size).toBe(0);
   });
 });

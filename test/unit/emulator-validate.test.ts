@@ -26,7 +26,11 @@ const attributesExample = [
     dob: '1988-02-14',
     music_videos_favorited: { add: ['calvinharris-summer'], remove: ['nickiminaj-anaconda'] },
   },
-  { external_id: 'user2', first_name: 'Jill', push_tokens: [{ app_id: 'app', token: 'abcd', device_id: 'dev-0001' }] },
+  {
+    external_id: 'user2',
+    first_name: 'Jill',
+    push_tokens: [{ app_id: 'app', token: 'abcd', device_id: 'dev-0001' }],
+  },
   { user_alias: { alias_name: 'device123', alias_label: 'my_device_identifier' }, first_name: 'Anon' },
 ];
 const eventsExample = [
@@ -53,7 +57,13 @@ const purchasesExample = [
     currency: 'USD',
     price: 40.0,
     time: '2013-07-16T19:20:30+01:00',
-    properties: { color: 'red', monogram: 'ABC', checkout_duration: 180, size: 'Large', brand: 'Backpack Locker' },
+    properties: {
+      color: 'red',
+      monogram: 'ABC',
+      checkout_duration: 180,
+      size: 'Large',
+      brand: 'Backpack Locker',
+    },
   },
   {
     external_id: 'user1',
@@ -79,12 +89,28 @@ describe('documented example bodies', () => {
 
   it('accepts the "update by email" request with all three arrays', () => {
     const res = track({
-      attributes: [{ email: 'test@braze.com', string_attribute: 'fruit', array_attribute: ['banana', 'apple'] }],
+      attributes: [
+        { email: 'test@braze.com', string_attribute: 'fruit', array_attribute: ['banana', 'apple'] },
+      ],
       events: [
-        { email: 'test@braze.com', name: 'rented_movie', time: '2022-12-06T19:20:45+01:00', properties: { cast: [{ name: 'A' }] } },
+        {
+          email: 'test@braze.com',
+          name: 'rented_movie',
+          time: '2022-12-06T19:20:45+01:00',
+          properties: { cast: [{ name: 'A' }] },
+        },
         eventsExample[2],
       ],
-      purchases: [{ email: 'test@braze.com', product_id: 'p', currency: 'USD', price: 12.12, quantity: 6, time: '2017-05-12T18:47:12Z' }],
+      purchases: [
+        {
+          email: 'test@braze.com',
+          product_id: 'p',
+          currency: 'USD',
+          price: 12.12,
+          quantity: 6,
+          time: '2017-05-12T18:47:12Z',
+        },
+      ],
     });
     expect(res).toEqual({
       status: 201,
@@ -105,7 +131,9 @@ describe('identifiers', () => {
 
   it('limits external_id to 987 UTF-8 bytes, not characters', () => {
     expect(validateAttributes({ external_id: 'a'.repeat(987) })).toBeNull();
-    expect(validateAttributes({ external_id: 'a'.repeat(988) })).toBe("'external_id' must be fewer than 988 bytes");
+    expect(validateAttributes({ external_id: 'a'.repeat(988) })).toBe(
+      "'external_id' must be fewer than 988 bytes",
+    );
     expect(validateAttributes({ external_id: `${'é'.repeat(493)}a` })).toBeNull(); // 987 bytes
     expect(validateAttributes({ external_id: 'é'.repeat(494) })).toBe(ERR.externalIdTooLarge); // 988 bytes
     expect(validateAttributes({ external_id: '😀'.repeat(247) })).toBe(ERR.externalIdTooLarge); // 988 bytes
@@ -147,9 +175,9 @@ describe('request envelope', () => {
     expect(checkEnvelope({ attributes: many(40), events: many(35) }, limits)).not.toBeTypeOf('string');
     expect(checkEnvelope({ attributes: many(40), events: many(36) }, limits)).toBe(MAX_INPUT_LENGTH_EXCEEDED);
     const legacy = { maxObjects: 75, legacyPerArray: true };
-    expect(checkEnvelope({ attributes: many(75), events: many(75), purchases: many(75) }, legacy)).not.toBeTypeOf(
-      'string',
-    );
+    expect(
+      checkEnvelope({ attributes: many(75), events: many(75), purchases: many(75) }, legacy),
+    ).not.toBeTypeOf('string');
     expect(checkEnvelope({ attributes: many(76) }, legacy)).toBe(MAX_INPUT_LENGTH_EXCEEDED);
   });
 
@@ -174,7 +202,10 @@ describe('request envelope', () => {
   it('answers 400 when nothing is valid or nothing was sent', () => {
     expect(track({ attributes: [{ a: 1 }] })).toEqual({
       status: 400,
-      body: { message: VALID_DATA_REQUIRED, errors: [{ type: ERR.identifierRequired, input_array: 'attributes', index: 0 }] },
+      body: {
+        message: VALID_DATA_REQUIRED,
+        errors: [{ type: ERR.identifierRequired, input_array: 'attributes', index: 0 }],
+      },
     });
     expect(track(undefined)).toEqual({ status: 400, body: { message: VALID_DATA_REQUIRED } });
     expect(track({})).toEqual({ status: 400, body: { message: VALID_DATA_REQUIRED, errors: [] } });

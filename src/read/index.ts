@@ -1,0 +1,125 @@
+import type { Duplex, Readable } from 'node:stream';
+import { createGunzip } from 'node:zlib';
+import { chainUnchecked } from 'stream-chain';
+import type { RawRow } from '../../schemas/record.js';
+import { UsageError } from '../errors.js';
+import { csvStages } from './csv.js';
+import { cannotRead, openInput, resolveFormat, type SourceFormat } from './input.js';
+import { jsonlStages } from './jsonl.js';
+
+/**
+ * The I/O edge: a file or stdin -> an object stream of raw rows with line numbers. One stream-chain
+ * pipeline (bytes -> gunzip? -> parser -> numbered rows), so backpressure holds end to end: when the
+ * consumer stops pulling, the file stops being read.
+ */
+
+export type { SourceFormat } from './input.js';
+
+export interface OpenSourceOptions {
+  /** Overrides the guess from the file name (.csv, .tsv, .jsonl, .ndjson, each optionally .gz) or content. */
+  format?: SourceFormat;
+  /** CSV only; default "," ("\t" for .tsv). */
+  delimiter?: string;
+  /** Read instead of process.stdin when the path is "-" (tests, embedding). */
+  stdin?: Readable;
+  /** The CSV column that must exist (see resolveIdColumn in src/validate); default "external_id". */
+  idColumn?: string;
+}
+
+export interface Source extends AsyncIterable<RawRow> {
+  /** The path, or "stdin". */
+  name: string;
+  format: SourceFormat;
+  gzip: boolean;
+  /** Size on disk (undefined for stdin) and bytes read so far, both before decompression: for progress. */
+  size: number | undefined;
+  readonly bytesRead: number;
+  /** The CSV header (names trimmed); undefined for JSONL. Known once openSource has resolved. */
+  readonly header: readonly string[] | undefined;
+  /** Object-mode stream of RawRow, for pipe() or chain(); iterate the Source or this, not both. */
+  stream: Duplex;
+  /** Stops reading and releases the file; safe to call twice. */
+  close(): void;
+}
+
+/**
+ * Opens a source and reads up to its first row, so that file-level problems (missing file, duplicate
+ * CSV column names, no id column) reject here as a UsageError, before any run starts. Problems later
+ * in the stream (truncated gzip, a CSV field running past MAX_RECORD_CHARS) make iteration throw a
+ * UsageError; bad rows are error rows, never exceptions.
+ */
+export async function openSource(pathOrDash: string, options: OpenSourceOptions = {}): Promise<Source> {
+  const input = await openInput(pathOrDash, options.stdin);
+  const format = resolveFormat(input, options.format);
+  let header: readonly string[] | undefined;
+  const stages =
+    format === 'csv'
+      ? csvStages({
+          name: input.name,
+          delimiter: options.delimiter ?? (/\.tsv(\.gz)?$/i.test(input.name) ? '\t' : ','),
+          idColumn: options.idColumn ?? 'external_id',
+          onHeader: (names) => {
+            header = names;
+          },
+        })
+      : jsonlStages();
+  let bytesRead = 0;
+  const count = (chunk: Buffer) => {
+    bytesRead += chunk.length;
+    return chunk;
+  };
+  const parts: unknown[] = [input.stream, count, ...(input.gzip ? [createGunzip()] : []), ...stages];
+  // skipEvents: errors are translated below instead of being re-emitted raw.
+  const stream = chainUnchecked<never, RawRow>(parts, { skipEvents: true });
+  const inner = stream.streams as (Readable | Duplex)[];
+  for (const s of inner) s.on('error', (err: Error) => stream.destroy(translate(err, input)));
+  stream.once('close', () => {
+    for (const s of inner) s.destroy();
+  });
+  await started(stream);
+  return {
+    name: input.name,
+    format,
+    gzip: input.gzip,
+    size: input.size,
+    get bytesRead() {
+      return bytesRead;
+    },
+    get header() {
+      return header;
+    },
+    stream,
+    close: () => stream.destroy(),
+    [Symbol.asyncIterator]: () => stream[Symbol.asyncIterator](),
+  };
+}
+
+/** Resolves when the first row (or the end) is buffered, without consuming it. */
+function started(stream: Duplex): Promise<void> {
+  return new Promise((resolve, reject) => {
+    const settle = (err?: Error) => {
+      stream.off('readable', onReadable);
+      stream.off('error', settle);
+      stream.off('close', onClose);
+      if (err) reject(err);
+      else resolve();
+    };
+    const onReadable = () => settle();
+    const onClose = () => settle(stream.errored ?? undefined);
+    stream.on('readable', onReadable);
+    stream.once('error', settle);
+    stream.once('close', onClose);
+  });
+}
+
+function translate(err: Error, input: { name: string; gzip: boolean }): Error {
+  if (err instanceof UsageError) return err;
+  const code = (err as { code?: unknown }).code;
+  if (typeof code === 'string' && code.startsWith('Z_')) {
+    return new UsageError(`cannot read ${input.name}: gzip data is truncated or corrupt (${err.message})`);
+  }
+  if (typeof code === 'string' && /^(CSV_|INVALID_)/.test(code)) {
+    return new UsageError(`cannot read ${input.name}: ${err.message.replace(/\s+/g, ' ')}`);
+  }
+  return cannotRead(input.name, err);
+}

@@ -1,0 +1,56 @@
+import { describe, expect, it } from 'vitest';
+import { cliEnv, runCli } from '../helpers/cli.js';
+
+const env = cliEnv({});
+
+function oneLineNoStack(stderr: string) {
+  expect(stderr).not.toMatch(/\n\s+at /);
+  expect(stderr.trim().length).toBeGreaterThan(0);
+}
+
+describe('the CLI as a user meets it', () => {
+  it('--help lists the commands', async () => {
+    const r = await runCli(['--help'], env);
+    expect(r.code).toBe(0);
+    for (const c of ['demo', 'run', 'worker', 'status', 'dlq', 'emulator', 'check']) expect(r.stdout).toContain(c);
+  });
+
+  it('an unknown flag exits 2 with one line', async () => {
+    const r = await runCli(['run', 'x.csv', '--frobnicate'], env);
+    expect(r.code).toBe(2);
+    expect(r.stderr.trim().split('\n')).toHaveLength(1);
+    oneLineNoStack(r.stderr);
+  });
+
+  it('bad flag values exit 2 with one line per problem', async () => {
+    const r = await runCli(['run', 'x.csv', '--format', 'xml', '--concurrency', 'lots', '--delimiter', ';;'], env);
+    expect(r.code).toBe(2);
+    const lines = r.stderr.trim().split('\n');
+    expect(lines).toHaveLength(3);
+    expect(r.stderr).toMatch(/--format/);
+    expect(r.stderr).toMatch(/--concurrency/);
+    expect(r.stderr).toMatch(/--delimiter/);
+  });
+
+  it('a bad environment exits 2 with one line per problem and never echoes the key', async () => {
+    const r = await runCli(['check'], cliEnv({ BRAZE_TRACK_RATE_LIMIT: 'fast', BRAZE_MAX_OBJECTS: '0', BRAZE_API_KEY: 'sekrit-123', BRAZE_REST_ENDPOINT: 'http://evil.example' }));
+    expect(r.code).toBe(2);
+    const lines = r.stderr.trim().split('\n');
+    expect(lines).toHaveLength(3);
+    expect(r.stderr).not.toContain('sekrit-123');
+    oneLineNoStack(r.stderr);
+  });
+
+  it('a missing input file exits 2 with one line', async () => {
+    const r = await runCli(['run', '/nonexistent/users.csv', '--dry-run'], env);
+    expect(r.code).toBe(2);
+    expect(r.stderr).toMatch(/nonexistent/);
+    expect(r.stderr.trim().split('\n')).toHaveLength(1);
+  });
+
+  it('commands that need state say they need REDIS_URL', async () => {
+    const r = await runCli(['status'], env);
+    expect(r.code).toBe(2);
+    expect(r.stderr).toMatch(/REDIS_URL/);
+  });
+});

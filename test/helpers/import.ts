@@ -1,0 +1,29 @@
+import type { RawRow } from '../../schemas/record.js';
+import { createChunker } from '../../src/chunk/index.js';
+import { type Config, loadConfig } from '../../src/config.js';
+import { silentLogger } from '../../src/infra/logger.js';
+import type { ImportInput } from '../../src/runs/import.js';
+import { createValidator, estimateDataPoints } from '../../src/validate/index.js';
+import { uniquePrefix } from './redis.js';
+
+/** A config for tests: its own key prefix, so test files never see each other's queues. */
+export function testConfig(env: Record<string, string> = {}): Config {
+  return loadConfig({ BRAZE_IMPORT_PREFIX: uniquePrefix('bi'), ...env });
+}
+
+export async function* jsonlRows(values: unknown[]): AsyncGenerator<RawRow> {
+  let line = 0;
+  for (const value of values) yield { line: ++line, kind: 'jsonl', value };
+}
+
+export function jsonInput(values: unknown[], config: Config): ImportInput {
+  return {
+    source: 'test.jsonl',
+    rows: jsonlRows(values),
+    validate: createValidator({ format: 'jsonl' }),
+    chunker: createChunker({ maxObjects: config.braze.maxObjects, legacyPerArray: config.braze.legacyPerArray }),
+    estimateDataPoints,
+  };
+}
+
+export const quietLog = silentLogger();

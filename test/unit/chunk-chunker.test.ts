@@ -1,0 +1,158 @@
+import { describe, expect, it } from 'vitest';
+import type { Rejection, UserRecord } from '../../schemas/record.js';
+import { type Chunk, type ChunkerOptions, createChunker } from '../../src/chunk/index.js';
+import { makeEvents, makeUserRecord } from '../helpers/factories.js';
+
+function chunkAll(records: UserRecord[], options: ChunkerOptions = {}): Chunk[] {
+  const chunker = createChunker(options);
+  const out: Chunk[] = [];
+  for (const r of records) out.push(...chunker.push(r));
+  out.push(...chunker.flush());
+  return out;
+}
+
+const users = (n: number, from = 0) =>
+  Array.from({ length: n }, (_, i) => makeUserRecord({ line: from + i + 2, externalId: `u${from + i}` }));
+const objects = (c: Chunk) =>
+  (c.body.attributes?.length ?? 0) + (c.body.events?.length ?? 0) + (c.body.purchases?.length ?? 0);
+const exactBytes = (c: Chunk) => Buffer.byteLength(JSON.stringify(c.body), 'utf8');
+
+describe('createChunker', () => {
+  it('builds Braze objects with external_id added, and tracks source lines', () => {
+    const record = makeUserRecord({
+      line: 9,
+      externalId: 'u1',
+      attributes: { plan: 'pro' },
+      events: [{ name: 'signup', time: '2024-05-01' }],
+      purchases: [{ product_id: 'p', currency: 'USD', price: 1, quantity: 1, time: '2024-05-01' }],
+    });
+    const [chunk] = chunkAll([record]);
+    expect(chunk).toEqual({
+      index: 0,
+      body: {
+        attributes: [{ external_id: 'u1', plan: 'pro' }],
+        events: [{ external_id: 'u1', name: 'signup', time: '2024-05-01' }],
+        purchases: [
+          { external_id: 'u1', product_id: 'p', currency: 'USD', price: 1, quantity: 1, time: '2024-05-01' },
+        ],
+      },
+      lines: { attributes: [[9]], events: [9], purchases: [9] },
+      rows: 1,
+      bytes: exactBytes(chunk!),
+    });
+  });
+
+  it('caps a chunk at 75 objects across attributes, events and purchases', () => {
+    const records = users(200).map((r, i) => (i % 2 ? { ...r, events: makeEvents(1) } : r));
+    const chunks = chunkAll(records);
+    for (const c of chunks) expect(objects(c)).toBeLessThanOrEqual(75);
+    expect(chunks.slice(0, -1).every((c) => objects(c) >= 74)).toBe(true);
+    expect(chunks.reduce((n, c) => n + objects(c), 0)).toBe(300);
+  });
+
+  it('with legacyPerArray allows 75 per array', () => {
+    const records = users(150).map((r) => ({ ...r, events: makeEvents(1) }));
+    const chunks = chunkAll(records, { legacyPerArray: true });
+    expect(chunks.map((c) => [c.body.attributes?.length, c.body.events?.length])).toEqual([
+      [75, 75],
+      [75, 75],
+    ]);
+  });
+
+  it('keeps each body under maxBytes and reports the exact size', () => {
+    const records = users(500).map((r) => ({ ...r, attributes: { bio: 'x'.repeat(200), n: r.line } }));
+    const chunks = chunkAll(records, { maxBytes: 10_000 });
+    expect(chunks.length).toBeGreaterThan(10);
+    for (const c of chunks) {
+      expect(c.bytes).toBe(exactBytes(c));
+      expect(c.bytes).toBeLessThanOrEqual(10_000);
+    }
+    expect(chunks.reduce((n, c) => n + c.rows, 0)).toBe(500);
+  });
+
+  it('merges rows of the same external_id in one chunk, later values winning, remembering every line', () => {
+    const chunks = chunkAll([
+      makeUserRecord({ line: 2, externalId: 'u1', attributes: { a: 1, b: 1 } }),
+      makeUserRecord({ line: 3, externalId: 'u2', attributes: { a: 2 } }),
+      makeUserRecord({ line: 4, externalId: 'u1', attributes: { b: 2, c: null }, events: makeEvents(1) }),
+      makeUserRecord({
+        line: 5,
+        externalId: 'u1',
+        attributes: undefined,
+        events: [{ name: 'x', time: '2024-01-01' }],
+      }),
+    ]);
+    expect(chunks).toHaveLength(1);
+    const [c] = chunks;
+    expect(c?.body.attributes).toEqual([
+      { external_id: 'u1', a: 1, b: 2, c: null },
+      { external_id: 'u2', a: 2 },
+    ]);
+    expect(c?.body.events?.map((e) => e['name'])).toEqual(['e0', 'x']);
+    expect(c?.lines).toEqual({ attributes: [[2, 4], [3]], events: [4, 5], purchases: [] });
+    expect(c?.rows).toBe(4);
+    expect(c?.bytes).toBe(exactBytes(c!));
+  });
+
+  it('splits a record with 200 events across chunks, attributes in the first', () => {
+    const big = makeUserRecord({ line: 3, externalId: 'big', events: makeEvents(200) });
+    const chunks = chunkAll([makeUserRecord({ line: 2, externalId: 'small' }), big]);
+    expect(chunks.map((c) => [c.body.attributes?.map((a) => a.external_id), c.body.events?.length])).toEqual([
+      [['small'], undefined],
+      [['big'], 74],
+      [undefined, 75],
+      [undefined, 51],
+    ]);
+    expect(chunks.map((c) => c.index)).toEqual([0, 1, 2, 3]);
+    expect(chunks.slice(1).every((c) => c.lines.events.every((l) => l === 3))).toBe(true);
+    expect(chunks.map((c) => c.rows)).toEqual([1, 1, 1, 1]);
+  });
+
+  it('keeps a record whole by starting a new chunk when it fits in an empty one', () => {
+    const chunks = chunkAll([
+      ...users(70),
+      makeUserRecord({ line: 100, externalId: 'x', events: makeEvents(10) }),
+    ]);
+    expect(chunks.map(objects)).toEqual([70, 11]);
+  });
+
+  it('rejects a record whose single object cannot fit any body, through onReject', () => {
+    const rejected: Rejection[] = [];
+    const huge = makeUserRecord({
+      line: 7,
+      externalId: 'huge',
+      events: [{ name: 'e', time: '2024-01-01', properties: { p: 'x'.repeat(5000) } }],
+    });
+    const chunks = chunkAll([users(1)[0]!, huge, users(1, 1)[0]!], {
+      maxBytes: 4000,
+      onReject: (r) => rejected.push(r),
+    });
+    expect(rejected).toEqual([
+      expect.objectContaining({
+        line: 7,
+        code: 'object_too_large',
+        field: 'events[0]',
+        externalId: 'huge',
+        record: huge,
+      }),
+    ]);
+    expect(chunks.flatMap((c) => c.lines.attributes.flat())).toEqual([2, 3]);
+    expect(() => chunkAll([huge], { maxBytes: 4000 })).toThrow(/line 7: events\[0\] is \d+ bytes/);
+  });
+
+  it('is deterministic: the same input gives the same chunks and indexes', () => {
+    const records = users(400).map((r, i) => ({ ...r, externalId: `u${i % 90}`, events: makeEvents(i % 3) }));
+    const a = chunkAll(records);
+    const b = chunkAll(records);
+    expect(a).toEqual(b);
+    expect(a.map((c) => c.index)).toEqual(a.map((_, i) => i));
+  });
+
+  it('returns nothing from flush when empty', () => {
+    const chunker = createChunker();
+    expect(chunker.flush()).toEqual([]);
+    expect(chunker.push(makeUserRecord())).toEqual([]);
+    expect(chunker.flush()).toHaveLength(1);
+    expect(chunker.flush()).toEqual([]);
+  });
+});

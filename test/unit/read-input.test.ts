@@ -1,0 +1,128 @@
+import { mkdtempSync, rmSync, writeFileSync } from 'node:fs';
+import { tmpdir } from 'node:os';
+import { join } from 'node:path';
+import { Readable } from 'node:stream';
+import { setTimeout as sleep } from 'node:timers/promises';
+import { gzipSync } from 'node:zlib';
+import { afterAll, describe, expect, it } from 'vitest';
+import type { RawRow } from '../../schemas/record.js';
+import { UsageError } from '../../src/errors.js';
+import { type OpenSourceOptions, openSource, type Source } from '../../src/read/index.js';
+
+const dir = mkdtempSync(join(tmpdir(), 'read-input-'));
+afterAll(() => rmSync(dir, { recursive: true, force: true }));
+
+function file(name: string, content: string | Buffer): string {
+  const path = join(dir, name);
+  writeFileSync(path, content);
+  return path;
+}
+
+async function drain(source: Source): Promise<RawRow[]> {
+  const out: RawRow[] = [];
+  for await (const row of source) out.push(row);
+  return out;
+}
+
+async function failure(path: string, options: OpenSourceOptions = {}): Promise<UsageError> {
+  try {
+    await drain(await openSource(path, options));
+  } catch (err) {
+    expect(err).toBeInstanceOf(UsageError);
+    return err as UsageError;
+  }
+  throw new Error('expected a UsageError');
+}
+
+const CSV = 'external_id,email\nu1,a@x.io\nu2,b@x.io\n';
+const ids = (rows: RawRow[]) => rows.map((r) => (r.kind === 'csv' ? r.values['external_id'] : r.kind));
+
+describe('openSource: files, gzip, stdin', () => {
+  it('reads a .csv.gz', async () => {
+    const source = await openSource(file('users.csv.gz', gzipSync(CSV)));
+    expect(source).toMatchObject({ format: 'csv', gzip: true });
+    expect(ids(await drain(source))).toEqual(['u1', 'u2']);
+  });
+
+  it('detects gzip by its magic bytes, not by the name', async () => {
+    const source = await openSource(file('really-gzip.csv', gzipSync(CSV)));
+    expect(source.gzip).toBe(true);
+    expect(ids(await drain(source))).toEqual(['u1', 'u2']);
+  });
+
+  it('does not gunzip a plain file named .gz', async () => {
+    const source = await openSource(file('plain.csv.gz', CSV));
+    expect(source.gzip).toBe(false);
+    expect(ids(await drain(source))).toEqual(['u1', 'u2']);
+  });
+
+  it('turns a truncated gzip into a clear UsageError after the rows it could read', async () => {
+    const rows = Array.from({ length: 5000 }, (_, i) => `u${i},user${i}@example.com`).join('\n');
+    const gz = gzipSync(`external_id,email\n${rows}\n`);
+    const path = file('truncated.csv.gz', gz.subarray(0, Math.floor(gz.length / 2)));
+    const err = await failure(path);
+    expect(err.lines).toEqual([
+      expect.stringMatching(/cannot read .*truncated\.csv\.gz: gzip data is truncated or corrupt/),
+    ]);
+  });
+
+  it('reports a missing file in one line', async () => {
+    const err = await failure(join(dir, 'nope.csv'));
+    expect(err.lines).toEqual([
+      expect.stringMatching(/^cannot read .*nope\.csv: ENOENT: no such file or directory/),
+    ]);
+  });
+
+  it('reports a directory in one line', async () => {
+    const err = await failure(dir);
+    expect(err.lines[0]).toMatch(/^cannot read .*: EISDIR/);
+  });
+
+  it('reads stdin ("-") from an injected stream, sniffing the format', async () => {
+    const csv = await openSource('-', {
+      stdin: Readable.from([Buffer.from('external_id,a\n'), Buffer.from('u1,1\n')]),
+    });
+    expect(csv.format).toBe('csv');
+    expect(ids(await drain(csv))).toEqual(['u1']);
+    const jsonl = await openSource('-', { stdin: Readable.from([Buffer.from('\n{"external_id":"u1"}\n')]) });
+    expect(jsonl.format).toBe('jsonl');
+    expect(await drain(jsonl)).toEqual([{ line: 2, kind: 'jsonl', value: { external_id: 'u1' } }]);
+  });
+
+  it('sniffs gzipped JSONL on stdin', async () => {
+    const stdin = Readable.from([gzipSync('{"external_id":"u1"}\n{"external_id":"u2"}\n')]);
+    const source = await openSource('-', { stdin });
+    expect(source).toMatchObject({ format: 'jsonl', gzip: true });
+    expect((await drain(source)).length).toBe(2);
+  });
+
+  it('lets --format override the file name', async () => {
+    const source = await openSource(file('export.txt', '{"external_id":"u1"}\n'), { format: 'jsonl' });
+    expect(await drain(source)).toEqual([{ line: 1, kind: 'jsonl', value: { external_id: 'u1' } }]);
+  });
+
+  it('streams: stops reading the file while the consumer does not pull', async () => {
+    const row = 'u000000,someone@example.com,Firstname,Lastname,DE,Berlin,1990-01-01,123.45,false\n';
+    const header = 'external_id,email,first,last,country,city,dob,spend,vip\n';
+    const big = header + row.repeat(250_000); // ~20 MB
+    const source = await openSource(file('big.csv', big));
+    expect(source.size).toBe(big.length);
+    const it = source[Symbol.asyncIterator]();
+    for (let i = 0; i < 10; i++) await it.next();
+    await sleep(200);
+    const paused = source.bytesRead;
+    expect(paused).toBeLessThan(4 * 1024 * 1024);
+    await sleep(100);
+    expect(source.bytesRead).toBe(paused);
+    let count = 10;
+    for (let r = await it.next(); !r.done; r = await it.next()) count++;
+    expect(count).toBe(250_000);
+    expect(source.bytesRead).toBe(big.length);
+  });
+
+  it('releases the file when the consumer stops early', async () => {
+    const source = await openSource(file('early.csv', CSV));
+    for await (const _ of source) break;
+    expect(source.stream.destroyed).toBe(true);
+  });
+});
