@@ -3,7 +3,17 @@
  * later compute what each profile must look like in the emulator without keeping the file in memory.
  */
 const FIRST = ['Ada', 'Grace', 'Alan', 'Edsger', 'Barbara', 'Donald', 'Margaret', 'Linus', 'Radia', 'Ken'];
-const LAST = ['Lovelace', 'Hopper', 'Turing', 'Dijkstra', 'Liskov', 'Knuth', 'Hamilton', 'Torvalds', 'Perlman'];
+const LAST = [
+  'Lovelace',
+  'Hopper',
+  'Turing',
+  'Dijkstra',
+  'Liskov',
+  'Knuth',
+  'Hamilton',
+  'Torvalds',
+  'Perlman',
+];
 const CITIES = ['Berlin', 'Paris', 'Lisbon', 'Austin', 'Osaka', 'Lima', 'Oslo', 'Accra', 'Perth', 'Quito'];
 const COUNTRIES = ['DE', 'FR', 'PT', 'US', 'JP', 'PE', 'NO', 'GH', 'AU', 'EC'];
 const TAGS = ['vip', 'beta', 'newsletter', 'churn-risk', 'mobile', 'web'];
@@ -107,10 +117,19 @@ export function csvHeader(): string {
 }
 
 /** A JSONL line: half flat records, half Braze-shaped with events and purchases; a 'ragged' row is cut short (bad JSON). */
-export function jsonlLine(seed: number, i: number, badRate = 0): { line: string; user: GeneratedUser; events: number; purchases: number } {
+export function jsonlLine(
+  seed: number,
+  i: number,
+  badRate = 0,
+): { line: string; user: GeneratedUser; events: number; purchases: number } {
   const u = user(seed, i, badRate);
   const r = rng(seed * 7919 + i);
-  const id = u.bad === 'missing_id' || u.bad === 'empty_id' ? '' : u.bad === 'long_id' ? 'x'.repeat(1000) : u.externalId;
+  const id =
+    u.bad === 'missing_id' || u.bad === 'empty_id'
+      ? ''
+      : u.bad === 'long_id'
+        ? 'x'.repeat(1000)
+        : u.externalId;
   const attrs = u.bad === 'long_string' ? { ...u.attributes, first_name: 'y'.repeat(300) } : u.attributes;
   const finish = (line: string) => (u.bad === 'ragged' ? line.slice(0, Math.floor(line.length / 2)) : line);
   if (i % 2 === 0) {
@@ -123,8 +142,23 @@ export function jsonlLine(seed: number, i: number, badRate = 0): { line: string;
   }));
   const purchases =
     r() < 0.5
-      ? [{ product_id: `sku-${Math.floor(r() * 100)}`, currency: 'USD', price: Math.round(r() * 10_000) / 100, quantity: 1 + Math.floor(r() * 3), time: '2025-03-01T12:00:00Z' }]
+      ? [
+          {
+            product_id: `sku-${Math.floor(r() * 100)}`,
+            currency: 'USD',
+            price: Math.round(r() * 10_000) / 100,
+            quantity: 1 + Math.floor(r() * 3),
+            time: '2025-03-01T12:00:00Z',
+          },
+        ]
       : [];
-  const line = finish(JSON.stringify({ external_id: id, attributes: attrs, events, ...(purchases.length ? { purchases } : {}) }));
+  const line = finish(
+    JSON.stringify({
+      external_id: id,
+      attributes: attrs,
+      events,
+      ...(purchases.length ? { purchases } : {}),
+    }),
+  );
   return { line, user: u, events: events.length, purchases: purchases.length };
 }

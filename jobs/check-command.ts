@@ -23,7 +23,10 @@ export function checkCommand(program: Command): void {
         out('Redis:            (REDIS_URL not set: single-machine commands start a private redis-server)');
         return;
       }
-      const redis = await connectRedis(createRedis(config.redisUrl, 'producer', 'braze-import:check'), config.redisUrl);
+      const redis = await connectRedis(
+        createRedis(config.redisUrl, 'producer', 'braze-import:check'),
+        config.redisUrl,
+      );
       try {
         const policy = await checkEvictionPolicy(redis, log);
         out(`Redis:            ${safeRedisUrl(config.redisUrl)} (maxmemory-policy ${policy ?? 'unknown'})`);

@@ -11,7 +11,10 @@ export function parseFlags<S extends z.ZodType>(schema: S, raw: unknown): z.outp
   return parsed.data;
 }
 
-export function setup(flags: { apiKeyFile?: string; allowEndpoint?: string } = {}): { config: Config; log: Logger } {
+export function setup(flags: { apiKeyFile?: string; allowEndpoint?: string } = {}): {
+  config: Config;
+  log: Logger;
+} {
   const config = loadConfig(process.env, flags);
   const log = createLogger({ ...config.log, secrets: [config.braze.apiKey] });
   return { config, log };

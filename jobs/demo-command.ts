@@ -19,7 +19,9 @@ export const SAMPLE = fileURLToPath(new URL('../../samples/demo-users.jsonl', im
 export function demoCommand(program: Command): void {
   program
     .command('demo')
-    .description('import the bundled sample into a built-in Braze emulator, with a private Redis; sends nothing out')
+    .description(
+      'import the bundled sample into a built-in Braze emulator, with a private Redis; sends nothing out',
+    )
     .option('--file <file>', 'import this file instead of the bundled sample')
     .option('--json', 'print the summary as one JSON object on stdout')
     .action(async (flags: { file?: string; json?: boolean }) => {
@@ -28,7 +30,11 @@ export function demoCommand(program: Command): void {
       let stopping = false;
       res.defer(
         'signals',
-        installShutdown({ onGraceful: () => (stopping = true), onForce: () => process.exit(130), deadlineMs: 15_000 }),
+        installShutdown({
+          onGraceful: () => (stopping = true),
+          onForce: () => process.exit(130),
+          deadlineMs: 15_000,
+        }),
       );
       try {
         const redis = await provideRedis(config.redisUrl);
@@ -36,7 +42,10 @@ export function demoCommand(program: Command): void {
         const apiKey = `demo-${randomBytes(12).toString('hex')}`;
         const emulator = await startEmulator({ port: 0, apiKey });
         res.defer('emulator', () => emulator.close());
-        if (!flags.json) out(`Braze emulator on ${emulator.url}; Redis ${redis.private ? '(private, temporary)' : 'from REDIS_URL'}`);
+        if (!flags.json)
+          out(
+            `Braze emulator on ${emulator.url}; Redis ${redis.private ? '(private, temporary)' : 'from REDIS_URL'}`,
+          );
         const file = flags.file ?? SAMPLE;
         const input = await openInput(file, {}, config);
         let exported: string | undefined;

@@ -6,8 +6,8 @@ import { exportDeadLetters, readDeadLetters } from '../src/dead-letter/export.js
 import { UsageError } from '../src/errors.js';
 import { provideRedis } from '../src/infra/redis.js';
 import { installShutdown } from '../src/infra/resources.js';
-import { dryRun, openInput } from '../src/runs/input.js';
 import { runImport } from '../src/runs/import.js';
+import { dryRun, openInput } from '../src/runs/input.js';
 import type { RunStore } from '../src/runs/store.js';
 import { exitCodeFor, formatSummary, type Summary } from '../src/runs/summary.js';
 import { out, parseFlags, setup } from './common.js';
@@ -15,7 +15,9 @@ import { out, parseFlags, setup } from './common.js';
 export function runCommand(program: Command): void {
   program
     .command('run')
-    .description('import a CSV or JSONL file (or - for stdin) into Braze; sends in this process unless --enqueue-only')
+    .description(
+      'import a CSV or JSONL file (or - for stdin) into Braze; sends in this process unless --enqueue-only',
+    )
     .argument('<file>', 'input file (.csv, .jsonl, optionally .gz), or - for stdin')
     .option('--format <format>', 'csv or jsonl (default: guessed from the file name)')
     .option('--delimiter <char>', 'CSV delimiter (default ,)')
@@ -78,7 +80,6 @@ export function runCommand(program: Command): void {
     });
 }
 
-
 export function report(summary: Summary, json: boolean, exported?: string): void {
   if (json) {
     out(JSON.stringify(exported ? { ...summary, deadLetterFile: exported } : summary));
@@ -86,7 +87,8 @@ export function report(summary: Summary, json: boolean, exported?: string): void
   }
   out(formatSummary(summary));
   if (exported) out(`Dead letters written to ${exported} (fix the rows and import that file again)`);
-  else if (summary.deadLetters > 0) out(`See the dead letters with: braze-import dlq list --run ${summary.runId}`);
+  else if (summary.deadLetters > 0)
+    out(`See the dead letters with: braze-import dlq list --run ${summary.runId}`);
 }
 
 export async function saveDeadLetters(
@@ -98,9 +100,15 @@ export async function saveDeadLetters(
   if ((await runs.countDeadLetters(runId)) === 0) return undefined;
   const path = `braze-import-${runId}.dead-letters.${format}`;
   const stream = createWriteStream(path);
-  await exportDeadLetters(() => readDeadLetters(runs, runId, source), format, (t) => {
-    if (!stream.write(t)) return new Promise<void>((r) => stream.once('drain', () => r()));
-  });
-  await new Promise<void>((resolve, reject) => stream.end((err?: Error | null) => (err ? reject(err) : resolve())));
+  await exportDeadLetters(
+    () => readDeadLetters(runs, runId, source),
+    format,
+    (t) => {
+      if (!stream.write(t)) return new Promise<void>((r) => stream.once('drain', () => r()));
+    },
+  );
+  await new Promise<void>((resolve, reject) =>
+    stream.end((err?: Error | null) => (err ? reject(err) : resolve())),
+  );
   return path;
 }

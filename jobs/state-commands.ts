@@ -2,12 +2,19 @@ import { createWriteStream } from 'node:fs';
 import type { Command } from 'commander';
 import { z } from 'zod';
 import type { DeadLetter } from '../schemas/dead-letter.js';
-import { UsageError } from '../src/errors.js';
+import { createChunker } from '../src/chunk/index.js';
+import { requireBraze } from '../src/config.js';
 import { exportDeadLetters, readDeadLetters } from '../src/dead-letter/export.js';
+import { type ReplayStage, replayRows } from '../src/dead-letter/replay.js';
+import { UsageError } from '../src/errors.js';
 import { connectRedis, createRedis } from '../src/infra/redis.js';
+import { runImport } from '../src/runs/import.js';
+import { loadMapping } from '../src/runs/input.js';
 import { createRunStore, type RunStore, runKeys } from '../src/runs/store.js';
-import { formatSummary, summarize } from '../src/runs/summary.js';
+import { exitCodeFor, formatSummary, summarize } from '../src/runs/summary.js';
+import { createValidator, estimateDataPoints } from '../src/validate/index.js';
 import { out, parseFlags, requireRedisUrl, setup } from './common.js';
+import { report } from './run-command.js';
 
 /** Runs a body with a run store on REDIS_URL, closing the connection afterwards. */
 async function withRuns<T>(what: string, body: (runs: RunStore, prefix: string) => Promise<T>): Promise<T> {
@@ -23,7 +30,8 @@ async function withRuns<T>(what: string, body: (runs: RunStore, prefix: string) 
 
 async function runOrLatest(runs: RunStore, runId: string | undefined): Promise<string> {
   if (runId) {
-    if (!(await runs.get(runId))) throw new UsageError(`no run ${runId} (runs are kept for the retention period)`);
+    if (!(await runs.get(runId)))
+      throw new UsageError(`no run ${runId} (runs are kept for the retention period)`);
     return runId;
   }
   const [latest] = await runs.list(1);
@@ -55,6 +63,21 @@ export function statusCommand(program: Command): void {
     });
 }
 
+const replayFlags = z.object({
+  run: z.string().optional(),
+  includeRejected: z.boolean().default(false),
+  mapping: z.string().optional(),
+  newRunId: z.string().optional(),
+  enqueueOnly: z.boolean().default(false),
+  concurrency: z
+    .string()
+    .regex(/^\d+$/, { message: '--concurrency expects a whole number' })
+    .transform(Number)
+    .pipe(z.number().int().min(1).max(1000))
+    .default(32),
+  json: z.boolean().default(false),
+});
+
 const exportFlags = z.object({
   run: z.string().optional(),
   format: z.enum(['csv', 'jsonl'], { message: '--format must be csv or jsonl' }).default('csv'),
@@ -62,7 +85,9 @@ const exportFlags = z.object({
 });
 
 export function dlqCommand(program: Command): void {
-  const dlq = program.command('dlq').description('dead letters: rows that did not reach Braze (needs REDIS_URL)');
+  const dlq = program
+    .command('dlq')
+    .description('dead letters: rows that did not reach Braze (needs REDIS_URL)');
   dlq
     .command('list')
     .description("list a run's dead letters: line, stage, code and reason")
@@ -76,10 +101,15 @@ export function dlqCommand(program: Command): void {
         let shown = 0;
         for await (const dl of readDeadLetters(runs, runId)) {
           if (shown++ >= limit) break;
-          out(flags.json ? JSON.stringify(withoutRecord(dl)) : `line ${dl.line}\t${dl.stage}\t${dl.code}\t${dl.message}`);
+          out(
+            flags.json
+              ? JSON.stringify(withoutRecord(dl))
+              : `line ${dl.line}\t${dl.stage}\t${dl.code}\t${dl.message}`,
+          );
         }
         const total = await runs.countDeadLetters(runId);
-        if (!flags.json) out(`${total} dead letter(s) in run ${runId}${total > limit ? ` (first ${limit} shown)` : ''}`);
+        if (!flags.json)
+          out(`${total} dead letter(s) in run ${runId}${total > limit ? ` (first ${limit} shown)` : ''}`);
       });
     });
   dlq
@@ -93,13 +123,65 @@ export function dlqCommand(program: Command): void {
       await withRuns('dlq export', async (runs) => {
         const runId = await runOrLatest(runs, flags.run);
         const stream = flags.out ? createWriteStream(flags.out) : process.stdout;
-        const result = await exportDeadLetters(() => readDeadLetters(runs, runId), flags.format, (t) => {
-          if (!stream.write(t)) return new Promise<void>((r) => stream.once('drain', () => r()));
-        });
+        const result = await exportDeadLetters(
+          () => readDeadLetters(runs, runId),
+          flags.format,
+          (t) => {
+            if (!stream.write(t)) return new Promise<void>((r) => stream.once('drain', () => r()));
+          },
+        );
         if (flags.out) await new Promise<void>((r) => (stream as NodeJS.WritableStream).end(() => r()));
         const note = result.skipped ? `; ${result.skipped} event/purchase letters need --format jsonl` : '';
         process.stderr.write(`exported ${result.written} dead letter(s) from run ${runId}${note}\n`);
       });
+    });
+  dlq
+    .command('replay')
+    .description(
+      'send the dead letters of a run again, as a new run (after fixing the cause, e.g. a 5xx outage)',
+    )
+    .option('--run <id>', 'run id (default: the latest run)')
+    .option('--include-rejected', 'also replay rows our validation rejected (they are re-validated)')
+    .option('--mapping <file>', 'the mapping the original run used (for re-validating rejected CSV rows)')
+    .option('--new-run-id <id>', 'id of the replay run (default: generated)')
+    .option('--enqueue-only', 'only enqueue; `braze-import worker` processes send')
+    .option('--concurrency <n>', 'requests in flight in this process', '32')
+    .option('--json', 'print the summary as one JSON object on stdout')
+    .action(async (raw: Record<string, unknown>) => {
+      const flags = parseFlags(replayFlags, raw);
+      const { config, log } = setup();
+      const braze = requireBraze(config);
+      const url = requireRedisUrl(config, 'dlq replay');
+      const stages = new Set<ReplayStage>(
+        flags.includeRejected ? ['braze', 'exhausted', 'rejected'] : ['braze', 'exhausted'],
+      );
+      const mapping = flags.mapping ? await loadMapping(flags.mapping) : undefined;
+      const summary = await withRuns('dlq replay', async (runs) => {
+        const runId = await runOrLatest(runs, flags.run);
+        return runImport(
+          {
+            source: `dead letters of ${runId}`,
+            rows: replayRows(readDeadLetters(runs, runId), stages),
+            validate: createValidator({ mapping }),
+            chunker: createChunker({
+              maxObjects: config.braze.maxObjects,
+              legacyPerArray: config.braze.legacyPerArray,
+            }),
+            estimateDataPoints,
+          },
+          {
+            config,
+            log,
+            redisUrl: url,
+            braze,
+            runId: flags.newRunId,
+            enqueueOnly: flags.enqueueOnly,
+            concurrency: flags.concurrency,
+          },
+        );
+      });
+      report(summary, flags.json);
+      process.exitCode = flags.enqueueOnly ? 0 : exitCodeFor(summary.status);
     });
   dlq
     .command('purge')
@@ -109,7 +191,9 @@ export function dlqCommand(program: Command): void {
       await withRuns('dlq purge', async (runs, prefix) => {
         const n = await runs.countDeadLetters(flags.run);
         await runs.purgeDeadLetters(flags.run);
-        process.stderr.write(`purged ${n} dead letter(s) of run ${flags.run} (${runKeys(prefix, flags.run).dlq})\n`);
+        process.stderr.write(
+          `purged ${n} dead letter(s) of run ${flags.run} (${runKeys(prefix, flags.run).dlq})\n`,
+        );
       });
     });
 }

@@ -14,7 +14,9 @@ import { parseFlags, requireRedisUrl, setup } from './common.js';
 export function workerCommand(program: Command): void {
   program
     .command('worker')
-    .description('send queued chunks to Braze until SIGTERM/SIGINT; run as many as you like (needs REDIS_URL)')
+    .description(
+      'send queued chunks to Braze until SIGTERM/SIGINT; run as many as you like (needs REDIS_URL)',
+    )
     .option('--concurrency <n>', 'requests in flight in this process', '32')
     .option('--api-key-file <file>', 'read the Braze API key from FILE instead of BRAZE_API_KEY')
     .option('--allow-endpoint <url>', 'accept BRAZE_REST_ENDPOINT although it is not a Braze REST host')
@@ -25,12 +27,19 @@ export function workerCommand(program: Command): void {
       const redisUrl = requireRedisUrl(config, 'worker');
       const res = createResources();
       // Workers wait through Redis outages, but the first connection must work: fail with one line.
-      const stateRedis = await connectRedis(createRedis(redisUrl, 'worker', 'braze-import:worker-state'), redisUrl);
+      const stateRedis = await connectRedis(
+        createRedis(redisUrl, 'worker', 'braze-import:worker-state'),
+        redisUrl,
+      );
       res.defer('state redis', () => stateRedis.quit());
       await checkEvictionPolicy(stateRedis, log);
       const queue = createTrackQueue(stateRedis, config.prefix);
       res.defer('queue', () => queue.close());
-      const client = createTrackClient({ ...braze, connections: flags.concurrency, timeoutMs: config.braze.requestTimeoutMs });
+      const client = createTrackClient({
+        ...braze,
+        connections: flags.concurrency,
+        timeoutMs: config.braze.requestTimeoutMs,
+      });
       res.defer('http pool', () => client.close());
       const workerRedis = createRedis(redisUrl, 'worker', 'braze-import:worker');
       res.defer('worker redis', () => workerRedis.quit());

@@ -5,7 +5,13 @@ const int = (name: string, min: number, max: number) =>
     .string()
     .regex(/^\d+$/, { message: `${name} expects a whole number` })
     .transform(Number)
-    .pipe(z.number().int().min(min, { message: `${name} must be at least ${min}` }).max(max, { message: `${name} must be at most ${max}` }));
+    .pipe(
+      z
+        .number()
+        .int()
+        .min(min, { message: `${name} must be at least ${min}` })
+        .max(max, { message: `${name} must be at most ${max}` }),
+    );
 
 /** Flags of `run` (and the input flags `demo` and `dlq replay` share), validated all at once. */
 export const runFlagsSchema = z.object({

@@ -64,6 +64,8 @@ export const envSchema = z.object({
   BRAZE_MAX_OBJECTS: intString(1, 75).default(75),
   BRAZE_LEGACY_PER_ARRAY: boolString.default(false),
   BRAZE_REQUEST_TIMEOUT_MS: intString(100, 600_000).default(30_000),
+  BRAZE_RETRY_ATTEMPTS: intString(1, 50).default(8),
+  BRAZE_RETRY_BASE_MS: intString(1, 600_000).default(1000),
   BRAZE_IMPORT_PREFIX: z
     .string()
     .regex(/^[A-Za-z0-9_-]{1,64}$/, { message: 'expected 1-64 letters, digits, _ or -' })

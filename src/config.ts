@@ -13,6 +13,8 @@ export interface Config {
     legacyPerArray: boolean;
     requestTimeoutMs: number;
   };
+  /** 5xx, timeouts, resets: attempts per chunk and the first backoff (doubling, with jitter). */
+  retry: { attempts: number; baseMs: number };
   redisUrl: string | undefined;
   prefix: string;
   maxBacklogBytes: number;
@@ -60,6 +62,7 @@ export function loadConfig(env: NodeJS.ProcessEnv = process.env, overrides: Conf
       legacyPerArray: e.BRAZE_LEGACY_PER_ARRAY,
       requestTimeoutMs: e.BRAZE_REQUEST_TIMEOUT_MS,
     },
+    retry: { attempts: e.BRAZE_RETRY_ATTEMPTS, baseMs: e.BRAZE_RETRY_BASE_MS },
     redisUrl: e.REDIS_URL,
     prefix: e.BRAZE_IMPORT_PREFIX,
     maxBacklogBytes: e.BRAZE_IMPORT_MAX_BACKLOG_MB * 1024 * 1024,
@@ -71,7 +74,8 @@ export function loadConfig(env: NodeJS.ProcessEnv = process.env, overrides: Conf
 /** For commands that send to Braze: both settings must be present. */
 export function requireBraze(config: Config): { endpoint: string; apiKey: string } {
   const missing: string[] = [];
-  if (!config.braze.endpoint) missing.push('BRAZE_REST_ENDPOINT: not set (e.g. https://rest.iad-01.braze.com)');
+  if (!config.braze.endpoint)
+    missing.push('BRAZE_REST_ENDPOINT: not set (e.g. https://rest.iad-01.braze.com)');
   if (!config.braze.apiKey) missing.push('BRAZE_API_KEY: not set (or pass --api-key-file FILE)');
   if (missing.length > 0 || !config.braze.endpoint || !config.braze.apiKey) throw new UsageError(missing);
   return { endpoint: config.braze.endpoint, apiKey: config.braze.apiKey };
@@ -91,14 +95,19 @@ export function checkEndpoint(endpoint: string, allow?: string): string | undefi
   if (url.username || url.password) return 'must not contain credentials';
   if (LOOPBACK.test(url.hostname)) return undefined;
   if (allow && new URL(allow).origin === url.origin) return undefined;
-  if (url.protocol !== 'https:') return `must use https (plain http is only allowed to loopback)${quoteValue(endpoint)}`;
+  if (url.protocol !== 'https:')
+    return `must use https (plain http is only allowed to loopback)${quoteValue(endpoint)}`;
   if (!BRAZE_HOST.test(url.hostname)) {
     return `${url.hostname} is not a Braze REST host (rest.*.braze.com or rest.*.braze.eu); pass --allow-endpoint ${url.origin} to use it anyway`;
   }
   return undefined;
 }
 
-function readApiKey(file: string | undefined, fromEnv: string | undefined, problems: string[]): string | undefined {
+function readApiKey(
+  file: string | undefined,
+  fromEnv: string | undefined,
+  problems: string[],
+): string | undefined {
   if (file === undefined) return fromEnv?.trim() || undefined;
   try {
     const key = readFileSync(file, 'utf8').trim();

@@ -9,6 +9,7 @@ import {
   type Kind,
   type Tally,
 } from './body.js';
+import { type BrazeObject, fieldOf, type Piece, piecesOf } from './pieces.js';
 
 /**
  * UserRecords -> /users/track bodies. Pure and deterministic: the same records in the same order give
@@ -33,7 +34,7 @@ export interface ChunkerOptions {
   onReject?: (rejection: Rejection) => void;
 }
 
-export type BrazeObject = Record<string, unknown> & { external_id: string };
+export type { BrazeObject } from './pieces.js';
 
 export interface TrackBody {
   attributes?: BrazeObject[];
@@ -60,14 +61,10 @@ export interface Chunker {
   flush(): Chunk[];
 }
 
-interface Piece {
-  kind: Kind;
-  object: BrazeObject;
-  size: number;
-}
-
 interface Open {
   objects: Record<Kind, BrazeObject[]>;
+  /** JSON size of each attributes object, to price a merge without re-serialising the old one. */
+  attributeSizes: number[];
   lines: Chunk['lines'];
   tally: Tally;
   /** external_id -> position of its attributes object, for merging. */
@@ -79,6 +76,7 @@ interface Open {
 function openChunk(): Open {
   return {
     objects: { attributes: [], events: [], purchases: [] },
+    attributeSizes: [],
     lines: { attributes: [], events: [], purchases: [] },
     tally: emptyTally(),
     attributesAt: new Map(),
@@ -103,7 +101,8 @@ export function createChunker(options: ChunkerOptions = {}): Chunker {
       ? c[kind] + added <= maxObjects
       : c.attributes + c.events + c.purchases + added <= maxObjects;
   };
-  const isEmpty = () => KINDS.every((k) => open.tally.count[k] === 0);
+  const isEmpty = () =>
+    open.tally.count.attributes + open.tally.count.events + open.tally.count.purchases === 0;
 
   function close(): void {
     if (isEmpty()) return;
@@ -122,11 +121,12 @@ export function createChunker(options: ChunkerOptions = {}): Chunker {
   function tryMerge(piece: Piece, line: number): boolean {
     const at = open.attributesAt.get(piece.object.external_id);
     if (at === undefined) return false;
-    const before = open.objects.attributes[at]!;
-    const merged: BrazeObject = { ...before, ...piece.object };
-    const growth = jsonBytes(merged) - jsonBytes(before);
+    const merged: BrazeObject = { ...open.objects.attributes[at]!, ...piece.object };
+    const size = jsonBytes(merged);
+    const growth = size - open.attributeSizes[at]!;
     if (bytesWith(open.tally, 'attributes', growth, 0) > maxBytes) return false;
     open.objects.attributes[at] = merged;
+    open.attributeSizes[at] = size;
     open.tally.bytes.attributes += growth;
     open.lines.attributes[at]!.push(line);
     noteRow(line);
@@ -143,6 +143,7 @@ export function createChunker(options: ChunkerOptions = {}): Chunker {
     const list = open.objects[piece.kind];
     if (piece.kind === 'attributes') {
       open.attributesAt.set(piece.object.external_id, list.length);
+      open.attributeSizes.push(piece.size);
       open.lines.attributes.push([line]);
     } else {
       open.lines[piece.kind].push(line);
@@ -155,16 +156,22 @@ export function createChunker(options: ChunkerOptions = {}): Chunker {
 
   /** Would the whole record fit in the open chunk? (Merging is treated as a new object: conservative.) */
   function fitsWhole(pieces: Piece[]): boolean {
-    const t: Tally = { count: { ...open.tally.count }, bytes: { ...open.tally.bytes } };
+    if (pieces.length === 1) return fits(pieces[0]!);
+    const t = open.tally;
     for (const p of pieces) {
       t.count[p.kind]++;
       t.bytes[p.kind] += p.size;
     }
     const c = t.count;
     const roomy = perArray
-      ? KINDS.every((k) => c[k] <= maxObjects)
+      ? c.attributes <= maxObjects && c.events <= maxObjects && c.purchases <= maxObjects
       : c.attributes + c.events + c.purchases <= maxObjects;
-    return roomy && bodyBytes(t) <= maxBytes;
+    const ok = roomy && bodyBytes(t) <= maxBytes;
+    for (const p of pieces) {
+      t.count[p.kind]--;
+      t.bytes[p.kind] -= p.size;
+    }
+    return ok;
   }
 
   function reject(record: UserRecord, piece: Piece, field: string): void {
@@ -200,23 +207,4 @@ export function createChunker(options: ChunkerOptions = {}): Chunker {
       return done;
     },
   };
-}
-
-function piecesOf(record: UserRecord): Piece[] {
-  const pieces: Piece[] = [];
-  const id = record.externalId;
-  const piece = (kind: Kind, object: BrazeObject) => pieces.push({ kind, object, size: jsonBytes(object) });
-  // Spreads define own properties, so even a "__proto__" key could not reach a prototype here.
-  if (record.attributes) piece('attributes', { external_id: id, ...record.attributes });
-  for (const event of record.events ?? []) piece('events', { external_id: id, ...event });
-  for (const purchase of record.purchases ?? []) piece('purchases', { external_id: id, ...purchase });
-  return pieces;
-}
-
-/** "attributes", "events[3]", "purchases[0]": which part of the record a piece is. */
-function fieldOf(pieces: Piece[], i: number): string {
-  const piece = pieces[i]!;
-  if (piece.kind === 'attributes') return 'attributes';
-  const first = pieces.findIndex((p) => p.kind === piece.kind);
-  return `${piece.kind}[${i - first}]`;
 }

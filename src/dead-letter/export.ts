@@ -6,7 +6,11 @@ import { ERROR_COLUMNS, flatRow, jsonRow } from './shape.js';
 const PAGE = 1000;
 
 /** Reads a run's dead letters page by page (constant memory however many there are). */
-export async function* readDeadLetters(runs: RunStore, runId: string, source = ''): AsyncGenerator<DeadLetter> {
+export async function* readDeadLetters(
+  runs: RunStore,
+  runId: string,
+  source = '',
+): AsyncGenerator<DeadLetter> {
   for (let start = 0; ; start += PAGE) {
     const page = await runs.deadLetters(runId, start, start + PAGE - 1);
     for (const text of page) {

@@ -32,6 +32,8 @@ export interface ProduceOptions {
   chunker: ChunkerLike;
   sink: ProducerSink;
   estimateDataPoints?: (record: UserRecord) => number;
+  /** The CSV header, to keep a ragged row's cells under their column names in its dead letter. */
+  header?: () => readonly string[] | undefined;
   /** Chunks per enqueue call: 50 is the measured sweet spot for ~20 KB jobs. */
   batchSize?: number;
   /** Checked between rows: when it turns true the producer stops reading (graceful shutdown). */
@@ -76,7 +78,13 @@ export async function produce(o: ProduceOptions): Promise<ProduceResult> {
       const jobs = pending.map((c) => toJob(o.runId, c));
       const objects = pending.reduce((n, c) => n + objectCount(c), 0);
       await o.sink.room(pending.reduce((n, c) => n + c.bytes, 0));
-      await o.sink.counts({ ...delta, deadLetters: letters.length, jobsOpen: jobs.length, chunks: jobs.length, objects });
+      await o.sink.counts({
+        ...delta,
+        deadLetters: letters.length,
+        jobsOpen: jobs.length,
+        chunks: jobs.length,
+        objects,
+      });
       await o.sink.enqueue(jobs);
       total.chunks += jobs.length;
       total.objects += objects;
@@ -96,7 +104,7 @@ export async function produce(o: ProduceOptions): Promise<ProduceResult> {
     if ('code' in result) {
       total.rowsRejected++;
       delta.rowsRejected++;
-      letters.push(rejectionLetter(o.runId, row, result, now()));
+      letters.push(rejectionLetter(o.runId, row, result, now(), o.header?.()));
     } else {
       total.rowsValid++;
       delta.rowsValid++;
@@ -124,7 +132,13 @@ function objectCount(c: ChunkLike): number {
   return (c.body.attributes?.length ?? 0) + (c.body.events?.length ?? 0) + (c.body.purchases?.length ?? 0);
 }
 
-function rejectionLetter(runId: string, row: RawRow, r: Rejection, at: number): DeadLetter {
+function rejectionLetter(
+  runId: string,
+  row: RawRow,
+  r: Rejection,
+  at: number,
+  header?: readonly string[],
+): DeadLetter {
   return {
     runId,
     source: '',
@@ -133,13 +147,21 @@ function rejectionLetter(runId: string, row: RawRow, r: Rejection, at: number): 
     code: r.code,
     message: r.message,
     ...(r.field ? { field: r.field } : {}),
-    record: sourceRecord(row, r),
+    record: sourceRecord(row, r, header),
     at,
   };
 }
 
-function sourceRecord(row: RawRow, r: Rejection): SourceRecord {
+function sourceRecord(row: RawRow, r: Rejection, header?: readonly string[]): SourceRecord {
   if (row.kind === 'csv') return { format: 'csv', values: row.values };
+  if (row.kind === 'error' && header && Array.isArray(row.raw)) {
+    // A ragged row: its cells under the header's names, surplus cells numbered, so it can be fixed in place.
+    const values: Record<string, string> = {};
+    row.raw.forEach((cell, i) => {
+      values[header[i] ?? `_extra_${i + 1 - header.length}`] = String(cell);
+    });
+    return { format: 'csv', values };
+  }
   if (row.kind === 'jsonl') return { format: 'json', value: row.value };
   return { format: 'json', value: r.record ?? row.raw ?? null };
 }

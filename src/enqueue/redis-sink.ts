@@ -1,6 +1,6 @@
 import type { Queue } from 'bullmq';
 import type { TrackJobData } from '../../schemas/track.js';
-import { backlogJobs, trackJobId, trackJobOptions } from '../infra/queues.js';
+import { backlogJobs, type RetryPolicy, trackJobId, trackJobOptions } from '../infra/queues.js';
 import type { RunStore } from '../runs/store.js';
 import type { ProducerSink } from './producer.js';
 
@@ -14,6 +14,7 @@ export interface RedisSinkOptions {
   runId: string;
   maxBacklogBytes: number;
   retentionMs: number;
+  retry: RetryPolicy;
   pollMs?: number;
   /** Checked while waiting for room, so a shutdown is not stuck behind a full backlog. */
   stopped?: () => boolean;
@@ -24,7 +25,7 @@ export interface RedisSinkOptions {
  * jobs would take more than maxBacklogBytes of Redis: a 10M-row file never fills Redis.
  */
 export function createRedisSink(o: RedisSinkOptions): ProducerSink & { waitedMs(): number } {
-  const jobOpts = trackJobOptions(o.retentionMs);
+  const jobOpts = trackJobOptions(o.retentionMs, o.retry);
   let jobs = 0;
   let bytes = 0;
   let waited = 0;
@@ -42,9 +43,15 @@ export function createRedisSink(o: RedisSinkOptions): ProducerSink & { waitedMs(
     async enqueue(list) {
       for (const j of list) bytes += Buffer.byteLength(JSON.stringify(j.body));
       jobs += list.length;
-      await o.queue.addBulk(list.map((data) => ({ name: 'track', data, opts: { ...jobOpts, jobId: trackJobId(data) } })));
+      await o.queue.addBulk(
+        list.map((data) => ({ name: 'track', data, opts: { ...jobOpts, jobId: trackJobId(data) } })),
+      );
     },
-    deadLetters: (letters) => o.runs.addDeadLetters(o.runId, letters.map((l) => JSON.stringify(l))),
+    deadLetters: (letters) =>
+      o.runs.addDeadLetters(
+        o.runId,
+        letters.map((l) => JSON.stringify(l)),
+      ),
     counts: (deltas) => o.runs.incr(o.runId, deltas),
     waitedMs: () => waited,
   };

@@ -1,5 +1,5 @@
 import { Writable } from 'node:stream';
-import { pino, type DestinationStream, type Logger } from 'pino';
+import { type DestinationStream, type Logger, pino } from 'pino';
 import pretty from 'pino-pretty';
 
 export type { Logger } from 'pino';
@@ -38,7 +38,8 @@ export interface LoggerOptions {
 export function createLogger(options: LoggerOptions = {}): Logger {
   const secrets = (options.secrets ?? []).filter((s): s is string => typeof s === 'string' && s.length >= 4);
   const usePretty =
-    options.format === 'pretty' || (options.format !== 'json' && !options.destination && process.stderr.isTTY);
+    options.format === 'pretty' ||
+    (options.format !== 'json' && !options.destination && process.stderr.isTTY);
   const base: DestinationStream =
     options.destination ??
     (usePretty

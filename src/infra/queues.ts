@@ -12,10 +12,18 @@ export function trackJobId(data: Pick<TrackJobData, 'runId' | 'chunk' | 'part'>)
   return `${data.runId}-${data.chunk}${data.part}`;
 }
 
-export function trackJobOptions(retentionMs: number, attempts = DEFAULT_ATTEMPTS) {
+export interface RetryPolicy {
+  attempts: number;
+  baseMs: number;
+}
+
+export function trackJobOptions(
+  retentionMs: number,
+  retry: RetryPolicy = { attempts: DEFAULT_ATTEMPTS, baseMs: 1000 },
+) {
   return {
-    attempts,
-    backoff: { type: 'exponential', delay: 1000, jitter: 0.5 },
+    attempts: retry.attempts,
+    backoff: { type: 'exponential', delay: retry.baseMs, jitter: 0.5 },
     removeOnComplete: true,
     removeOnFail: { age: Math.ceil(retentionMs / 1000) },
     stackTraceLimit: 3,

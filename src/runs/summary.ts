@@ -45,7 +45,8 @@ export function checkSummary(s: Summary): string[] {
   if (s.objects.total !== s.objects.accepted + s.objects.failed + s.objects.notAttempted) {
     problems.push('objects.total != accepted + failed + notAttempted');
   }
-  if (s.deadLetters !== s.rows.rejected + s.objects.failed) problems.push('deadLetters != rejected rows + failed objects');
+  if (s.deadLetters !== s.rows.rejected + s.objects.failed)
+    problems.push('deadLetters != rejected rows + failed objects');
   return problems;
 }
 
@@ -66,7 +67,10 @@ export function formatSummary(s: Summary): string {
       'Objects',
       `${n(s.objects.total)} queued, ${n(s.objects.accepted)} accepted, ${n(s.objects.failed)} failed, ${n(s.objects.notAttempted)} not attempted`,
     ],
-    ['Requests', `${n(s.requests.sent)} sent, ${n(s.requests.retried)} retried, ${n(s.requests.rateLimited)} rate-limited`],
+    [
+      'Requests',
+      `${n(s.requests.sent)} sent, ${n(s.requests.retried)} retried, ${n(s.requests.rateLimited)} rate-limited`,
+    ],
     ['Dead letters', n(s.deadLetters)],
     ['Data points', `~${n(s.estimatedDataPoints)} (estimated)`],
     ['Duration', `${(s.durationMs / 1000).toFixed(1)} s`],

@@ -57,10 +57,16 @@ export function classifyResponse(
   }
   if (status === 429) return { kind: 'rate-limited', waitMs: retryAfterMs(headers, now) };
   if (status === 413 || (status === 400 && message.includes(MAX_INPUT_MESSAGE))) {
-    return countObjects(body) > 1 ? { kind: 'split' } : { kind: 'rejected', failed: all(body, lines, status, message) };
+    return countObjects(body) > 1
+      ? { kind: 'split' }
+      : { kind: 'rejected', failed: all(body, lines, status, message) };
   }
   if (status === 401 || status === 403) {
-    return { kind: 'fatal', status, message: `Braze answered ${status} ${message}: check BRAZE_API_KEY and its users.track permission` };
+    return {
+      kind: 'fatal',
+      status,
+      message: `Braze answered ${status} ${message}: check BRAZE_API_KEY and its users.track permission`,
+    };
   }
   if (status === 404) {
     return { kind: 'fatal', status, message: `Braze answered 404 ${message}: check BRAZE_REST_ENDPOINT` };
@@ -88,7 +94,12 @@ export function countObjects(body: TrackBody): number {
   return (body.attributes?.length ?? 0) + (body.events?.length ?? 0) + (body.purchases?.length ?? 0);
 }
 
-function failedObjects(parsed: TrackResponse | undefined, body: TrackBody, lines: ChunkLines, status: number) {
+function failedObjects(
+  parsed: TrackResponse | undefined,
+  body: TrackBody,
+  lines: ChunkLines,
+  status: number,
+) {
   const out: FailedObject[] = [];
   const seen = new Set<string>();
   for (const e of parsed?.errors ?? []) {
@@ -98,34 +109,32 @@ function failedObjects(parsed: TrackResponse | undefined, body: TrackBody, lines
     if (!object || seen.has(`${array}:${e.index}`)) continue;
     seen.add(`${array}:${e.index}`);
     const type = e.type ?? 'rejected by Braze';
-    out.push({ array, object, lines: linesOf(lines, array, e.index), code: codeOf(type), message: type, status });
-  }
-  return out;
-}
-
-function all(body: TrackBody, lines: ChunkLines, status: number, message: string): FailedObject[] {
-  const out: FailedObject[] = [];
-  for (const array of TRACK_ARRAYS) {
-    (body[array] ?? []).forEach((object, i) => {
-      out.push({ array, object, lines: linesOf(lines, array, i), code: `http_${status}`, message, status });
+    out.push({
+      array,
+      object,
+      lines: linesOf(lines, array, e.index),
+      code: codeOf(type),
+      message: type,
+      status,
     });
   }
   return out;
 }
 
+function all(body: TrackBody, lines: ChunkLines, status: number, message: string): FailedObject[] {
+  return located(body, lines).map(({ array, object, lines: l }) => ({
+    array,
+    object,
+    lines: l,
+    code: `http_${status}`,
+    message,
+    status,
+  }));
+}
+
 function without(body: TrackBody, lines: ChunkLines, failed: FailedObject[]): Remainder {
   const drop = new Set(failed.map((f) => f.object));
-  const rest: Remainder = { body: {}, lines: { attributes: [], events: [], purchases: [] } };
-  for (const array of TRACK_ARRAYS) {
-    const kept = (body[array] ?? []).map((o, i) => [o, i] as const).filter(([o]) => !drop.has(o));
-    if (kept.length === 0) continue;
-    rest.body[array] = kept.map(([o]) => o);
-    for (const [, i] of kept) {
-      if (array === 'attributes') rest.lines.attributes.push(lines.attributes[i] ?? []);
-      else rest.lines[array].push(lines[array][i] ?? 0);
-    }
-  }
-  return rest;
+  return assemble(located(body, lines).filter((x) => !drop.has(x.object)));
 }
 
 function linesOf(lines: ChunkLines, array: TrackArray, index: number): number[] {
@@ -161,20 +170,37 @@ export function retryAfterMs(headers: Headers, now = Date.now()): number {
   return 1000;
 }
 
+/** An object of a chunk with the array it sits in and its source lines. */
+export interface Located {
+  array: TrackArray;
+  object: BrazeObject;
+  lines: number[];
+}
+
+/** Every object of a chunk in body order (attributes, events, purchases). */
+export function located(body: TrackBody, lines: ChunkLines): Located[] {
+  const out: Located[] = [];
+  for (const array of TRACK_ARRAYS) {
+    const list = body[array] ?? [];
+    for (let i = 0; i < list.length; i++)
+      out.push({ array, object: list[i]!, lines: linesOf(lines, array, i) });
+  }
+  return out;
+}
+
 /** Halves for a 413 / Max Input Length answer: each keeps its own lines. */
 export function splitInHalves(body: TrackBody, lines: ChunkLines): [Remainder, Remainder] {
-  const flat: Array<{ array: TrackArray; object: BrazeObject; lines: number[] }> = [];
-  for (const array of TRACK_ARRAYS) {
-    (body[array] ?? []).forEach((object, i) => flat.push({ array, object, lines: linesOf(lines, array, i) }));
-  }
+  const flat = located(body, lines);
   const mid = Math.ceil(flat.length / 2);
   return [assemble(flat.slice(0, mid)), assemble(flat.slice(mid))];
 }
 
-function assemble(items: Array<{ array: TrackArray; object: BrazeObject; lines: number[] }>): Remainder {
+function assemble(items: Located[]): Remainder {
   const out: Remainder = { body: {}, lines: { attributes: [], events: [], purchases: [] } };
   for (const { array, object, lines } of items) {
-    (out.body[array] ??= []).push(object);
+    const list = out.body[array] ?? [];
+    out.body[array] = list;
+    list.push(object);
     if (array === 'attributes') out.lines.attributes.push(lines);
     else out.lines[array].push(lines[0] ?? 0);
   }

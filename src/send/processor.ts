@@ -1,8 +1,15 @@
 import type { DeadLetter } from '../../schemas/dead-letter.js';
-import type { BrazeObject, TrackArray, TrackJobData } from '../../schemas/track.js';
+import type { BrazeObject, TrackJobData } from '../../schemas/track.js';
 import { RetryableError } from '../errors.js';
 import type { Counts } from '../runs/store.js';
-import { classifyResponse, countObjects, type FailedObject, type Remainder, splitInHalves } from './classify.js';
+import {
+  classifyResponse,
+  countObjects,
+  type FailedObject,
+  located,
+  type Remainder,
+  splitInHalves,
+} from './classify.js';
 import type { TrackClient } from './http.js';
 
 /** What the queue adapter must do with a job after one attempt. */
@@ -41,10 +48,26 @@ export function createChunkProcessor(deps: { client: TrackClient; now?: () => nu
       case 'rejected':
         return settle(data, 0, outcome.failed, [], 'braze', attempts, now());
       case 'partial':
-        return settle(data, 0, outcome.failed, [continuation(data, '.r', outcome.remainder)], 'braze', attempts, now());
+        return settle(
+          data,
+          0,
+          outcome.failed,
+          [continuation(data, '.r', outcome.remainder)],
+          'braze',
+          attempts,
+          now(),
+        );
       case 'split': {
         const [a, b] = splitInHalves(data.body, data.lines);
-        return settle(data, 0, [], [continuation(data, '.0', a), continuation(data, '.1', b)], 'braze', attempts, now());
+        return settle(
+          data,
+          0,
+          [],
+          [continuation(data, '.0', a), continuation(data, '.1', b)],
+          'braze',
+          attempts,
+          now(),
+        );
       }
       case 'rate-limited':
         return { kind: 'rate-limited', waitMs: outcome.waitMs } satisfies ChunkResult;
@@ -52,7 +75,11 @@ export function createChunkProcessor(deps: { client: TrackClient; now?: () => nu
         return { kind: 'halt', status: outcome.status, message: outcome.message } satisfies ChunkResult;
       case 'retry': {
         if (!isLast) return { kind: 'retry', message: outcome.message } satisfies ChunkResult;
-        const failed = everyObject(data, outcome.status, `gave up after ${attempts} attempts: ${outcome.message}`);
+        const failed = everyObject(
+          data,
+          outcome.status,
+          `gave up after ${attempts} attempts: ${outcome.message}`,
+        );
         return settle(data, 0, failed, [], 'exhausted', attempts, now());
       }
     }
@@ -61,8 +88,20 @@ export function createChunkProcessor(deps: { client: TrackClient; now?: () => nu
 
 export type ChunkProcessor = ReturnType<typeof createChunkProcessor>;
 
+/** Every object of a chunk as given up: for a job that failed in a way the processor did not decide. */
+export function giveUp(data: TrackJobData, message: string, attempts: number, at = Date.now()): ChunkResult {
+  return settle(data, 0, everyObject(data, 0, message), [], 'exhausted', attempts, at);
+}
+
 function continuation(data: TrackJobData, suffix: string, rest: Remainder): TrackJobData {
-  return { v: 1, runId: data.runId, chunk: data.chunk, part: data.part + suffix, body: rest.body, lines: rest.lines };
+  return {
+    v: 1,
+    runId: data.runId,
+    chunk: data.chunk,
+    part: data.part + suffix,
+    body: rest.body,
+    lines: rest.lines,
+  };
 }
 
 function settle(
@@ -89,15 +128,8 @@ function settle(
 }
 
 function everyObject(data: TrackJobData, status: number, message: string): FailedObject[] {
-  const out: FailedObject[] = [];
-  const arrays: TrackArray[] = ['attributes', 'events', 'purchases'];
-  for (const array of arrays) {
-    (data.body[array] ?? []).forEach((object, i) => {
-      const lines = array === 'attributes' ? (data.lines.attributes[i] ?? []) : [data.lines[array][i] ?? 0];
-      out.push({ array, object, lines, code: status ? `http_${status}` : 'network_error', message, status });
-    });
-  }
-  return out;
+  const code = status ? `http_${status}` : 'network_error';
+  return located(data.body, data.lines).map((x) => ({ ...x, code, message, status }));
 }
 
 /** A refused Braze object becomes a Braze-shaped JSONL record, replayable as it is. */

@@ -1,11 +1,11 @@
 import { type Job, type Queue, RateLimitError, UnrecoverableError, Worker } from 'bullmq';
 import type { Redis } from 'ioredis';
 import type { TrackJobData } from '../../schemas/track.js';
-import { DEFAULT_ATTEMPTS, TRACK_QUEUE, trackJobId, trackJobOptions } from '../infra/queues.js';
 import type { Logger } from '../infra/logger.js';
+import { DEFAULT_ATTEMPTS, TRACK_QUEUE, trackJobId, trackJobOptions } from '../infra/queues.js';
 import type { RunStore } from '../runs/store.js';
 import type { LimiterSettings } from './limiter.js';
-import type { ChunkProcessor } from './processor.js';
+import { type ChunkProcessor, giveUp } from './processor.js';
 
 export interface TrackWorkerDeps {
   connection: Redis;
@@ -20,6 +20,9 @@ export interface TrackWorkerDeps {
   /** Called once when Braze refuses us for good (401/403/404): the run halts. */
   onHalt?: (runId: string, message: string) => void;
 }
+
+/** Braze refused us for good: the job fails without retries and is not dead-lettered (the run halts). */
+export class HaltError extends UnrecoverableError {}
 
 /** A 429 loop must end somewhere: after this many starts of one job it is given up. */
 const MAX_STARTS = 60;
@@ -38,9 +41,15 @@ export function createTrackWorker(deps: TrackWorkerDeps): Worker<TrackJobData> {
     switch (result.kind) {
       case 'settle': {
         if (result.continuations.length > 0) {
-          const opts = trackJobOptions(deps.retentionMs, maxAttempts);
+          const backoff = job.opts.backoff;
+          const baseMs = typeof backoff === 'object' ? (backoff.delay ?? 1000) : (backoff ?? 1000);
+          const opts = trackJobOptions(deps.retentionMs, { attempts: maxAttempts, baseMs });
           await queue.addBulk(
-            result.continuations.map((c) => ({ name: 'track', data: c, opts: { ...opts, jobId: trackJobId(c) } })),
+            result.continuations.map((c) => ({
+              name: 'track',
+              data: c,
+              opts: { ...opts, jobId: trackJobId(c) },
+            })),
           );
         }
         const letters = result.deadLetters.map((d) => JSON.stringify(d));
@@ -49,7 +58,8 @@ export function createTrackWorker(deps: TrackWorkerDeps): Worker<TrackJobData> {
       }
       case 'rate-limited':
         await runs.incr(data.runId, { requestsRateLimited: 1 });
-        if ((job.attemptsStarted ?? 0) > MAX_STARTS) throw new Error('rate limited too many times; retrying later');
+        if ((job.attemptsStarted ?? 0) > MAX_STARTS)
+          throw new Error('rate limited too many times; retrying later');
         // Pauses every worker of the queue (the limiter option makes them honour it), not just this one.
         await queue.rateLimit(result.waitMs);
         throw new RateLimitError();
@@ -61,7 +71,7 @@ export function createTrackWorker(deps: TrackWorkerDeps): Worker<TrackJobData> {
         await queue.pause();
         log.error({ runId: data.runId, status: result.status }, result.message);
         deps.onHalt?.(data.runId, result.message);
-        throw new UnrecoverableError(result.message);
+        throw new HaltError(result.message);
     }
   };
   const worker = new Worker<TrackJobData>(TRACK_QUEUE, handler, {
@@ -74,9 +84,17 @@ export function createTrackWorker(deps: TrackWorkerDeps): Worker<TrackJobData> {
   });
   worker.on('error', (err) => log.warn({ err: err.message }, 'worker error'));
   worker.on('failed', (job, err) => {
-    if (job && err.name !== 'RateLimitError') {
-      log.debug({ jobId: job.id, attempt: job.attemptsMade, reason: err.message }, 'chunk attempt failed');
-    }
+    if (!job || err instanceof HaltError || err.name === 'RateLimitError') return;
+    log.debug({ jobId: job.id, attempt: job.attemptsMade, reason: err.message }, 'chunk attempt failed');
+    const final = err instanceof UnrecoverableError || job.attemptsMade >= (job.opts.attempts ?? 1);
+    if (!final) return;
+    // Safety net: a failure the processor did not turn into an outcome must still be accounted for.
+    const result = giveUp(job.data, `failed: ${err.message}`, job.attemptsMade);
+    if (result.kind !== 'settle') return;
+    const letters = result.deadLetters.map((d) => JSON.stringify(d));
+    runs.settle(job.data.runId, job.id ?? trackJobId(job.data), result.deltas, letters).catch((e: Error) => {
+      log.error({ jobId: job.id, err: e.message }, 'could not record a failed chunk');
+    });
   });
   return worker;
 }

@@ -2,7 +2,7 @@ import type { z } from 'zod';
 import type { EventMapping, PurchaseMapping, ValueSource } from '../../schemas/mapping.js';
 import { type EventObject, eventSchema, type PurchaseObject, purchaseSchema } from '../../schemas/record.js';
 import { OMIT } from './cast.js';
-import { checkKey, Problem } from './checks.js';
+import { checkKey, clip, Problem } from './checks.js';
 import { formatPath, issueMessage } from './mapping.js';
 
 /**
@@ -76,11 +76,12 @@ function properties(
   return Object.keys(out).length > 0 ? out : undefined;
 }
 
-/** The first zod issue, named by the source column when the field came from one. */
+/** The first zod issue, named by the source column (and its value) when the field came from one. */
 function issueProblem(
   code: 'bad_event' | 'bad_purchase',
   at: string,
   spec: EventMapping | PurchaseMapping,
+  candidate: Record<string, unknown>,
   issue: z.core.$ZodIssue,
 ): Problem {
   const key = issue.path[0];
@@ -88,8 +89,13 @@ function issueProblem(
   const column =
     typeof source === 'object' && source !== null && 'column' in source ? String(source.column) : undefined;
   const path = formatPath([at, ...issue.path]);
-  const where = column ? `${at}: column ${column}` : path;
-  return new Problem(code, `${where}: ${issueMessage(issue)}`, column ?? path);
+  if (column === undefined) return new Problem(code, `${path}: ${issueMessage(issue)}`, path);
+  const value = typeof key === 'string' && issue.path.length === 1 ? candidate[key] : undefined;
+  const message =
+    value === undefined
+      ? `${at}: column ${column} is empty but ${String(key)} is required`
+      : `${at}: column ${column} = ${clip(JSON.stringify(value))}: ${issueMessage(issue)}`;
+  return new Problem(code, message, column);
 }
 
 export function buildEvents(specs: EventMapping[], row: RowReader): EventObject[] | Problem {
@@ -107,7 +113,7 @@ export function buildEvents(specs: EventMapping[], row: RowReader): EventObject[
       ...(props && { properties: props }),
     };
     const parsed = eventSchema.safeParse(candidate);
-    if (!parsed.success) return issueProblem('bad_event', at, spec, parsed.error.issues[0]!);
+    if (!parsed.success) return issueProblem('bad_event', at, spec, candidate, parsed.error.issues[0]!);
     out.push(parsed.data);
   }
   return out;
@@ -132,7 +138,7 @@ export function buildPurchases(specs: PurchaseMapping[], row: RowReader): Purcha
       ...(props && { properties: props }),
     };
     const parsed = purchaseSchema.safeParse(candidate);
-    if (!parsed.success) return issueProblem('bad_purchase', at, spec, parsed.error.issues[0]!);
+    if (!parsed.success) return issueProblem('bad_purchase', at, spec, candidate, parsed.error.issues[0]!);
     out.push(parsed.data);
   }
   return out;

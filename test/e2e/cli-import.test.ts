@@ -28,7 +28,11 @@ function env(extra: Record<string, string> = {}) {
 async function deadLetters(e: NodeJS.ProcessEnv, runId: string) {
   const r = await runCli(['dlq', 'export', '--run', runId, '--format', 'jsonl'], e);
   expect(r.code).toBe(0);
-  return r.stdout.trim().split('\n').filter(Boolean).map((l) => JSON.parse(l) as Record<string, unknown>);
+  return r.stdout
+    .trim()
+    .split('\n')
+    .filter(Boolean)
+    .map((l) => JSON.parse(l) as Record<string, unknown>);
 }
 
 describe('braze-import run, end to end', () => {
@@ -75,10 +79,17 @@ describe('braze-import run, end to end', () => {
   });
 
   it('two worker processes and run --enqueue-only drain one run under the rate limit', async () => {
-    const limited = await startEmulator({ port: 0, apiKey: KEY, rateLimits: { track: { limit: 600, windowMs: 3000 } } });
+    const limited = await startEmulator({
+      port: 0,
+      apiKey: KEY,
+      rateLimits: { track: { limit: 600, windowMs: 3000 } },
+    });
     try {
       const e = env({ BRAZE_REST_ENDPOINT: limited.url, BRAZE_TRACK_RATE_LIMIT: '600/3s' });
-      const workers = [startCli(['worker', '--concurrency', '8'], e), startCli(['worker', '--concurrency', '8'], e)];
+      const workers = [
+        startCli(['worker', '--concurrency', '8'], e),
+        startCli(['worker', '--concurrency', '8'], e),
+      ];
       const { path, users } = writeCsv(dir, 60_000, 13, 0);
       const r = await runCli(['run', path, '--enqueue-only', '--json', '--run-id', 'fleet'], e);
       expect(r.code).toBe(0);

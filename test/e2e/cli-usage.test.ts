@@ -12,7 +12,8 @@ describe('the CLI as a user meets it', () => {
   it('--help lists the commands', async () => {
     const r = await runCli(['--help'], env);
     expect(r.code).toBe(0);
-    for (const c of ['demo', 'run', 'worker', 'status', 'dlq', 'emulator', 'check']) expect(r.stdout).toContain(c);
+    for (const c of ['demo', 'run', 'worker', 'status', 'dlq', 'emulator', 'check'])
+      expect(r.stdout).toContain(c);
   });
 
   it('an unknown flag exits 2 with one line', async () => {
@@ -23,7 +24,10 @@ describe('the CLI as a user meets it', () => {
   });
 
   it('bad flag values exit 2 with one line per problem', async () => {
-    const r = await runCli(['run', 'x.csv', '--format', 'xml', '--concurrency', 'lots', '--delimiter', ';;'], env);
+    const r = await runCli(
+      ['run', 'x.csv', '--format', 'xml', '--concurrency', 'lots', '--delimiter', ';;'],
+      env,
+    );
     expect(r.code).toBe(2);
     const lines = r.stderr.trim().split('\n');
     expect(lines).toHaveLength(3);
@@ -33,7 +37,15 @@ describe('the CLI as a user meets it', () => {
   });
 
   it('a bad environment exits 2 with one line per problem and never echoes the key', async () => {
-    const r = await runCli(['check'], cliEnv({ BRAZE_TRACK_RATE_LIMIT: 'fast', BRAZE_MAX_OBJECTS: '0', BRAZE_API_KEY: 'sekrit-123', BRAZE_REST_ENDPOINT: 'http://evil.example' }));
+    const r = await runCli(
+      ['check'],
+      cliEnv({
+        BRAZE_TRACK_RATE_LIMIT: 'fast',
+        BRAZE_MAX_OBJECTS: '0',
+        BRAZE_API_KEY: 'sekrit-123',
+        BRAZE_REST_ENDPOINT: 'http://evil.example',
+      }),
+    );
     expect(r.code).toBe(2);
     const lines = r.stderr.trim().split('\n');
     expect(lines).toHaveLength(3);

@@ -15,7 +15,11 @@ export function cliEnv(extra: Record<string, string | undefined>): NodeJS.Proces
   return { ...rest, LOG_FORMAT: 'json', ...extra };
 }
 
-export function startCli(args: string[], env: NodeJS.ProcessEnv, cwd?: string): ChildProcess & { result: Promise<CliResult> } {
+export function startCli(
+  args: string[],
+  env: NodeJS.ProcessEnv,
+  cwd?: string,
+): ChildProcess & { result: Promise<CliResult> } {
   const child = spawn(process.execPath, [BIN, ...args], { env, cwd, stdio: ['pipe', 'pipe', 'pipe'] });
   let stdout = '';
   let stderr = '';

@@ -8,7 +8,12 @@ export function tempDir(name = 'bi-'): string {
 }
 
 /** Writes an n-row CSV (header on line 1, user i on line i+2) and returns the users it holds. */
-export function writeCsv(dir: string, n: number, seed: number, badRate: number): { path: string; users: GeneratedUser[] } {
+export function writeCsv(
+  dir: string,
+  n: number,
+  seed: number,
+  badRate: number,
+): { path: string; users: GeneratedUser[] } {
   const users = Array.from({ length: n }, (_, i) => user(seed, i, badRate));
   const path = join(dir, `users-${seed}.csv`);
   writeFileSync(path, `${[csvHeader(), ...users.map(csvLine)].join('\n')}\n`);

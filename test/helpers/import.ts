@@ -21,7 +21,10 @@ export function jsonInput(values: unknown[], config: Config): ImportInput {
     source: 'test.jsonl',
     rows: jsonlRows(values),
     validate: createValidator({ format: 'jsonl' }),
-    chunker: createChunker({ maxObjects: config.braze.maxObjects, legacyPerArray: config.braze.legacyPerArray }),
+    chunker: createChunker({
+      maxObjects: config.braze.maxObjects,
+      legacyPerArray: config.braze.legacyPerArray,
+    }),
     estimateDataPoints,
   };
 }

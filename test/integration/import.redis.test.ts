@@ -13,7 +13,11 @@ afterAll(() => emu.close());
 beforeEach(() => emu.reset());
 
 const users = (n: number, from = 0) =>
-  Array.from({ length: n }, (_, i) => ({ external_id: `u${from + i}`, first_name: `N${from + i}`, score: from + i }));
+  Array.from({ length: n }, (_, i) => ({
+    external_id: `u${from + i}`,
+    first_name: `N${from + i}`,
+    score: from + i,
+  }));
 
 async function importValues(values: unknown[], env: Record<string, string> = {}, apiKey = 'test-key') {
   const config = testConfig(env);
@@ -50,7 +54,10 @@ describe('runImport against the emulator', () => {
   it('turns objects Braze refuses into dead letters with their source line', async () => {
     // quantity 101 passes nothing in Braze: the emulator answers 201 with errors[] for that purchase.
     const values = [
-      { external_id: 'p1', purchases: [{ product_id: 'a', currency: 'USD', price: 1, time: '2025-01-01T00:00:00Z' }] },
+      {
+        external_id: 'p1',
+        purchases: [{ product_id: 'a', currency: 'USD', price: 1, time: '2025-01-01T00:00:00Z' }],
+      },
       { external_id: 'p2', attributes: { x: 1 } },
     ];
     const config = testConfig();
@@ -62,7 +69,13 @@ describe('runImport against the emulator', () => {
       if ('purchases' in r && r.purchases) r.purchases = r.purchases.map((p) => ({ ...p, quantity: 101 }));
       return r;
     };
-    const s = await runImport(input, { config, log: quietLog, redisUrl: testRedisUrl(), braze: { endpoint: emu.url, apiKey: 'test-key' }, concurrency: 4 });
+    const s = await runImport(input, {
+      config,
+      log: quietLog,
+      redisUrl: testRedisUrl(),
+      braze: { endpoint: emu.url, apiKey: 'test-key' },
+      concurrency: 4,
+    });
     expect(s.objects).toMatchObject({ total: 2, accepted: 1, failed: 1 });
     expect(s.status).toBe('completed_with_errors');
     expect(checkSummary(s)).toEqual([]);

@@ -22,7 +22,9 @@ describe('private redis-server', () => {
 
   it('fails with one line saying how to get Redis when none is installed', async () => {
     expect(findRedisServer('/nonexistent')).toBeDefined(); // the fallback folders still find the real one here
-    await expect(startPrivateRedis({ binary: '/nonexistent/redis-server' })).rejects.toBeInstanceOf(EnvironmentError);
+    await expect(startPrivateRedis({ binary: '/nonexistent/redis-server' })).rejects.toBeInstanceOf(
+      EnvironmentError,
+    );
     expect(HOW_TO_GET_REDIS).not.toContain('\n');
   });
 

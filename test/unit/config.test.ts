@@ -65,7 +65,10 @@ describe('loadConfig', () => {
 
   it('never quotes the API key in a problem', () => {
     const dir = mkdtempSync(join(tmpdir(), 'cfg-'));
-    const lines = problems({ BRAZE_API_KEY: 'super-secret', BRAZE_MAX_OBJECTS: 'x' }, { apiKeyFile: join(dir, 'nope') });
+    const lines = problems(
+      { BRAZE_API_KEY: 'super-secret', BRAZE_MAX_OBJECTS: 'x' },
+      { apiKeyFile: join(dir, 'nope') },
+    );
     expect(lines.join('\n')).not.toContain('super-secret');
     expect(lines.some((l) => l.startsWith('--api-key-file:'))).toBe(true);
   });
@@ -113,5 +116,7 @@ describe('parseRateLimit', () => {
     ['250000/h', { max: 250000, windowMs: 3600000 }],
     ['90/100ms', { max: 90, windowMs: 100 }],
   ])('%s', (text, expected) => expect(parseRateLimit(text)).toEqual(expected));
-  it.each(['', '3000', '0/3s', '3000/3x', 'a/b'])('rejects %j', (t) => expect(parseRateLimit(t)).toBeUndefined());
+  it.each(['', '3000', '0/3s', '3000/3x', 'a/b'])('rejects %j', (t) =>
+    expect(parseRateLimit(t)).toBeUndefined(),
+  );
 });

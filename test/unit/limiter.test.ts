@@ -34,7 +34,9 @@ describe('limiterFor', () => {
   ])('holds for %o', (limit) => {
     const s = limiterFor(limit);
     expect(worstCaseStarts(s, limit.windowMs)).toBeLessThanOrEqual(limit.max);
-    expect(maxInSlidingWindow(s.max, s.duration, limit.windowMs, limit.windowMs * 7)).toBeLessThanOrEqual(limit.max);
+    expect(maxInSlidingWindow(s.max, s.duration, limit.windowMs, limit.windowMs * 7)).toBeLessThanOrEqual(
+      limit.max,
+    );
     // Safe, and still most of the allowed rate.
     expect(s.max / s.duration).toBeGreaterThanOrEqual((0.8 * limit.max) / limit.windowMs);
   });

@@ -17,7 +17,10 @@ describe('logger', () => {
   it('writes JSON and redacts authorization headers and api keys by path', () => {
     const { lines, destination } = capture();
     const log = createLogger({ destination });
-    log.info({ headers: { authorization: 'Bearer abc123' }, apiKey: 'abc123', config: { braze: { apiKey: 'k1' } } }, 'x');
+    log.info(
+      { headers: { authorization: 'Bearer abc123' }, apiKey: 'abc123', config: { braze: { apiKey: 'k1' } } },
+      'x',
+    );
     const entry = JSON.parse(lines[0]!);
     expect(entry.headers.authorization).toBe('[redacted]');
     expect(entry.apiKey).toBe('[redacted]');

@@ -66,6 +66,16 @@ describe('openSource: files, gzip, stdin', () => {
     ]);
   });
 
+  it('holds a late error for the consumer instead of crashing when nobody is reading yet', async () => {
+    const rows = Array.from({ length: 20 }, (_, i) => `u${i},user${i}@example.com`).join('\n');
+    const gz = gzipSync(`external_id,email\n${rows}\n`);
+    const source = await openSource(file('late.csv.gz', gz.subarray(0, gz.length - 12)));
+    await sleep(300); // the stream buffers, hits the truncation and fails while nobody iterates
+    const err = await drain(source).catch((e: unknown) => e);
+    expect(err).toBeInstanceOf(UsageError);
+    expect((err as Error).message).toMatch(/gzip data is truncated or corrupt/);
+  });
+
   it('reports a missing file in one line', async () => {
     const err = await failure(join(dir, 'nope.csv'));
     expect(err.lines).toEqual([

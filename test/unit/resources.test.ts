@@ -6,10 +6,14 @@ describe('resources', () => {
     const order: string[] = [];
     const r = createResources();
     r.defer('a', () => order.push('a'));
-    const v = r.add('b', async () => {
-      order.push('b');
-      throw new Error('boom');
-    }, 42);
+    const v = r.add(
+      'b',
+      async () => {
+        order.push('b');
+        throw new Error('boom');
+      },
+      42,
+    );
     r.defer('c', () => order.push('c'));
     expect(v).toBe(42);
     const [errors, again] = await Promise.all([r.closeAll(), r.closeAll()]);

@@ -1,0 +1,130 @@
+import { describe, expect, it } from 'vitest';
+import type { DeadLetter } from '../../schemas/dead-letter.js';
+import type { TrackJobData } from '../../schemas/track.js';
+import { createChunker } from '../../src/chunk/index.js';
+import { produce } from '../../src/enqueue/producer.js';
+import type { Counts } from '../../src/runs/store.js';
+import { checkSummary, summarize } from '../../src/runs/summary.js';
+import { createValidator } from '../../src/validate/index.js';
+import { jsonlRows } from '../helpers/import.js';
+
+function memorySink() {
+  const jobs: TrackJobData[] = [];
+  const letters: DeadLetter[] = [];
+  const counts: Partial<Counts> = {};
+  let roomAsked = 0;
+  return {
+    jobs,
+    letters,
+    counts,
+    roomAsked: () => roomAsked,
+    sink: {
+      room: async () => {
+        roomAsked++;
+      },
+      enqueue: async (list: TrackJobData[]) => {
+        jobs.push(...list);
+      },
+      deadLetters: async (list: DeadLetter[]) => {
+        letters.push(...list);
+      },
+      counts: async (d: Partial<Counts>) => {
+        for (const [k, v] of Object.entries(d))
+          counts[k as keyof Counts] = (counts[k as keyof Counts] ?? 0) + (v ?? 0);
+      },
+    },
+  };
+}
+
+const values = [
+  ...Array.from({ length: 200 }, (_, i) => ({ external_id: `u${i}`, n: i })),
+  { external_id: '' },
+  'not an object',
+];
+
+describe('produce', () => {
+  it('chunks valid rows into deterministic jobs, dead-letters the rest, and counts both', async () => {
+    const m = memorySink();
+    const r = await produce({
+      runId: 'r1',
+      rows: jsonlRows(values),
+      validate: createValidator({ format: 'jsonl' }),
+      chunker: createChunker(),
+      sink: m.sink,
+      batchSize: 2,
+    });
+    expect(r).toMatchObject({
+      rowsRead: 202,
+      rowsValid: 200,
+      rowsRejected: 2,
+      chunks: 3,
+      objects: 200,
+      stoppedEarly: false,
+    });
+    expect(m.jobs.map((j) => `${j.runId}-${j.chunk}${j.part}`)).toEqual(['r1-0', 'r1-1', 'r1-2']);
+    expect(m.jobs[0]!.lines.attributes[0]).toEqual([1]);
+    expect(m.letters.map((l) => [l.line, l.stage])).toEqual([
+      [201, 'rejected'],
+      [202, 'rejected'],
+    ]);
+    expect(m.counts).toMatchObject({
+      rowsRead: 202,
+      rowsValid: 200,
+      rowsRejected: 2,
+      jobsOpen: 3,
+      chunks: 3,
+      objects: 200,
+      deadLetters: 2,
+    });
+    expect(m.roomAsked()).toBeGreaterThan(0);
+  });
+
+  it('stops reading when told to, leaving the rest unread', async () => {
+    const m = memorySink();
+    let n = 0;
+    const r = await produce({
+      runId: 'r2',
+      rows: jsonlRows(values),
+      validate: createValidator({ format: 'jsonl' }),
+      chunker: createChunker(),
+      sink: m.sink,
+      stopped: () => ++n >= 100,
+    });
+    expect(r.stoppedEarly).toBe(true);
+    expect(r.rowsRead).toBe(100);
+    expect(m.jobs).toHaveLength(1); // the full chunk of 75; the 25 in the chunker are not attempted
+  });
+});
+
+describe('summary', () => {
+  it('adds up and flags a summary that does not', () => {
+    const base = {
+      runId: 'r',
+      status: 'completed_with_errors' as const,
+      source: 'f',
+      createdAt: 0,
+      finishedAt: 5000,
+      producerDone: true,
+      rowsRead: 10,
+      rowsValid: 8,
+      rowsRejected: 2,
+      chunks: 1,
+      objects: 8,
+      objectsAccepted: 7,
+      objectsFailed: 1,
+      jobsOpen: 0,
+      requestsSent: 1,
+      requestsRetried: 0,
+      requestsRateLimited: 0,
+      deadLetters: 3,
+      dataPoints: 16,
+    };
+    const s = summarize(base);
+    expect(s.objects).toEqual({ total: 8, sent: 8, accepted: 7, failed: 1, notAttempted: 0 });
+    expect(s.durationMs).toBe(5000);
+    expect(checkSummary(s)).toEqual([]);
+    expect(checkSummary(summarize({ ...base, deadLetters: 2 }))).toEqual([
+      'deadLetters != rejected rows + failed objects',
+    ]);
+  });
+});
