@@ -20,7 +20,8 @@ export interface ChunkerLike {
 export interface ProducerSink {
   /** Resolves when there is room for `bytes` more of queued chunks (the backlog bound). */
   room(bytes: number): Promise<void>;
-  enqueue(jobs: TrackJobData[]): Promise<void>;
+  /** `bytes`: the chunks' JSON size, as the chunker measured it. */
+  enqueue(jobs: TrackJobData[], bytes: number): Promise<void>;
   deadLetters(letters: DeadLetter[]): Promise<void>;
   counts(deltas: Partial<Counts>): Promise<void>;
 }
@@ -77,7 +78,8 @@ export async function produce(o: ProduceOptions): Promise<ProduceResult> {
     if (pending.length > 0) {
       const jobs = pending.map((c) => toJob(o.runId, c));
       const objects = pending.reduce((n, c) => n + objectCount(c), 0);
-      await o.sink.room(pending.reduce((n, c) => n + c.bytes, 0));
+      const bytes = pending.reduce((n, c) => n + c.bytes, 0);
+      await o.sink.room(bytes);
       await o.sink.counts({
         ...delta,
         deadLetters: letters.length,
@@ -85,7 +87,7 @@ export async function produce(o: ProduceOptions): Promise<ProduceResult> {
         chunks: jobs.length,
         objects,
       });
-      await o.sink.enqueue(jobs);
+      await o.sink.enqueue(jobs, bytes);
       total.chunks += jobs.length;
       total.objects += objects;
     } else if (delta.rowsRead > 0 || letters.length > 0) {

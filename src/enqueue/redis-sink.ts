@@ -40,8 +40,8 @@ export function createRedisSink(o: RedisSinkOptions): ProducerSink & { waitedMs(
       }
       waited += Date.now() - started;
     },
-    async enqueue(list) {
-      for (const j of list) bytes += Buffer.byteLength(JSON.stringify(j.body));
+    async enqueue(list, size) {
+      bytes += size;
       jobs += list.length;
       await o.queue.addBulk(
         list.map((data) => ({ name: 'track', data, opts: { ...jobOpts, jobId: trackJobId(data) } })),

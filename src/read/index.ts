@@ -52,17 +52,23 @@ export async function openSource(pathOrDash: string, options: OpenSourceOptions 
   const input = await openInput(pathOrDash, options.stdin);
   const format = resolveFormat(input, options.format);
   let header: readonly string[] | undefined;
-  const stages =
-    format === 'csv'
-      ? csvStages({
-          name: input.name,
-          delimiter: options.delimiter ?? (/\.tsv(\.gz)?$/i.test(input.name) ? '\t' : ','),
-          idColumn: options.idColumn ?? 'external_id',
-          onHeader: (names) => {
-            header = names;
-          },
-        })
-      : jsonlStages();
+  let stages: unknown[];
+  try {
+    stages =
+      format === 'csv'
+        ? csvStages({
+            name: input.name,
+            delimiter: options.delimiter ?? (/\.tsv(\.gz)?$/i.test(input.name) ? '\t' : ','),
+            idColumn: options.idColumn ?? 'external_id',
+            onHeader: (names) => {
+              header = names;
+            },
+          })
+        : jsonlStages();
+  } catch (err) {
+    input.stream.destroy();
+    throw new UsageError(`--delimiter ${JSON.stringify(options.delimiter)}: ${(err as Error).message}`);
+  }
   let bytesRead = 0;
   const count = (chunk: Buffer) => {
     bytesRead += chunk.length;
@@ -78,7 +84,7 @@ export async function openSource(pathOrDash: string, options: OpenSourceOptions 
   });
   // Errors surface through iteration (the destroyed stream rejects the next read); without this
   // listener an error before the consumer starts pulling would crash the process instead.
-  // stream.on('error', () => undefined);
+  stream.on('error', () => undefined);
   await started(stream);
   return {
     name: input.name,

@@ -36,7 +36,6 @@ export function createTrackWorker(deps: TrackWorkerDeps): Worker<TrackJobData> {
   const handler = async (job: Job<TrackJobData>, _token?: string, signal?: AbortSignal) => {
     const data = job.data;
     const maxAttempts = job.opts.attempts ?? DEFAULT_ATTEMPTS;
-    await runs.incr(data.runId, { requestsSent: 1 });
     const result = await deps.process(data, { attemptsMade: job.attemptsMade, maxAttempts }, signal);
     switch (result.kind) {
       case 'settle': {
@@ -53,20 +52,22 @@ export function createTrackWorker(deps: TrackWorkerDeps): Worker<TrackJobData> {
           );
         }
         const letters = result.deadLetters.map((d) => JSON.stringify(d));
-        await runs.settle(data.runId, job.id ?? trackJobId(data), result.deltas, letters);
+        // One round trip per chunk: the request is counted with its outcome.
+        await runs.settle(data.runId, job.id ?? trackJobId(data), { ...result.deltas, requestsSent: 1 }, letters);
         return { accepted: result.deltas.objectsAccepted ?? 0, failed: result.deltas.objectsFailed ?? 0 };
       }
       case 'rate-limited':
-        await runs.incr(data.runId, { requestsRateLimited: 1 });
+        await runs.incr(data.runId, { requestsSent: 1, requestsRateLimited: 1 });
         if ((job.attemptsStarted ?? 0) > MAX_STARTS)
           throw new Error('rate limited too many times; retrying later');
         // Pauses every worker of the queue (the limiter option makes them honour it), not just this one.
         await queue.rateLimit(result.waitMs);
         throw new RateLimitError();
       case 'retry':
-        await runs.incr(data.runId, { requestsRetried: 1 });
+        await runs.incr(data.runId, { requestsSent: 1, requestsRetried: 1 });
         throw new Error(result.message);
       case 'halt':
+        await runs.incr(data.runId, { requestsSent: 1 });
         await runs.setStatus(data.runId, 'halted', result.message);
         await queue.pause();
         log.error({ runId: data.runId, status: result.status }, result.message);

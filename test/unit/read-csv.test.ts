@@ -106,6 +106,11 @@ describe('CSV reader', () => {
     expect(out[0]).toMatchObject({ values: { external_id: 'u1', price: '1,5' } });
   });
 
+  it('refuses an unusable delimiter with a UsageError', async () => {
+    const lines = await usageLines('external_id\nu1\n', { delimiter: '' });
+    expect(lines[0]).toMatch(/^--delimiter "": /);
+  });
+
   it('reads .tsv with a tab delimiter by default', async () => {
     const out = await rows('external_id\tcity\nu1\tParis, TX\n', {}, 'people.tsv');
     expect(out[0]).toMatchObject({ values: { external_id: 'u1', city: 'Paris, TX' } });
