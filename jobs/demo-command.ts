@@ -9,6 +9,7 @@ import { openInput } from '../src/runs/input.js';
 import { exitCodeFor } from '../src/runs/summary.js';
 import { out, setup } from './common.js';
 import { report, saveDeadLetters } from './run-command.js';
+import { startThreadSender } from './thread-sender.js';
 
 export const SAMPLE = fileURLToPath(new URL('../../samples/demo-users.jsonl', import.meta.url));
 
@@ -25,7 +26,12 @@ export function demoCommand(program: Command): void {
     .option('--file <file>', 'import this file instead of the bundled sample')
     .option('--json', 'print the summary as one JSON object on stdout')
     .action(async (flags: { file?: string; json?: boolean }) => {
-      const { config, log } = setup();
+      const base = setup();
+      // The demo's output is its summary; progress logs only when asked for with LOG_LEVEL.
+      const config = base.config.log.explicit
+        ? base.config
+        : { ...base.config, log: { ...base.config.log, level: 'warn' } };
+      const log = base.config.log.explicit ? base.log : base.log.child({}, { level: 'warn' });
       const res = createResources();
       let stopping = false;
       res.defer(
@@ -56,6 +62,7 @@ export function demoCommand(program: Command): void {
           braze: { endpoint: emulator.url, apiKey },
           concurrency: 16,
           stopped: () => stopping,
+          startSender: startThreadSender,
           beforeClose: async ({ runs, runId }) => {
             if (redis.private) exported = await saveDeadLetters(runs, runId, input.format, input.source);
           },

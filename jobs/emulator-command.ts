@@ -33,16 +33,22 @@ export function parseEmulatorFlags(raw: Record<string, unknown>): EmulatorOption
   return parsed.data;
 }
 
-function untilSignal(): Promise<NodeJS.Signals> {
-  return new Promise((resolve) => {
+/** Resolves on the first SIGINT/SIGTERM; `dispose` removes the handlers if we give up before that. */
+function onStopSignal(): { stopped: Promise<NodeJS.Signals>; dispose: () => void } {
+  let dispose = () => {};
+  const stopped = new Promise<NodeJS.Signals>((resolve) => {
     const onSignal = (signal: NodeJS.Signals) => {
+      dispose();
+      resolve(signal);
+    };
+    dispose = () => {
       process.off('SIGINT', onSignal);
       process.off('SIGTERM', onSignal);
-      resolve(signal);
     };
     process.on('SIGINT', onSignal);
     process.on('SIGTERM', onSignal);
   });
+  return { stopped, dispose };
 }
 
 async function listen(input: EmulatorOptionsInput) {
@@ -96,14 +102,19 @@ export function emulatorCommand(program: Command): void {
     .option('--queued-rate <p>', 'probability of 202 {"message":"queued"}; the body is applied (default 0)')
     .action(async (raw: Record<string, unknown>) => {
       const input = parseEmulatorFlags(raw);
-      const emulator = await listen(input);
+      // Handle signals before announcing the URL: a supervisor may stop us as soon as it reads the line.
+      const { stopped, dispose } = onStopSignal();
+      const emulator = await listen(input).catch((err: unknown) => {
+        dispose();
+        throw err;
+      });
       process.stdout.write(`Braze emulator listening on ${emulator.url}\n`);
       if (raw['apiKey'] === undefined) {
         process.stderr.write(
           `No --api-key given: clients must send "Authorization: Bearer ${DEFAULT_API_KEY}"\n`,
         );
       }
-      await untilSignal();
+      await stopped;
       await emulator.close();
     });
 }

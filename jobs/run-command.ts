@@ -11,6 +11,7 @@ import { dryRun, openInput } from '../src/runs/input.js';
 import type { RunStore } from '../src/runs/store.js';
 import { exitCodeFor, formatSummary, type Summary } from '../src/runs/summary.js';
 import { out, parseFlags, setup } from './common.js';
+import { startThreadSender } from './thread-sender.js';
 
 export function runCommand(program: Command): void {
   program
@@ -66,6 +67,7 @@ export function runCommand(program: Command): void {
           enqueueOnly: flags.enqueueOnly,
           concurrency: flags.concurrency,
           stopped: () => stopping,
+          startSender: startThreadSender,
           beforeClose: async ({ runs, runId }) => {
             // A private Redis dies with this command: keep its dead letters in a file.
             if (redis.private) exported = await saveDeadLetters(runs, runId, input.format, input.source);

@@ -2,14 +2,13 @@ import { createWriteStream } from 'node:fs';
 import type { Command } from 'commander';
 import { z } from 'zod';
 import type { DeadLetter } from '../schemas/dead-letter.js';
-import { createChunker } from '../src/chunk/index.js';
 import { requireBraze } from '../src/config.js';
 import { exportDeadLetters, readDeadLetters } from '../src/dead-letter/export.js';
 import { type ReplayStage, replayRows } from '../src/dead-letter/replay.js';
 import { UsageError } from '../src/errors.js';
 import { connectRedis, createRedis } from '../src/infra/redis.js';
 import { runImport } from '../src/runs/import.js';
-import { loadMapping } from '../src/runs/input.js';
+import { inputChunker, loadMapping } from '../src/runs/input.js';
 import { createRunStore, type RunStore, runKeys } from '../src/runs/store.js';
 import { exitCodeFor, formatSummary, summarize } from '../src/runs/summary.js';
 import { createValidator, estimateDataPoints } from '../src/validate/index.js';
@@ -163,10 +162,7 @@ export function dlqCommand(program: Command): void {
             source: `dead letters of ${runId}`,
             rows: replayRows(readDeadLetters(runs, runId), stages),
             validate: createValidator({ mapping }),
-            chunker: createChunker({
-              maxObjects: config.braze.maxObjects,
-              legacyPerArray: config.braze.legacyPerArray,
-            }),
+            ...inputChunker(config),
             estimateDataPoints,
           },
           {

@@ -1,14 +1,9 @@
 import type { Command } from 'commander';
 import { workerFlagsSchema } from '../schemas/cli.js';
 import { requireBraze } from '../src/config.js';
-import { createTrackQueue } from '../src/infra/queues.js';
-import { checkEvictionPolicy, connectRedis, createRedis } from '../src/infra/redis.js';
-import { createResources, installShutdown } from '../src/infra/resources.js';
-import { createRunStore } from '../src/runs/store.js';
-import { createTrackClient } from '../src/send/http.js';
+import { installShutdown } from '../src/infra/resources.js';
 import { limiterFor } from '../src/send/limiter.js';
-import { createChunkProcessor } from '../src/send/processor.js';
-import { createTrackWorker } from '../src/send/worker.js';
+import { startSender } from '../src/send/sender.js';
 import { parseFlags, requireRedisUrl, setup } from './common.js';
 
 export function workerCommand(program: Command): void {
@@ -25,55 +20,25 @@ export function workerCommand(program: Command): void {
       const { config, log } = setup(flags);
       const braze = requireBraze(config);
       const redisUrl = requireRedisUrl(config, 'worker');
-      const res = createResources();
-      // Workers wait through Redis outages, but the first connection must work: fail with one line.
-      const stateRedis = await connectRedis(
-        createRedis(redisUrl, 'worker', 'braze-import:worker-state'),
-        redisUrl,
+      const sender = await startSender({ config, log, redisUrl, braze, concurrency: flags.concurrency });
+      log.info(
+        { concurrency: flags.concurrency, limiter: limiterFor(config.braze.trackRateLimit) },
+        'worker started',
       );
-      res.defer('state redis', () => stateRedis.quit());
-      await checkEvictionPolicy(stateRedis, log);
-      const queue = createTrackQueue(stateRedis, config.prefix);
-      res.defer('queue', () => queue.close());
-      const client = createTrackClient({
-        ...braze,
-        connections: flags.concurrency,
-        timeoutMs: config.braze.requestTimeoutMs,
-      });
-      res.defer('http pool', () => client.close());
-      const workerRedis = createRedis(redisUrl, 'worker', 'braze-import:worker');
-      res.defer('worker redis', () => workerRedis.quit());
-      const limiter = limiterFor(config.braze.trackRateLimit);
-      const worker = createTrackWorker({
-        connection: workerRedis,
-        queue,
-        prefix: config.prefix,
-        concurrency: flags.concurrency,
-        limiter,
-        process: createChunkProcessor({ client }),
-        runs: createRunStore(stateRedis, config.prefix, config.retentionMs),
-        log,
-        retentionMs: config.retentionMs,
-      });
-      const closed = new Promise<void>((resolve) => {
+      await new Promise<void>((resolve) => {
         const uninstall = installShutdown({
           onGraceful: (signal) => {
             log.info({ signal }, 'draining: finishing requests in flight (signal again to force)');
-            worker.close().then(resolve, resolve);
+            sender.close().then(resolve, resolve);
           },
           onForce: (why) => {
             log.warn({ why }, 'forcing shutdown');
-            worker.close(true).then(resolve, resolve);
+            sender.close(true).then(resolve, resolve);
           },
           deadlineMs: 30_000,
         });
-        res.defer('signals', uninstall);
+        process.once('beforeExit', uninstall);
       });
-      log.info({ concurrency: flags.concurrency, limiter }, 'worker started');
-      void worker.run();
-      await closed;
-      const errors = await res.closeAll();
-      for (const e of errors) log.warn(e.message);
       log.info('worker stopped');
     });
 }

@@ -72,7 +72,7 @@ export const envSchema = z.object({
     .default('braze-import'),
   BRAZE_IMPORT_MAX_BACKLOG_MB: intString(1, 65_536).default(64),
   BRAZE_IMPORT_RETENTION_DAYS: intString(1, 3650).default(14),
-  LOG_LEVEL: z.enum(['fatal', 'error', 'warn', 'info', 'debug', 'trace', 'silent']).default('info'),
+  LOG_LEVEL: z.enum(['fatal', 'error', 'warn', 'info', 'debug', 'trace', 'silent']).optional(),
   LOG_FORMAT: z.enum(['auto', 'json', 'pretty']).default('auto'),
 });
 

@@ -26,8 +26,34 @@ export interface TrackJobData {
   chunk: number;
   /** '' for an original chunk; '.0', '.1', '.r' ... for halves and remainders. */
   part: string;
-  body: TrackBody;
+  /**
+   * The request body, serialised once by the producer: the worker sends it as it is and parses it
+   * only when Braze's answer names objects (errors, splits), so the common path never re-encodes it.
+   */
+  body: string;
+  /** Objects in the body, so a plain success is counted without parsing it. */
+  objects: number;
   lines: ChunkLines;
+}
+
+/** A chunk as the classifier sees it: the body is parsed only if the answer needs it. */
+export interface SentChunk {
+  objects: number;
+  lines: ChunkLines;
+  body: () => TrackBody;
+}
+
+/** A lazily parsed view of a job's body. */
+export function sentChunk(data: Pick<TrackJobData, 'body' | 'objects' | 'lines'>): SentChunk {
+  let parsed: TrackBody | undefined;
+  return {
+    objects: data.objects,
+    lines: data.lines,
+    body: () => {
+      parsed ??= JSON.parse(data.body) as TrackBody;
+      return parsed;
+    },
+  };
 }
 
 /** Braze's answer body, as far as we rely on it. Anything else is kept as text. */

@@ -19,7 +19,8 @@ export interface Config {
   prefix: string;
   maxBacklogBytes: number;
   retentionMs: number;
-  log: { level: string; format: 'auto' | 'json' | 'pretty' };
+  /** `explicit`: LOG_LEVEL was set (commands such as demo are quieter by default otherwise). */
+  log: { level: string; format: 'auto' | 'json' | 'pretty'; explicit: boolean };
 }
 
 export interface ConfigOverrides {
@@ -67,7 +68,7 @@ export function loadConfig(env: NodeJS.ProcessEnv = process.env, overrides: Conf
     prefix: e.BRAZE_IMPORT_PREFIX,
     maxBacklogBytes: e.BRAZE_IMPORT_MAX_BACKLOG_MB * 1024 * 1024,
     retentionMs: e.BRAZE_IMPORT_RETENTION_DAYS * 86_400_000,
-    log: { level: e.LOG_LEVEL, format: e.LOG_FORMAT },
+    log: { level: e.LOG_LEVEL ?? 'info', format: e.LOG_FORMAT, explicit: e.LOG_LEVEL !== undefined },
   };
 }
 

@@ -2,6 +2,7 @@
  * The node:http edge. Order for a Braze path: route (404) -> auth (401) -> fault dice -> injected 429 burst
  * (does not use the window) -> rate limit (429, not recorded) -> reset/5xx faults (body NOT applied) -> body
  * (413/400) -> endpoint -> reset-after fault (body applied) -> latency -> answer.
+ * 404 and 401 carry no rate-limit headers: no bucket was charged for them.
  */
 import {
   createServer,

@@ -1,12 +1,12 @@
 import type { DeadLetter, SourceRecord } from '../../schemas/dead-letter.js';
 import type { RawRow, Rejection, UserRecord } from '../../schemas/record.js';
-import type { TrackJobData } from '../../schemas/track.js';
+import type { TrackBody, TrackJobData } from '../../schemas/track.js';
 import type { Counts } from '../runs/store.js';
 
 /** The chunk shape the chunker emits (see src/chunk). */
 export interface ChunkLike {
   index: number;
-  body: TrackJobData['body'];
+  body: TrackBody;
   lines: TrackJobData['lines'];
   bytes: number;
 }
@@ -31,6 +31,8 @@ export interface ProduceOptions {
   rows: AsyncIterable<RawRow>;
   validate: (row: RawRow) => UserRecord | Rejection;
   chunker: ChunkerLike;
+  /** Filled by the chunker's onReject (a record too large for any request body); drained here. */
+  chunkRejects?: Rejection[];
   sink: ProducerSink;
   estimateDataPoints?: (record: UserRecord) => number;
   /** The CSV header, to keep a ragged row's cells under their column names in its dead letter. */
@@ -114,6 +116,14 @@ export async function produce(o: ProduceOptions): Promise<ProduceResult> {
       total.dataPoints += points;
       delta.dataPoints += points;
       for (const chunk of o.chunker.push(result)) pending.push(chunk);
+      while (o.chunkRejects && o.chunkRejects.length > 0) {
+        const r = o.chunkRejects.shift()!;
+        total.rowsValid--;
+        delta.rowsValid--;
+        total.rowsRejected++;
+        delta.rowsRejected++;
+        letters.push(rejectionLetter(o.runId, row, r, now()));
+      }
     }
     if (pending.length >= batchSize || letters.length >= 500) await flush();
     if (o.stopped?.()) {
@@ -127,7 +137,15 @@ export async function produce(o: ProduceOptions): Promise<ProduceResult> {
 }
 
 function toJob(runId: string, c: ChunkLike): TrackJobData {
-  return { v: 1, runId, chunk: c.index, part: '', body: c.body, lines: c.lines };
+  return {
+    v: 1,
+    runId,
+    chunk: c.index,
+    part: '',
+    body: JSON.stringify(c.body),
+    objects: objectCount(c),
+    lines: c.lines,
+  };
 }
 
 function objectCount(c: ChunkLike): number {

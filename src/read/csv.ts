@@ -30,9 +30,12 @@ class Unparsable {
   constructor(readonly error: CsvError) {}
 }
 
-export function csvStages(
-  options: CsvOptions,
-): [Parser, (record: string[] | Unparsable) => RawRow | typeof none] {
+/**
+ * One stream: csv-parse with row numbering fused into its push(), which saves a stream hop (a
+ * buffer, a push and a read) per row, about a tenth of the reader's time.
+ */
+export function csvParser(options: CsvOptions): Parser {
+  const toRow = numberRows(options);
   const parser: Parser = new Parser({
     bom: true,
     delimiter: options.delimiter,
@@ -47,7 +50,22 @@ export function csvStages(
       return undefined;
     },
   });
-  return [parser, numberRows(options)];
+  const push = parser.push.bind(parser);
+  let failed = false;
+  parser.push = (record: unknown): boolean => {
+    if (record === null) return push(null);
+    if (failed) return false;
+    try {
+      const row = toRow(record as string[] | Unparsable);
+      return row === none ? true : push(row);
+    } catch (err) {
+      // Thrown inside csv-parse's loop it would escape as an uncaught exception: fail the stream instead.
+      failed = true;
+      parser.destroy(err as Error);
+      return false;
+    }
+  };
+  return parser;
 }
 
 function numberRows(options: CsvOptions): (record: string[] | Unparsable) => RawRow | typeof none {
@@ -62,6 +80,7 @@ function numberRows(options: CsvOptions): (record: string[] | Unparsable) => Raw
       return { line, kind: 'error', code: 'bad_csv', message: csvMessage(record.error) };
     }
     nextLine = line + 1 + newlines(record);
+    if (record.length === 1 && record[0] === '') return none;
     if (header === undefined) {
       header = checkHeader(record, options, line);
       // "__proto__" as a plain key would set the prototype; such a file gets prototype-less rows.
@@ -69,7 +88,6 @@ function numberRows(options: CsvOptions): (record: string[] | Unparsable) => Raw
       options.onHeader?.(header);
       return none;
     }
-    if (record.length === 1 && record[0] === '') return none;
     if (record.length !== header.length) {
       return {
         line,

@@ -3,7 +3,7 @@ import { createGunzip } from 'node:zlib';
 import { chainUnchecked } from 'stream-chain';
 import type { RawRow } from '../../schemas/record.js';
 import { UsageError } from '../errors.js';
-import { csvStages } from './csv.js';
+import { csvParser } from './csv.js';
 import { cannotRead, openInput, resolveFormat, type SourceFormat } from './input.js';
 import { jsonlStages } from './jsonl.js';
 
@@ -56,14 +56,16 @@ export async function openSource(pathOrDash: string, options: OpenSourceOptions 
   try {
     stages =
       format === 'csv'
-        ? csvStages({
-            name: input.name,
-            delimiter: options.delimiter ?? (/\.tsv(\.gz)?$/i.test(input.name) ? '\t' : ','),
-            idColumn: options.idColumn ?? 'external_id',
-            onHeader: (names) => {
-              header = names;
-            },
-          })
+        ? [
+            csvParser({
+              name: input.name,
+              delimiter: options.delimiter ?? (/\.tsv(\.gz)?$/i.test(input.name) ? '\t' : ','),
+              idColumn: options.idColumn ?? 'external_id',
+              onHeader: (names) => {
+                header = names;
+              },
+            }),
+          ]
         : jsonlStages();
   } catch (err) {
     input.stream.destroy();

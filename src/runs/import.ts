@@ -11,10 +11,7 @@ import type { Logger } from '../infra/logger.js';
 import { createTrackQueue } from '../infra/queues.js';
 import { checkEvictionPolicy, connectRedis, createRedis } from '../infra/redis.js';
 import { createResources } from '../infra/resources.js';
-import { createTrackClient } from '../send/http.js';
-import { limiterFor } from '../send/limiter.js';
-import { createChunkProcessor } from '../send/processor.js';
-import { createTrackWorker } from '../send/worker.js';
+import { type Sender, type SenderOptions, startSender } from '../send/sender.js';
 import { newRunId, RUN_ID_PATTERN } from './ids.js';
 import { createRunStore, type RunRecord, type RunStore } from './store.js';
 import { type Summary, summarize } from './summary.js';
@@ -26,6 +23,7 @@ export interface ImportInput {
   rows: AsyncIterable<RawRow>;
   validate: (row: RawRow) => UserRecord | Rejection;
   chunker: ChunkerLike;
+  chunkRejects?: Rejection[];
   estimateDataPoints?: (r: UserRecord) => number;
   header?: () => readonly string[] | undefined;
 }
@@ -42,6 +40,8 @@ export interface ImportOptions {
   /** Turns true on the first SIGINT/SIGTERM. */
   stopped?: () => boolean;
   onProgress?: (run: RunRecord) => void;
+  /** How to start the sending side; in this thread by default (`run` puts it on a worker thread). */
+  startSender?: (o: SenderOptions) => Promise<Sender>;
   /** Runs before the connections close (e.g. export dead letters from a private Redis). */
   beforeClose?: (ctx: { runs: RunStore; runId: string }) => Promise<void>;
 }
@@ -73,31 +73,18 @@ export async function runImport(input: ImportInput, o: ImportOptions): Promise<S
 
     let halted = false;
     if (!o.enqueueOnly) {
-      const workerRedis = createRedis(o.redisUrl, 'worker', 'braze-import:worker');
-      res.defer('worker redis', () => quit(workerRedis));
-      const client = createTrackClient({
-        endpoint: o.braze.endpoint,
-        apiKey: o.braze.apiKey,
-        connections: o.concurrency,
-        timeoutMs: config.braze.requestTimeoutMs,
-      });
-      res.defer('http pool', () => client.close());
-      const worker = createTrackWorker({
-        connection: workerRedis,
-        queue,
-        prefix: config.prefix,
-        concurrency: o.concurrency,
-        limiter: limiterFor(config.braze.trackRateLimit),
-        process: createChunkProcessor({ client }),
-        runs,
+      const start = o.startSender ?? startSender;
+      const sender = await start({
+        config,
         log,
-        retentionMs: config.retentionMs,
+        redisUrl: o.redisUrl,
+        braze: o.braze,
+        concurrency: o.concurrency,
         onHalt: () => {
           halted = true;
         },
       });
-      res.defer('worker', () => worker.close());
-      void worker.run();
+      res.defer('sender', () => sender.close());
     }
 
     const stopped = () => halted || (o.stopped?.() ?? false);

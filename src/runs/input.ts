@@ -1,10 +1,17 @@
 import { readFile } from 'node:fs/promises';
 import type { Mapping } from '../../schemas/mapping.js';
+import type { Rejection } from '../../schemas/record.js';
 import { createChunker } from '../chunk/index.js';
 import type { Config } from '../config.js';
 import { UsageError } from '../errors.js';
 import { openSource } from '../read/index.js';
-import { createValidator, estimateDataPoints, parseMappingText, resolveIdColumn } from '../validate/index.js';
+import {
+  checkMappingAgainstHeader,
+  createValidator,
+  estimateDataPoints,
+  parseMappingText,
+  resolveIdColumn,
+} from '../validate/index.js';
 import type { ImportInput } from './import.js';
 
 export interface InputFlags {
@@ -19,23 +26,39 @@ export type OpenedInput = ImportInput & { format: 'csv' | 'jsonl' };
 /** Wires reader, validator and chunker for one input; file-level problems are UsageErrors (exit 2). */
 export async function openInput(file: string, flags: InputFlags, config: Config): Promise<OpenedInput> {
   const mapping = flags.mapping ? await loadMapping(flags.mapping) : undefined;
-  const source = await openSource(file, {
-    format: flags.format,
-    delimiter: flags.delimiter,
-    idColumn: resolveIdColumn(mapping, flags.idColumn),
-  });
+  const idColumn = resolveIdColumn(mapping, flags.idColumn);
+  const source = await openSource(file, { format: flags.format, delimiter: flags.delimiter, idColumn });
+  if (mapping && source.header) {
+    // A mapping naming columns the file lacks is a file-level mistake: say so before any run starts.
+    const problems = checkMappingAgainstHeader(mapping, source.header, idColumn);
+    if (problems.length > 0) {
+      source.close();
+      throw new UsageError(problems);
+    }
+  }
   return {
     source: source.name,
     format: source.format,
     rows: source,
     validate: createValidator({ mapping, idColumn: flags.idColumn, format: source.format }),
-    chunker: createChunker({
-      maxObjects: config.braze.maxObjects,
-      legacyPerArray: config.braze.legacyPerArray,
-    }),
+    ...inputChunker(config),
     estimateDataPoints,
     header: () => source.header,
   };
+}
+
+/** The chunker for a run, with a place for the records too large for any request body. */
+export function inputChunker(config: Config): {
+  chunker: ReturnType<typeof createChunker>;
+  chunkRejects: Rejection[];
+} {
+  const chunkRejects: Rejection[] = [];
+  const chunker = createChunker({
+    maxObjects: config.braze.maxObjects,
+    legacyPerArray: config.braze.legacyPerArray,
+    onReject: (r) => chunkRejects.push(r),
+  });
+  return { chunker, chunkRejects };
 }
 
 export async function loadMapping(path: string): Promise<Mapping> {

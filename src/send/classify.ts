@@ -1,6 +1,7 @@
 import {
   type BrazeObject,
   type ChunkLines,
+  type SentChunk,
   TRACK_ARRAYS,
   type TrackArray,
   type TrackBody,
@@ -39,27 +40,30 @@ export const MAX_INPUT_MESSAGE = 'Max Input Length Exceeded';
 
 /**
  * Pure: status + headers + body text + the chunk that was sent -> Outcome.
- * Braze's `errors[].index` is the position within the named array as sent.
+ * Braze's `errors[].index` is the position within the named array as sent. The chunk's body is
+ * parsed only when the answer names objects or the chunk must be cut, never on a plain success.
  */
 export function classifyResponse(
   status: number,
   headers: Headers,
   text: string,
-  body: TrackBody,
-  lines: ChunkLines,
+  sent: SentChunk,
   now = Date.now(),
 ): Outcome {
+  const ok = status >= 200 && status < 300;
+  if (ok && !text.includes('"errors"')) return { kind: 'accepted', accepted: sent.objects, failed: [] };
   const parsed = parseBody(text);
   const message = parsed?.message ?? (text.slice(0, 200) || `HTTP ${status}`);
-  if (status >= 200 && status < 300) {
-    const failed = failedObjects(parsed, body, lines, status);
-    return { kind: 'accepted', accepted: countObjects(body) - failed.length, failed };
+  const { lines } = sent;
+  if (ok) {
+    const failed = failedObjects(parsed, sent.body(), lines, status);
+    return { kind: 'accepted', accepted: sent.objects - failed.length, failed };
   }
   if (status === 429) return { kind: 'rate-limited', waitMs: retryAfterMs(headers, now) };
   if (status === 413 || (status === 400 && message.includes(MAX_INPUT_MESSAGE))) {
-    return countObjects(body) > 1
+    return sent.objects > 1
       ? { kind: 'split' }
-      : { kind: 'rejected', failed: all(body, lines, status, message) };
+      : { kind: 'rejected', failed: all(sent.body(), lines, status, message) };
   }
   if (status === 401 || status === 403) {
     return {
@@ -73,6 +77,7 @@ export function classifyResponse(
   }
   if (status === 408 || status >= 500) return { kind: 'retry', status, message: `HTTP ${status} ${message}` };
   // Other 4xx: the request itself is wrong. Per-object errors name the culprits; the rest can go again.
+  const body = sent.body();
   const failed = failedObjects(parsed, body, lines, status);
   if (failed.length === 0) return { kind: 'rejected', failed: all(body, lines, status, message) };
   const remainder = without(body, lines, failed);

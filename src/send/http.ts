@@ -1,5 +1,4 @@
 import { Pool } from 'undici';
-import type { TrackBody } from '../../schemas/track.js';
 import { RetryableError } from '../errors.js';
 
 export interface HttpAnswer {
@@ -9,7 +8,8 @@ export interface HttpAnswer {
 }
 
 export interface TrackClient {
-  track(body: TrackBody, signal?: AbortSignal): Promise<HttpAnswer>;
+  /** `body`: the JSON text of a /users/track body. */
+  track(body: string, signal?: AbortSignal): Promise<HttpAnswer>;
   close(): Promise<void>;
 }
 
@@ -47,7 +47,7 @@ export function createTrackClient(options: TrackClientOptions): TrackClient {
           method: 'POST',
           path: `${basePath}/users/track`,
           headers,
-          body: JSON.stringify(body),
+          body,
           signal,
         });
         const text = await res.body.text();

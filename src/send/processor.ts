@@ -1,5 +1,5 @@
 import type { DeadLetter } from '../../schemas/dead-letter.js';
-import type { BrazeObject, TrackJobData } from '../../schemas/track.js';
+import { type BrazeObject, sentChunk, type TrackJobData } from '../../schemas/track.js';
 import { RetryableError } from '../errors.js';
 import type { Counts } from '../runs/store.js';
 import {
@@ -33,10 +33,11 @@ export function createChunkProcessor(deps: { client: TrackClient; now?: () => nu
   const now = deps.now ?? Date.now;
   return async function processChunk(data: TrackJobData, attempt: AttemptInfo, signal?: AbortSignal) {
     const isLast = attempt.attemptsMade + 1 >= attempt.maxAttempts;
+    const sent = sentChunk(data);
     let outcome: ReturnType<typeof classifyResponse>;
     try {
       const answer = await deps.client.track(data.body, signal);
-      outcome = classifyResponse(answer.status, answer.headers, answer.text, data.body, data.lines, now());
+      outcome = classifyResponse(answer.status, answer.headers, answer.text, sent, now());
     } catch (err) {
       if (!(err instanceof RetryableError)) throw err;
       outcome = { kind: 'retry', status: 0, message: err.message };
@@ -58,7 +59,7 @@ export function createChunkProcessor(deps: { client: TrackClient; now?: () => nu
           now(),
         );
       case 'split': {
-        const [a, b] = splitInHalves(data.body, data.lines);
+        const [a, b] = splitInHalves(sent.body(), data.lines);
         return settle(
           data,
           0,
@@ -99,7 +100,8 @@ function continuation(data: TrackJobData, suffix: string, rest: Remainder): Trac
     runId: data.runId,
     chunk: data.chunk,
     part: data.part + suffix,
-    body: rest.body,
+    body: JSON.stringify(rest.body),
+    objects: countObjects(rest.body),
     lines: rest.lines,
   };
 }
@@ -129,7 +131,7 @@ function settle(
 
 function everyObject(data: TrackJobData, status: number, message: string): FailedObject[] {
   const code = status ? `http_${status}` : 'network_error';
-  return located(data.body, data.lines).map((x) => ({ ...x, code, message, status }));
+  return located(sentChunk(data).body(), data.lines).map((x) => ({ ...x, code, message, status }));
 }
 
 /** A refused Braze object becomes a Braze-shaped JSONL record, replayable as it is. */

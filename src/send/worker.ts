@@ -53,7 +53,12 @@ export function createTrackWorker(deps: TrackWorkerDeps): Worker<TrackJobData> {
         }
         const letters = result.deadLetters.map((d) => JSON.stringify(d));
         // One round trip per chunk: the request is counted with its outcome.
-        await runs.settle(data.runId, job.id ?? trackJobId(data), { ...result.deltas, requestsSent: 1 }, letters);
+        await runs.settle(
+          data.runId,
+          job.id ?? trackJobId(data),
+          { ...result.deltas, requestsSent: 1 },
+          letters,
+        );
         return { accepted: result.deltas.objectsAccepted ?? 0, failed: result.deltas.objectsFailed ?? 0 };
       }
       case 'rate-limited':

@@ -1,8 +1,8 @@
 import type { RawRow } from '../../schemas/record.js';
-import { createChunker } from '../../src/chunk/index.js';
 import { type Config, loadConfig } from '../../src/config.js';
 import { silentLogger } from '../../src/infra/logger.js';
 import type { ImportInput } from '../../src/runs/import.js';
+import { inputChunker } from '../../src/runs/input.js';
 import { createValidator, estimateDataPoints } from '../../src/validate/index.js';
 import { uniquePrefix } from './redis.js';
 
@@ -21,10 +21,7 @@ export function jsonInput(values: unknown[], config: Config): ImportInput {
     source: 'test.jsonl',
     rows: jsonlRows(values),
     validate: createValidator({ format: 'jsonl' }),
-    chunker: createChunker({
-      maxObjects: config.braze.maxObjects,
-      legacyPerArray: config.braze.legacyPerArray,
-    }),
+    ...inputChunker(config),
     estimateDataPoints,
   };
 }

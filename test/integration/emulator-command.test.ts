@@ -86,10 +86,12 @@ describe('braze-import emulator', () => {
 
   it('reports a busy port as a usage error', async () => {
     const busy = await startEmulator({ port: 0 });
+    const handlers = process.listenerCount('SIGTERM');
     try {
       const run = program().parseAsync(['node', 'x', 'emulator', '--port', String(busy.port)]);
       await expect(run).rejects.toThrow(/EADDRINUSE/);
       await expect(run).rejects.toBeInstanceOf(UsageError);
+      expect(process.listenerCount('SIGTERM')).toBe(handlers);
     } finally {
       await busy.close();
     }

@@ -1,5 +1,6 @@
 import { describe, expect, it } from 'vitest';
 import type { Rejection, UserRecord } from '../../schemas/record.js';
+import { jsonBytes } from '../../src/chunk/body.js';
 import { type Chunk, type ChunkerOptions, createChunker } from '../../src/chunk/index.js';
 import { makeEvents, makeUserRecord } from '../helpers/factories.js';
 
@@ -154,5 +155,28 @@ describe('createChunker', () => {
     expect(chunker.push(makeUserRecord())).toEqual([]);
     expect(chunker.flush()).toHaveLength(1);
     expect(chunker.flush()).toEqual([]);
+  });
+});
+
+describe('jsonBytes', () => {
+  it.each([
+    ['ascii', 'plain text'],
+    ['quotes and backslashes', 'say "hi" \\ bye'],
+    ['control characters', 'tab\there\u0001'],
+    ['multi-byte', 'Zoë São Köln 😀'],
+    ['lone surrogate', '\ud800x'],
+    [
+      'numbers',
+      [0, -0, 7, 10, 99, 100, 123456789012345, 1e15, -3, 0.1, 1.5e-7, 2648.61, 1e21, Number.MAX_SAFE_INTEGER],
+    ],
+    ['non-finite numbers', [Number.NaN, Number.POSITIVE_INFINITY]],
+    ['literals', [true, false, null]],
+    ['empty containers', { a: [], b: {} }],
+    ['undefined values', { a: undefined, b: 1, c: [undefined, 2] }],
+    ['nested', { external_id: 'u1', addr: { city: 'Köln', geo: [50.9, 6.9] }, tags: ['a', 'b'], n: null }],
+    ['odd keys', { 'k"ey': 1, ü: 2, '': 3 }],
+    ['a Date (toJSON)', { at: new Date(0) }],
+  ])('matches JSON.stringify for %s', (_, value) => {
+    expect(jsonBytes(value)).toBe(Buffer.byteLength(JSON.stringify(value), 'utf8'));
   });
 });

@@ -1,5 +1,5 @@
 import { describe, expect, it } from 'vitest';
-import type { ChunkLines, TrackBody } from '../../schemas/track.js';
+import { type ChunkLines, sentChunk, type TrackBody } from '../../schemas/track.js';
 import { classifyResponse, retryAfterMs, splitInHalves } from '../../src/send/classify.js';
 
 const body: TrackBody = {
@@ -11,8 +11,9 @@ const body: TrackBody = {
   purchases: [{ external_id: 'b', product_id: 'p', currency: 'USD', price: 1, time: '2025-01-01' }],
 };
 const lines: ChunkLines = { attributes: [[2, 9], [3]], events: [4], purchases: [5] };
+const sent = sentChunk({ body: JSON.stringify(body), objects: 4, lines });
 const classify = (status: number, text: string, headers = {}) =>
-  classifyResponse(status, headers, text, body, lines, 0);
+  classifyResponse(status, headers, text, sent, 0);
 
 describe('classifyResponse', () => {
   it('201 success accepts every object', () => {
@@ -43,7 +44,7 @@ describe('classifyResponse', () => {
       ['attributes', [2, 9], 'braze_external_id_must_be_fewer_than_988_bytes'],
       ['purchases', [5], 'invalid_currency'],
     ]);
-    expect(o.failed[0]!.object).toBe(body.attributes![0]);
+    expect(o.failed[0]!.object).toEqual(body.attributes![0]);
   });
 
   it('400 with per-object errors dead-letters those and re-sends the rest', () => {

@@ -93,11 +93,11 @@ describe('CSV reader', () => {
     expect(notes).toEqual(['a, b', 'say "hi"', 'two\nlines', 'three\r\nlines\r\nhere', 'x']);
   });
 
-  it('counts blank lines without emitting them', async () => {
-    const out = await rows('external_id,a\n\nu1,1\n\n\nu2,2');
+  it('counts blank lines (even before the header) without emitting them', async () => {
+    const out = await rows('\nexternal_id,a\n\nu1,1\n\n\nu2,2');
     expect(summary(out)).toEqual([
-      [3, 'u1'],
-      [6, 'u2'],
+      [4, 'u1'],
+      [7, 'u2'],
     ]);
   });
 

@@ -1,0 +1,114 @@
+import type { Command } from 'commander';
+import {
+  DEFAULT_DASHBOARD_HOST,
+  DEFAULT_DASHBOARD_PORT,
+  dashboardFlagsSchema,
+  parseDashboardEnv,
+} from '../schemas/dashboard.js';
+import { loadConfig } from '../src/config.js';
+import { createDashboardApp } from '../src/dashboard/app.js';
+import { isLoopbackHost } from '../src/dashboard/auth.js';
+import { listenDashboard, type RunningDashboard } from '../src/dashboard/server.js';
+import { UsageError } from '../src/errors.js';
+import { createLogger } from '../src/infra/logger.js';
+import { createTrackQueue } from '../src/infra/queues.js';
+import { connectRedis, createRedis } from '../src/infra/redis.js';
+import { createResources, installShutdown } from '../src/infra/resources.js';
+import { createRunStore } from '../src/runs/store.js';
+import { out, parseFlags, requireRedisUrl } from './common.js';
+
+async function listen(
+  app: Parameters<typeof listenDashboard>[0],
+  host: string,
+  port: number,
+): Promise<RunningDashboard> {
+  try {
+    return await listenDashboard(app, host, port);
+  } catch (err) {
+    const code = (err as NodeJS.ErrnoException).code;
+    if (code === 'EADDRINUSE' || code === 'EACCES' || code === 'EADDRNOTAVAIL' || code === 'ENOTFOUND') {
+      throw new UsageError(`--port/--host: cannot listen on ${host}:${port} (${code})`);
+    }
+    throw err;
+  }
+}
+
+/** Registers `braze-import dashboard`: bull-board over the track queue plus the recent runs. */
+export function dashboardCommand(program: Command): void {
+  program
+    .command('dashboard')
+    .description(
+      'web UI of the queue (bull-board) and the recent runs; read-only unless --allow-actions (needs REDIS_URL)',
+    )
+    .option(
+      '--host <host>',
+      `interface to listen on (default ${DEFAULT_DASHBOARD_HOST}); any other than loopback needs DASHBOARD_USER and DASHBOARD_PASSWORD`,
+    )
+    .option('--port <port>', `port to listen on, 0 for any free port (default ${DEFAULT_DASHBOARD_PORT})`)
+    .option('--allow-actions', 'let the UI retry, remove, promote and clean jobs and pause the queue')
+    .action(async (raw: Record<string, unknown>) => {
+      const flags = parseFlags(dashboardFlagsSchema, raw);
+      // The only reading of the dashboard's variables; src/ receives the parsed credentials.
+      const env = parseDashboardEnv(process.env);
+      if (!env.ok) throw new UsageError(env.problems);
+      const auth = env.auth;
+      if (!auth && !isLoopbackHost(flags.host)) {
+        throw new UsageError(
+          `--host ${flags.host} is reachable from other machines: set DASHBOARD_USER and DASHBOARD_PASSWORD to require a login`,
+        );
+      }
+      const config = loadConfig(process.env);
+      const log = createLogger({ ...config.log, secrets: [config.braze.apiKey, auth?.password] });
+      const redisUrl = requireRedisUrl(config, 'dashboard');
+
+      const res = createResources();
+      let stop = () => {};
+      const stopped = new Promise<void>((resolve) => {
+        stop = resolve;
+      });
+      // Signals are handled before the URL is announced: a supervisor may stop us as soon as it reads it.
+      const uninstall = installShutdown({
+        onGraceful: (signal) => {
+          log.info({ signal }, 'dashboard stopping (signal again to force)');
+          stop();
+        },
+        onForce: () => process.exit(130),
+        deadlineMs: 10_000,
+      });
+      res.defer('signals', uninstall);
+      try {
+        // A long-lived reader: rides out Redis restarts (the "worker" role) once the first connect works.
+        const redis = await connectRedis(createRedis(redisUrl, 'worker', 'braze-import:dashboard'), redisUrl);
+        res.defer('redis', () => redis.quit());
+        const queue = createTrackQueue(redis, config.prefix);
+        res.defer('queue', () => queue.close());
+        const app = createDashboardApp({
+          queue,
+          runs: createRunStore(redis, config.prefix, config.retentionMs),
+          auth,
+          allowActions: flags.allowActions,
+          log,
+          ping: () => redis.ping(),
+        });
+        const server = await listen(app, flags.host, flags.port);
+        res.defer('http server', () => server.close());
+        out(`Dashboard on ${server.url}`);
+        log.info(
+          {
+            url: server.url,
+            auth: auth !== undefined,
+            allowActions: flags.allowActions,
+            prefix: config.prefix,
+          },
+          'dashboard listening',
+        );
+        if (!isLoopbackHost(flags.host)) {
+          log.warn('plain HTTP: the login crosses the network unencrypted; put a TLS proxy in front');
+        }
+        await stopped;
+      } finally {
+        const errors = await res.closeAll();
+        for (const e of errors) log.warn(e.message);
+      }
+    });
+}

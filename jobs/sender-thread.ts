@@ -1,0 +1,35 @@
+/**
+ * Entry point of the sending thread that `run` starts: the producer (parse, validate, chunk) keeps
+ * the main thread, sending gets a core of its own. Messages: in `close {force}`; out `ready`,
+ * `error {message}`, `halt {runId, message}`, `closed`.
+ */
+import { parentPort, workerData } from 'node:worker_threads';
+import { describeError } from '../src/errors.js';
+import { createLogger } from '../src/infra/logger.js';
+import { type SenderOptions, startSender } from '../src/send/sender.js';
+
+type ThreadData = Omit<SenderOptions, 'log' | 'onHalt'>;
+
+const port = parentPort;
+if (!port) throw new Error('sender-thread must run in a worker thread');
+const data = workerData as ThreadData;
+const log = createLogger({ ...data.config.log, secrets: [data.braze.apiKey], name: 'braze-import:sender' });
+
+try {
+  const sender = await startSender({
+    ...data,
+    log,
+    onHalt: (runId, message) => port.postMessage({ type: 'halt', runId, message }),
+  });
+  port.on('message', (m: { type: string; force?: boolean }) => {
+    if (m.type !== 'close') return;
+    sender.close(m.force).finally(() => port.postMessage({ type: 'closed' }));
+  });
+  port.postMessage({ type: 'ready' });
+} catch (err) {
+  port.postMessage({
+    type: 'error',
+    message: describeError(err),
+    usage: (err as { exitCode?: number }).exitCode === 2,
+  });
+}

@@ -1,0 +1,43 @@
+import { Worker } from 'node:worker_threads';
+import { EnvironmentError } from '../src/errors.js';
+import type { Sender, SenderOptions } from '../src/send/sender.js';
+
+type Message =
+  | { type: 'ready' }
+  | { type: 'closed' }
+  | { type: 'error'; message: string; usage: boolean }
+  | { type: 'halt'; runId: string; message: string };
+
+/** startSender, on a worker thread: same options, same Sender, a second core for sending. */
+export async function startThreadSender(o: SenderOptions): Promise<Sender> {
+  const { log: _log, onHalt, ...data } = o;
+  const worker = new Worker(new URL('./sender-thread.js', import.meta.url), { workerData: data });
+  let closed: (() => void) | undefined;
+  worker.on('message', (m: Message) => {
+    if (m.type === 'halt') onHalt?.(m.runId, m.message);
+    if (m.type === 'closed') closed?.();
+  });
+  await new Promise<void>((resolve, reject) => {
+    const onMessage = (m: Message) => {
+      if (m.type === 'ready') resolve();
+      if (m.type === 'error') reject(m.usage ? new EnvironmentError(m.message) : new Error(m.message));
+    };
+    worker.on('message', onMessage);
+    worker.once('error', reject);
+    worker.once('exit', (code) => reject(new Error(`sender thread exited with code ${code}`)));
+  });
+  let closing: Promise<void> | undefined;
+  return {
+    close(force = false) {
+      if (force) worker.postMessage({ type: 'close', force: true });
+      closing ??= new Promise<void>((resolve) => {
+        closed = resolve;
+        worker.once('exit', () => resolve());
+        worker.postMessage({ type: 'close', force });
+      }).then(async () => {
+        await worker.terminate();
+      });
+      return closing;
+    },
+  };
+}

@@ -1,0 +1,73 @@
+import { TRACK_ARRAYS, type TrackArray } from '../../schemas/track.js';
+import { RUN_ID_PATTERN } from '../runs/ids.js';
+
+/**
+ * What the dashboard shows of a queued chunk instead of its body: the body holds user records
+ * (emails, names, attributes), which must not leave Redis through the UI. Only identifiers of the
+ * chunk, counts and source line numbers survive; anything else in the job data is dropped.
+ */
+export interface JobDataSummary {
+  runId: string | null;
+  chunk: number | null;
+  part: string | null;
+  objects: Record<TrackArray, number> & { total: number };
+  /** Lowest and highest source line number the chunk was built from (as dead letters report them). */
+  sourceLines: { first: number; last: number } | null;
+}
+
+const PART_PATTERN = /^[.\w]{0,32}$/;
+
+const isRecord = (v: unknown): v is Record<string, unknown> =>
+  typeof v === 'object' && v !== null && !Array.isArray(v);
+
+/** Line numbers, however deeply nested (attributes carry one list per merged object). */
+function collectLines(value: unknown, into: number[], depth = 0): void {
+  if (typeof value === 'number' && Number.isSafeInteger(value)) into.push(value);
+  else if (Array.isArray(value) && depth < 2) for (const v of value) collectLines(v, into, depth + 1);
+}
+
+export function summarizeJobData(data: unknown): JobDataSummary {
+  const d = isRecord(data) ? data : {};
+  const body = isRecord(d['body']) ? d['body'] : {};
+  const objects = { attributes: 0, events: 0, purchases: 0, total: 0 };
+  for (const name of TRACK_ARRAYS) {
+    const list = body[name];
+    objects[name] = Array.isArray(list) ? list.length : 0;
+    objects.total += objects[name];
+  }
+  const lines: number[] = [];
+  const lineMap = isRecord(d['lines']) ? d['lines'] : {};
+  for (const name of TRACK_ARRAYS) collectLines(lineMap[name], lines);
+  let sourceLines: JobDataSummary['sourceLines'] = null;
+  if (lines.length > 0) {
+    let first = lines[0]!;
+    let last = first;
+    for (const n of lines) {
+      if (n < first) first = n;
+      if (n > last) last = n;
+    }
+    sourceLines = { first, last };
+  }
+  return {
+    // Run ids are validated when a run starts and parts are written by us; check anyway, it is cheap.
+    runId: typeof d['runId'] === 'string' && RUN_ID_PATTERN.test(d['runId']) ? d['runId'] : null,
+    chunk: typeof d['chunk'] === 'number' && Number.isSafeInteger(d['chunk']) ? d['chunk'] : null,
+    part: typeof d['part'] === 'string' && PART_PATTERN.test(d['part']) ? d['part'] : null,
+    objects,
+    sourceLines,
+  };
+}
+
+/** A worker returns `{accepted, failed}` counts: those two numbers and nothing else are shown. */
+export function summarizeReturnValue(value: unknown): { accepted?: number; failed?: number } | null {
+  if (!isRecord(value)) return null;
+  const out: { accepted?: number; failed?: number } = {};
+  if (typeof value['accepted'] === 'number') out.accepted = value['accepted'];
+  if (typeof value['failed'] === 'number') out.failed = value['failed'];
+  return out;
+}
+
+/** Progress is not used by the worker; show a number, never an object someone might put there. */
+export function summarizeProgress(value: unknown): number | null {
+  return typeof value === 'number' ? value : null;
+}

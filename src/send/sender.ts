@@ -1,0 +1,78 @@
+import type { Config } from '../config.js';
+import type { Logger } from '../infra/logger.js';
+import { createTrackQueue } from '../infra/queues.js';
+import { checkEvictionPolicy, connectRedis, createRedis } from '../infra/redis.js';
+import { createResources } from '../infra/resources.js';
+import { createRunStore } from '../runs/store.js';
+import { createTrackClient } from './http.js';
+import { limiterFor } from './limiter.js';
+import { createChunkProcessor } from './processor.js';
+import { createTrackWorker } from './worker.js';
+
+export interface SenderOptions {
+  config: Config;
+  log: Logger;
+  redisUrl: string;
+  braze: { endpoint: string; apiKey: string };
+  concurrency: number;
+  /** Braze refused us for good (401/403/404): the run is halted. */
+  onHalt?: (runId: string, message: string) => void;
+}
+
+export interface Sender {
+  /** Stops taking jobs, lets requests in flight finish (or, with force, abandons them), closes all. */
+  close(force?: boolean): Promise<void>;
+}
+
+/**
+ * The sending side: a BullMQ worker on the track queue with the shared limiter, an undici pool and
+ * the run store. The same wiring serves `braze-import worker`, `run` in-process and `run`'s thread.
+ */
+export async function startSender(o: SenderOptions): Promise<Sender> {
+  const { config, log } = o;
+  const res = createResources();
+  try {
+    // Workers wait through Redis outages, but the first connection must work: fail with one line.
+    const state = await connectRedis(
+      createRedis(o.redisUrl, 'worker', 'braze-import:sender-state'),
+      o.redisUrl,
+    );
+    res.defer('state redis', () => state.quit().catch(() => state.disconnect()));
+    await checkEvictionPolicy(state, log);
+    const queue = createTrackQueue(state, config.prefix);
+    res.defer('queue', () => queue.close());
+    const client = createTrackClient({
+      ...o.braze,
+      connections: o.concurrency,
+      timeoutMs: config.braze.requestTimeoutMs,
+    });
+    res.defer('http pool', () => client.close());
+    const blocking = createRedis(o.redisUrl, 'worker', 'braze-import:sender');
+    res.defer('worker redis', () => blocking.quit().catch(() => blocking.disconnect()));
+    const worker = createTrackWorker({
+      connection: blocking,
+      queue,
+      prefix: config.prefix,
+      concurrency: o.concurrency,
+      limiter: limiterFor(config.braze.trackRateLimit),
+      process: createChunkProcessor({ client }),
+      runs: createRunStore(state, config.prefix, config.retentionMs),
+      log,
+      retentionMs: config.retentionMs,
+      onHalt: o.onHalt,
+    });
+    res.defer('worker', () => worker.close());
+    void worker.run();
+    return {
+      async close(force = false) {
+        // A second, forcing call may arrive while the graceful close waits for requests in flight.
+        if (force) void worker.close(true);
+        const errors = await res.closeAll();
+        for (const e of errors) log.warn(e.message);
+      },
+    };
+  } catch (err) {
+    await res.closeAll();
+    throw err;
+  }
+}
