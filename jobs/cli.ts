@@ -2,6 +2,7 @@ import { readFileSync } from 'node:fs';
 import { Command, CommanderError } from 'commander';
 import { describeError, exitCodeOf } from '../src/errors.js';
 import { checkCommand } from './check-command.js';
+import { dashboardCommand } from './dashboard-command.js';
 import { demoCommand } from './demo-command.js';
 import { emulatorCommand } from './emulator-command.js';
 import { runCommand } from './run-command.js';
@@ -29,6 +30,7 @@ function buildProgram(): Command {
   dlqCommand(program);
   emulatorCommand(program);
   checkCommand(program);
+  dashboardCommand(program);
   return program;
 }
 

@@ -1,16 +1,19 @@
+import type { Queue } from 'bullmq';
 import type { Command } from 'commander';
+import type { Redis } from 'ioredis';
 import {
   DEFAULT_DASHBOARD_HOST,
   DEFAULT_DASHBOARD_PORT,
   dashboardFlagsSchema,
   parseDashboardEnv,
 } from '../schemas/dashboard.js';
+import type { TrackJobData } from '../schemas/track.js';
 import { loadConfig } from '../src/config.js';
 import { createDashboardApp } from '../src/dashboard/app.js';
 import { isLoopbackHost } from '../src/dashboard/auth.js';
 import { listenDashboard, type RunningDashboard } from '../src/dashboard/server.js';
 import { UsageError } from '../src/errors.js';
-import { createLogger } from '../src/infra/logger.js';
+import { createLogger, type Logger } from '../src/infra/logger.js';
 import { createTrackQueue } from '../src/infra/queues.js';
 import { connectRedis, createRedis } from '../src/infra/redis.js';
 import { createResources, installShutdown } from '../src/infra/resources.js';
@@ -31,6 +34,40 @@ async function listen(
     }
     throw err;
   }
+}
+
+/** QUIT when Redis answers; when it is down (the offline queue would wait forever) just disconnect. */
+async function closeRedis(redis: Redis, waitMs = 2000): Promise<void> {
+  if (redis.status !== 'ready') {
+    redis.disconnect();
+    return;
+  }
+  let timer: NodeJS.Timeout | undefined;
+  const gaveUp = new Promise<void>((resolve) => {
+    timer = setTimeout(resolve, waitMs);
+  });
+  await Promise.race([redis.quit().catch(() => {}), gaveUp]);
+  clearTimeout(timer);
+  redis.disconnect();
+}
+
+/**
+ * The dashboard outlives Redis restarts: say once that the connection is gone (BullMQ would
+ * otherwise print a stack per retry) and once that it is back.
+ */
+function reportRedisTrouble(redis: Redis, queue: Queue<TrackJobData>, log: Logger): void {
+  let last: string | undefined;
+  const onError = (err: Error) => {
+    if (err.message === last) return;
+    last = err.message;
+    log.warn({ err: err.message }, 'Redis connection problem; retrying');
+  };
+  redis.on('error', onError);
+  queue.on('error', onError);
+  redis.on('ready', () => {
+    if (last !== undefined) log.info('Redis connection back');
+    last = undefined;
+  });
 }
 
 /** Registers `braze-import dashboard`: bull-board over the track queue plus the recent runs. */
@@ -78,10 +115,16 @@ export function dashboardCommand(program: Command): void {
       res.defer('signals', uninstall);
       try {
         // A long-lived reader: rides out Redis restarts (the "worker" role) once the first connect works.
-        const redis = await connectRedis(createRedis(redisUrl, 'worker', 'braze-import:dashboard'), redisUrl);
-        res.defer('redis', () => redis.quit());
+        const redis = createRedis(redisUrl, 'worker', 'braze-import:dashboard');
+        // connectRedis reports a failed first connection in one line; keep ioredis from adding its own.
+        const quiet = () => {};
+        redis.on('error', quiet);
+        await connectRedis(redis, redisUrl);
+        redis.off('error', quiet);
+        res.defer('redis', () => closeRedis(redis));
         const queue = createTrackQueue(redis, config.prefix);
         res.defer('queue', () => queue.close());
+        reportRedisTrouble(redis, queue, log);
         const app = createDashboardApp({
           queue,
           runs: createRunStore(redis, config.prefix, config.retentionMs),

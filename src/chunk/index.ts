@@ -1,15 +1,6 @@
 import type { Rejection, UserRecord } from '../../schemas/record.js';
-import {
-  aloneBytes,
-  bodyBytes,
-  bytesWith,
-  emptyTally,
-  jsonBytes,
-  KINDS,
-  type Kind,
-  type Tally,
-} from './body.js';
-import { type BrazeObject, fieldOf, type Piece, piecesOf } from './pieces.js';
+import { aloneBytes, bodyBytes, bytesWith, emptyTally, KINDS, type Kind, type Tally } from './body.js';
+import { type BrazeObject, fieldOf, type Piece, piecesOf, serialise } from './pieces.js';
 
 /**
  * UserRecords -> /users/track bodies. Pure and deterministic: the same records in the same order give
@@ -50,8 +41,10 @@ export interface Chunk {
   lines: { attributes: number[][]; events: number[]; purchases: number[] };
   /** Distinct source rows with at least one object here (a split row counts in each of its chunks). */
   rows: number;
-  /** Exact UTF-8 size of JSON.stringify(body). */
+  /** Exact UTF-8 size of `json`. */
   bytes: number;
+  /** The body as JSON text (equal to JSON.stringify(body)), built from each object's text. */
+  json: string;
 }
 
 export interface Chunker {
@@ -63,6 +56,7 @@ export interface Chunker {
 
 interface Open {
   objects: Record<Kind, BrazeObject[]>;
+  texts: Record<Kind, string[]>;
   /** JSON size of each attributes object, to price a merge without re-serialising the old one. */
   attributeSizes: number[];
   lines: Chunk['lines'];
@@ -76,6 +70,7 @@ interface Open {
 function openChunk(): Open {
   return {
     objects: { attributes: [], events: [], purchases: [] },
+    texts: { attributes: [], events: [], purchases: [] },
     attributeSizes: [],
     lines: { attributes: [], events: [], purchases: [] },
     tally: emptyTally(),
@@ -107,8 +102,21 @@ export function createChunker(options: ChunkerOptions = {}): Chunker {
   function close(): void {
     if (isEmpty()) return;
     const body: TrackBody = {};
-    for (const kind of KINDS) if (open.objects[kind].length > 0) body[kind] = open.objects[kind];
-    done.push({ index: nextIndex++, body, lines: open.lines, rows: open.rows, bytes: bodyBytes(open.tally) });
+    const parts: string[] = [];
+    for (const kind of KINDS) {
+      if (open.objects[kind].length === 0) continue;
+      body[kind] = open.objects[kind];
+      parts.push(`"${kind}":[${open.texts[kind].join(',')}]`);
+    }
+    const json = `{${parts.join(',')}}`;
+    done.push({
+      index: nextIndex++,
+      body,
+      lines: open.lines,
+      rows: open.rows,
+      bytes: bodyBytes(open.tally),
+      json,
+    });
     open = openChunk();
   }
 
@@ -122,10 +130,11 @@ export function createChunker(options: ChunkerOptions = {}): Chunker {
     const at = open.attributesAt.get(piece.object.external_id);
     if (at === undefined) return false;
     const merged: BrazeObject = { ...open.objects.attributes[at]!, ...piece.object };
-    const size = jsonBytes(merged);
+    const { json, size } = serialise(merged);
     const growth = size - open.attributeSizes[at]!;
     if (bytesWith(open.tally, 'attributes', growth, 0) > maxBytes) return false;
     open.objects.attributes[at] = merged;
+    open.texts.attributes[at] = json;
     open.attributeSizes[at] = size;
     open.tally.bytes.attributes += growth;
     open.lines.attributes[at]!.push(line);
@@ -149,6 +158,7 @@ export function createChunker(options: ChunkerOptions = {}): Chunker {
       open.lines[piece.kind].push(line);
     }
     list.push(piece.object);
+    open.texts[piece.kind].push(piece.json);
     open.tally.count[piece.kind]++;
     open.tally.bytes[piece.kind] += piece.size;
     noteRow(line);

@@ -11,6 +11,8 @@ export interface JobDataSummary {
   chunk: number | null;
   part: string | null;
   objects: Record<TrackArray, number> & { total: number };
+  /** Size of the serialised request body. */
+  bodyBytes: number | null;
   /** Lowest and highest source line number the chunk was built from (as dead letters report them). */
   sourceLines: { first: number; last: number } | null;
 }
@@ -28,15 +30,18 @@ function collectLines(value: unknown, into: number[], depth = 0): void {
 
 export function summarizeJobData(data: unknown): JobDataSummary {
   const d = isRecord(data) ? data : {};
-  const body = isRecord(d['body']) ? d['body'] : {};
+  const lineMap = isRecord(d['lines']) ? d['lines'] : {};
+  // Jobs of older versions carry the body as an object rather than serialised JSON.
+  const body = isRecord(d['body']) ? d['body'] : undefined;
   const objects = { attributes: 0, events: 0, purchases: 0, total: 0 };
   for (const name of TRACK_ARRAYS) {
-    const list = body[name];
+    // `lines` is parallel to the body's arrays: its lengths count the objects without parsing the body.
+    const list = body ? body[name] : lineMap[name];
     objects[name] = Array.isArray(list) ? list.length : 0;
     objects.total += objects[name];
   }
+  if (typeof d['objects'] === 'number' && Number.isSafeInteger(d['objects'])) objects.total = d['objects'];
   const lines: number[] = [];
-  const lineMap = isRecord(d['lines']) ? d['lines'] : {};
   for (const name of TRACK_ARRAYS) collectLines(lineMap[name], lines);
   let sourceLines: JobDataSummary['sourceLines'] = null;
   if (lines.length > 0) {
@@ -54,6 +59,7 @@ export function summarizeJobData(data: unknown): JobDataSummary {
     chunk: typeof d['chunk'] === 'number' && Number.isSafeInteger(d['chunk']) ? d['chunk'] : null,
     part: typeof d['part'] === 'string' && PART_PATTERN.test(d['part']) ? d['part'] : null,
     objects,
+    bodyBytes: typeof d['body'] === 'string' ? Buffer.byteLength(d['body']) : null,
     sourceLines,
   };
 }

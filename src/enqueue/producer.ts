@@ -9,6 +9,8 @@ export interface ChunkLike {
   body: TrackBody;
   lines: TrackJobData['lines'];
   bytes: number;
+  /** The body as JSON text, as the chunker built it. */
+  json: string;
 }
 
 export interface ChunkerLike {

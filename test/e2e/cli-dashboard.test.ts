@@ -32,10 +32,7 @@ describe('braze-import dashboard', () => {
       { timeoutMs: 30_000 },
     );
     expect(flags.code).toBe(2);
-    expect(lines(flags.stderr)).toEqual([
-      expect.stringMatching(/--host/),
-      expect.stringMatching(/--port/),
-    ]);
+    expect(lines(flags.stderr)).toEqual([expect.stringMatching(/--host/), expect.stringMatching(/--port/)]);
     const half = await runCli(
       ['dashboard', '--port', '0'],
       cliEnv({ REDIS_URL: testRedisUrl(), DASHBOARD_PASSWORD: PASSWORD }),

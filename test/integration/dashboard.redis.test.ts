@@ -16,19 +16,22 @@ const SURNAME = 'Lovelace';
 const RUN_ID = 'run-dashboard-test';
 const AUTH: DashboardAuth = { user: 'ops', password: 'correct horse battery staple' };
 
+const BODY = (n: number) => ({
+  attributes: [
+    { external_id: `u${n}-1`, email: EMAIL, first_name: 'Ada', last_name: SURNAME },
+    { external_id: `u${n}-2`, email: `grace.${n}@example.com`, first_name: 'Grace' },
+  ],
+  events: [{ external_id: `u${n}-1`, name: 'signed_up', time: '2024-01-01T00:00:00Z' }],
+});
+
 function chunk(n: number, part = ''): TrackJobData {
   return {
     v: 1,
     runId: RUN_ID,
     chunk: n,
     part,
-    body: {
-      attributes: [
-        { external_id: `u${n}-1`, email: EMAIL, first_name: 'Ada', last_name: SURNAME },
-        { external_id: `u${n}-2`, email: `grace.${n}@example.com`, first_name: 'Grace' },
-      ],
-      events: [{ external_id: `u${n}-1`, name: 'signed_up', time: '2024-01-01T00:00:00Z' }],
-    },
+    body: JSON.stringify(BODY(n)),
+    objects: 3,
     lines: { attributes: [[10 * n + 2], [10 * n + 3, 10 * n + 5]], events: [10 * n + 4], purchases: [] },
   };
 }
@@ -108,6 +111,7 @@ describe('dashboard: bull-board over the track queue', () => {
       chunk: 1,
       part: '',
       objects: { attributes: 2, events: 1, purchases: 0, total: 3 },
+      bodyBytes: Buffer.byteLength(JSON.stringify(BODY(1))),
       sourceLines: { first: 12, last: 15 },
     });
     // The personal data is in Redis (the job) but not in what the dashboard serves.
@@ -223,7 +227,9 @@ describe('dashboard: basic auth', () => {
         headers: { authorization: basic({ ...AUTH, password: 'guess' }) },
       });
       expect(wrong.status, path).toBe(401);
-      const wrongUser = await get(server, path, { headers: { authorization: basic({ ...AUTH, user: 'x' }) } });
+      const wrongUser = await get(server, path, {
+        headers: { authorization: basic({ ...AUTH, user: 'x' }) },
+      });
       expect(wrongUser.status, path).toBe(401);
       const ok = await get(server, path, { headers: { authorization: basic(AUTH) } });
       expect(ok.status, path).toBe(200);
@@ -236,7 +242,15 @@ describe('dashboard: basic auth', () => {
 
 describe('dashboard: pure helpers', () => {
   it('knows loopback hosts', () => {
-    for (const h of ['127.0.0.1', '127.1.2.3', 'localhost', '::1', '[::1]', '0:0:0:0:0:0:0:1', '::ffff:127.0.0.1'])
+    for (const h of [
+      '127.0.0.1',
+      '127.1.2.3',
+      'localhost',
+      '::1',
+      '[::1]',
+      '0:0:0:0:0:0:0:1',
+      '::ffff:127.0.0.1',
+    ])
       expect(isLoopbackHost(h), h).toBe(true);
     for (const h of ['0.0.0.0', '::', '10.0.0.1', '128.0.0.1', 'example.com', '::ffff:10.0.0.1', '1::1'])
       expect(isLoopbackHost(h), h).toBe(false);
@@ -255,7 +269,9 @@ describe('dashboard: pure helpers', () => {
     const half = parseDashboardEnv({ DASHBOARD_PASSWORD: 'pw-secret' });
     expect(half).toEqual({ ok: false, problems: [expect.stringMatching(/^DASHBOARD_USER: not set/)] });
     expect(JSON.stringify(half)).not.toContain('pw-secret');
-    expect(parseDashboardEnv({ DASHBOARD_USER: 'a:b', DASHBOARD_PASSWORD: 'p' })).toMatchObject({ ok: false });
+    expect(parseDashboardEnv({ DASHBOARD_USER: 'a:b', DASHBOARD_PASSWORD: 'p' })).toMatchObject({
+      ok: false,
+    });
   });
 
   it('summarizes odd job data without passing anything through', () => {
@@ -264,9 +280,14 @@ describe('dashboard: pure helpers', () => {
       chunk: null,
       part: null,
       objects: { attributes: 0, events: 0, purchases: 0, total: 0 },
+      bodyBytes: null,
       sourceLines: null,
     });
     const odd = summarizeJobData({ runId: EMAIL, chunk: '1', part: EMAIL, body: { attributes: 'x' } });
     expect(JSON.stringify(odd)).not.toContain(EMAIL);
+    // A job queued by an older version, with the body as an object.
+    const old = summarizeJobData({ ...chunk(2), body: BODY(2), objects: undefined });
+    expect(old.objects).toEqual({ attributes: 2, events: 1, purchases: 0, total: 3 });
+    expect(JSON.stringify(old)).not.toContain(EMAIL);
   });
 });
