@@ -61,6 +61,8 @@ export function demoCommand(program: Command): void {
           redisUrl: redis.url,
           braze: { endpoint: emulator.url, apiKey },
           concurrency: 16,
+          // The demo is for seeing an import happen, every time.
+          force: true,
           stopped: () => stopping,
           startSender: startThreadSender,
           beforeClose: async ({ runs, runId }) => {

@@ -1,6 +1,6 @@
 import { createWriteStream } from 'node:fs';
 import type { Command } from 'commander';
-import { runFlagsSchema } from '../schemas/cli.js';
+import { runFlagConflicts, runFlagsSchema } from '../schemas/cli.js';
 import { requireBraze } from '../src/config.js';
 import { exportDeadLetters, readDeadLetters } from '../src/dead-letter/export.js';
 import { UsageError } from '../src/errors.js';
@@ -25,6 +25,11 @@ export function runCommand(program: Command): void {
     .option('--mapping <file>', 'mapping file: rename, type, drop columns, build events and purchases')
     .option('--id-column <name>', 'the column holding external_id (default external_id)')
     .option('--run-id <id>', 'run id (default: generated)')
+    .option(
+      '--resume <run>',
+      'continue an interrupted, crashed or halted run with the same input (needs REDIS_URL)',
+    )
+    .option('--force', 'import even if this exact input was imported before')
     .option('--dry-run', 'read, validate and chunk without sending; report what would be sent')
     .option('--enqueue-only', 'only enqueue; `braze-import worker` processes send (needs REDIS_URL)')
     .option('--concurrency <n>', 'requests in flight in this process', '32')
@@ -33,6 +38,8 @@ export function runCommand(program: Command): void {
     .option('--allow-endpoint <url>', 'accept BRAZE_REST_ENDPOINT although it is not a Braze REST host')
     .action(async (file: string, raw: Record<string, unknown>) => {
       const flags = parseFlags(runFlagsSchema, raw);
+      const conflicts = runFlagConflicts(flags);
+      if (conflicts.length > 0) throw new UsageError(conflicts);
       const { config, log } = setup(flags);
       const input = await openInput(file, flags, config);
       if (flags.dryRun) {
@@ -45,6 +52,9 @@ export function runCommand(program: Command): void {
       const braze = requireBraze(config);
       if (flags.enqueueOnly && !config.redisUrl) {
         throw new UsageError('--enqueue-only needs REDIS_URL: workers must reach the same Redis');
+      }
+      if (flags.resume && !config.redisUrl) {
+        throw new UsageError('--resume needs REDIS_URL: a run without it used a private Redis that is gone');
       }
       let stopping = false;
       const uninstall = installShutdown({
@@ -64,6 +74,8 @@ export function runCommand(program: Command): void {
           redisUrl: redis.url,
           braze,
           runId: flags.runId,
+          resume: flags.resume,
+          force: flags.force,
           enqueueOnly: flags.enqueueOnly,
           concurrency: flags.concurrency,
           stopped: () => stopping,
@@ -74,7 +86,7 @@ export function runCommand(program: Command): void {
           },
         });
         report(summary, flags.json, exported);
-        process.exitCode = flags.enqueueOnly ? 0 : exitCodeFor(summary.status);
+        process.exitCode = flags.enqueueOnly || summary.alreadyImported ? 0 : exitCodeFor(summary.status);
       } finally {
         uninstall();
         await redis.release();
@@ -87,7 +99,17 @@ export function report(summary: Summary, json: boolean, exported?: string): void
     out(JSON.stringify(exported ? { ...summary, deadLetterFile: exported } : summary));
     return;
   }
+  if (summary.alreadyImported) {
+    out(
+      `Already imported as run ${summary.runId} (${summary.status}); nothing was sent. ` +
+        'Pass --force to import it again.',
+    );
+    return;
+  }
   out(formatSummary(summary));
+  if (summary.status === 'interrupted' || summary.status === 'halted') {
+    out(`Continue with: braze-import run ${summary.source} --resume ${summary.runId}`);
+  }
   if (exported) out(`Dead letters written to ${exported} (fix the rows and import that file again)`);
   else if (summary.deadLetters > 0)
     out(`See the dead letters with: braze-import dlq list --run ${summary.runId}`);

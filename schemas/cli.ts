@@ -20,6 +20,8 @@ export const runFlagsSchema = z.object({
   mapping: z.string().optional(),
   idColumn: z.string().min(1).optional(),
   runId: z.string().optional(),
+  resume: z.string().min(1).optional(),
+  force: z.boolean().default(false),
   dryRun: z.boolean().default(false),
   enqueueOnly: z.boolean().default(false),
   concurrency: int('--concurrency', 1, 1000).default(32),
@@ -28,6 +30,17 @@ export const runFlagsSchema = z.object({
   allowEndpoint: z.string().optional(),
 });
 export type RunFlags = z.output<typeof runFlagsSchema>;
+
+/** Flag combinations that make no sense, one line each. */
+export function runFlagConflicts(f: RunFlags): string[] {
+  const out: string[] = [];
+  if (f.resume && f.runId)
+    out.push('--resume and --run-id: the resumed run keeps its id; pass only --resume');
+  if (f.resume && f.force) out.push('--resume and --force: --force starts a new run; pass one of them');
+  if (f.dryRun && (f.resume || f.enqueueOnly))
+    out.push('--dry-run sends nothing; it takes neither --resume nor --enqueue-only');
+  return out;
+}
 
 export const workerFlagsSchema = z.object({
   concurrency: int('--concurrency', 1, 1000).default(32),

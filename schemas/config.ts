@@ -66,6 +66,8 @@ export const envSchema = z.object({
   BRAZE_REQUEST_TIMEOUT_MS: intString(100, 600_000).default(30_000),
   BRAZE_RETRY_ATTEMPTS: intString(1, 50).default(8),
   BRAZE_RETRY_BASE_MS: intString(1, 600_000).default(1000),
+  /** How long a worker's claim on a chunk lasts without renewal: a dead worker's chunks return after this. */
+  BRAZE_WORKER_LOCK_MS: intString(1000, 600_000).default(30_000),
   BRAZE_IMPORT_PREFIX: z
     .string()
     .regex(/^[A-Za-z0-9_-]{1,64}$/, { message: 'expected 1-64 letters, digits, _ or -' })
@@ -74,6 +76,8 @@ export const envSchema = z.object({
   BRAZE_IMPORT_RETENTION_DAYS: intString(1, 3650).default(14),
   LOG_LEVEL: z.enum(['fatal', 'error', 'warn', 'info', 'debug', 'trace', 'silent']).optional(),
   LOG_FORMAT: z.enum(['auto', 'json', 'pretty']).default('auto'),
+  /** Same as --redact-ids: user identifiers in logs are replaced by a short hash. */
+  BRAZE_IMPORT_REDACT_IDS: boolString.default(false),
 });
 
 export type Env = z.output<typeof envSchema>;

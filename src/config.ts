@@ -15,12 +15,20 @@ export interface Config {
   };
   /** 5xx, timeouts, resets: attempts per chunk and the first backoff (doubling, with jitter). */
   retry: { attempts: number; baseMs: number };
+  /** A crashed worker's chunks are taken over after lockMs (BullMQ lock and stalled check). */
+  worker: { lockMs: number };
   redisUrl: string | undefined;
   prefix: string;
   maxBacklogBytes: number;
   retentionMs: number;
   /** `explicit`: LOG_LEVEL was set (commands such as demo are quieter by default otherwise). */
-  log: { level: string; format: 'auto' | 'json' | 'pretty'; explicit: boolean };
+  log: {
+    level: string;
+    format: 'auto' | 'json' | 'pretty';
+    explicit: boolean;
+    /** --redact-ids / BRAZE_IMPORT_REDACT_IDS: identifiers in logs are hashed (see createLogger). */
+    redactIds: boolean;
+  };
 }
 
 export interface ConfigOverrides {
@@ -28,6 +36,8 @@ export interface ConfigOverrides {
   apiKeyFile?: string;
   /** --allow-endpoint: an endpoint the user vouches for although it is not a Braze REST host. */
   allowEndpoint?: string;
+  /** --redact-ids: hash identifiers in logs even if BRAZE_IMPORT_REDACT_IDS is not set. */
+  redactIds?: boolean;
 }
 
 const SECRET_VARS = new Set(['BRAZE_API_KEY']);
@@ -64,11 +74,17 @@ export function loadConfig(env: NodeJS.ProcessEnv = process.env, overrides: Conf
       requestTimeoutMs: e.BRAZE_REQUEST_TIMEOUT_MS,
     },
     retry: { attempts: e.BRAZE_RETRY_ATTEMPTS, baseMs: e.BRAZE_RETRY_BASE_MS },
+    worker: { lockMs: e.BRAZE_WORKER_LOCK_MS },
     redisUrl: e.REDIS_URL,
     prefix: e.BRAZE_IMPORT_PREFIX,
     maxBacklogBytes: e.BRAZE_IMPORT_MAX_BACKLOG_MB * 1024 * 1024,
     retentionMs: e.BRAZE_IMPORT_RETENTION_DAYS * 86_400_000,
-    log: { level: e.LOG_LEVEL ?? 'info', format: e.LOG_FORMAT, explicit: e.LOG_LEVEL !== undefined },
+    log: {
+      level: e.LOG_LEVEL ?? 'info',
+      format: e.LOG_FORMAT,
+      explicit: e.LOG_LEVEL !== undefined,
+      redactIds: overrides.redactIds || e.BRAZE_IMPORT_REDACT_IDS,
+    },
   };
 }
 

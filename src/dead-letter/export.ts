@@ -11,13 +11,15 @@ export async function* readDeadLetters(
   runId: string,
   source = '',
 ): AsyncGenerator<DeadLetter> {
-  for (let start = 0; ; start += PAGE) {
-    const page = await runs.deadLetters(runId, start, start + PAGE - 1);
-    for (const text of page) {
-      const parsed = deadLetterSchema.safeParse(JSON.parse(text));
-      if (parsed.success) yield { ...parsed.data, source: parsed.data.source || source };
+  for (const list of ['rejected', 'sent'] as const) {
+    for (let start = 0; ; start += PAGE) {
+      const page = await runs.deadLetterPage(runId, list, start, start + PAGE - 1);
+      for (const text of page) {
+        const parsed = deadLetterSchema.safeParse(JSON.parse(text));
+        if (parsed.success) yield { ...parsed.data, source: parsed.data.source || source };
+      }
+      if (page.length < PAGE) break;
     }
-    if (page.length < PAGE) return;
   }
 }
 

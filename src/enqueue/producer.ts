@@ -22,7 +22,10 @@ export interface ChunkerLike {
 export interface ProducerSink {
   /** Resolves when there is room for `bytes` more of queued chunks (the backlog bound). */
   room(bytes: number): Promise<void>;
-  /** `bytes`: the chunks' JSON size, as the chunker measured it. */
+  /**
+   * Adds the jobs, counting each as open (jobsOpen) before it exists and only once ever, and skipping
+   * jobs already settled (a resumed run). `bytes`: the chunks' JSON size, as the chunker measured it.
+   */
   enqueue(jobs: TrackJobData[], bytes: number): Promise<void>;
   deadLetters(letters: DeadLetter[]): Promise<void>;
   counts(deltas: Partial<Counts>): Promise<void>;
@@ -87,7 +90,6 @@ export async function produce(o: ProduceOptions): Promise<ProduceResult> {
       await o.sink.counts({
         ...delta,
         deadLetters: letters.length,
-        jobsOpen: jobs.length,
         chunks: jobs.length,
         objects,
       });

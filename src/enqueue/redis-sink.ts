@@ -24,11 +24,14 @@ export interface RedisSinkOptions {
  * Enqueues chunk jobs with deterministic ids and holds the producer while the queue's unfinished
  * jobs would take more than maxBacklogBytes of Redis: a 10M-row file never fills Redis.
  */
-export function createRedisSink(o: RedisSinkOptions): ProducerSink & { waitedMs(): number } {
+export function createRedisSink(
+  o: RedisSinkOptions,
+): ProducerSink & { waitedMs(): number; skipped(): number } {
   const jobOpts = trackJobOptions(o.retentionMs, o.retry);
   let jobs = 0;
   let bytes = 0;
   let waited = 0;
+  let skipped = 0;
   const perJob = () => (jobs === 0 ? 32 * 1024 : (bytes / jobs) * REDIS_FACTOR + JOB_OVERHEAD_BYTES);
   return {
     async room(incoming) {
@@ -43,15 +46,21 @@ export function createRedisSink(o: RedisSinkOptions): ProducerSink & { waitedMs(
     async enqueue(list, size) {
       bytes += size;
       jobs += list.length;
-      await o.queue.addBulk(
-        list.map((data) => ({ name: 'track', data, opts: { ...jobOpts, jobId: trackJobId(data) } })),
+      // Claimed first (counted open before they exist); chunks a resumed run already settled are skipped.
+      const ids = list.map((data) => trackJobId(data));
+      const wanted = await o.runs.claim(o.runId, ids);
+      const add = list.flatMap((data, i) =>
+        wanted[i] ? [{ name: 'track', data, opts: { ...jobOpts, jobId: ids[i] } }] : [],
       );
+      if (add.length > 0) await o.queue.addBulk(add);
+      skipped += list.length - add.length;
     },
     deadLetters: (letters) =>
-      o.runs.addDeadLetters(
+      o.runs.addRejections(
         o.runId,
         letters.map((l) => JSON.stringify(l)),
       ),
+    skipped: () => skipped,
     counts: (deltas) => o.runs.incr(o.runId, deltas),
     waitedMs: () => waited,
   };

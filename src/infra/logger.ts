@@ -1,5 +1,6 @@
+import { createHash } from 'node:crypto';
 import { Writable } from 'node:stream';
-import { type DestinationStream, type Logger, pino } from 'pino';
+import { type DestinationStream, type Logger, type LoggerOptions as PinoOptions, pino } from 'pino';
 import pretty from 'pino-pretty';
 
 export type { Logger } from 'pino';
@@ -29,6 +30,74 @@ export interface LoggerOptions {
   /** Defaults to stderr: stdout belongs to command output such as `--json` summaries. */
   destination?: DestinationStream;
   name?: string;
+  /** Replace user identifiers (see ID_FIELDS) with a short hash wherever they appear (`--redact-ids`). */
+  redactIds?: boolean;
+}
+
+/** Fields whose values identify a user; with redactIds they are logged as `id:<sha256 prefix>`. */
+export const ID_FIELDS: ReadonlySet<string> = new Set(['externalId', 'external_id', 'userId', 'user_id']);
+
+/**
+ * `id:` and the first 12 hex digits of the value's sha256: the same user hashes alike in every line
+ * and process (so lines can be correlated, and an operator who knows an id can find its lines), but
+ * the id itself is not written. Not a secret-grade pseudonym: low-entropy ids can be guessed back.
+ */
+export function hashId(value: unknown): string {
+  return `id:${createHash('sha256').update(String(value)).digest('hex').slice(0, 12)}`;
+}
+
+const MAX_DEPTH = 8;
+
+/** The value of an identifier field, hashed: one id, a list of ids, or an object holding id fields. */
+function hashField(value: unknown): unknown {
+  if (value === undefined || value === null) return value;
+  if (Array.isArray(value)) return value.map((v) => (typeof v === 'object' ? hashIds(v, 1) : hashId(v)));
+  return typeof value === 'object' ? hashIds(value, 1) : hashId(value);
+}
+
+/** A copy of `value` with identifier fields hashed at any depth; untouched parts are shared, not copied. */
+function hashIds(value: unknown, depth: number): unknown {
+  if (depth > MAX_DEPTH || value === null || typeof value !== 'object') return value;
+  if (Array.isArray(value)) {
+    const next = value.map((v) => hashIds(v, depth + 1));
+    return next.some((v, i) => v !== value[i]) ? next : value;
+  }
+  // Only plain objects: errors, buffers and the like keep their own serializers.
+  const proto = Object.getPrototypeOf(value) as unknown;
+  if (proto !== Object.prototype && proto !== null) return value;
+  let out: Record<string, unknown> | undefined;
+  for (const [k, v] of Object.entries(value)) {
+    const h = ID_FIELDS.has(k) ? hashField(v) : hashIds(v, depth + 1);
+    if (h !== v) {
+      out ??= { ...(value as Record<string, unknown>) };
+      out[k] = h;
+    }
+  }
+  return out ?? value;
+}
+
+/**
+ * Top-level id fields go through serializers, the one hook pino applies to log objects and to
+ * child bindings alike; formatters.log (log objects only) covers the levels below. Pino runs the
+ * formatter first, so it must leave the top-level fields to the serializers.
+ */
+function idHashing(): Pick<PinoOptions, 'serializers' | 'formatters'> {
+  // Passing serializers replaces pino's defaults: keep its error serializer.
+  const serializers: NonNullable<PinoOptions['serializers']> = { err: pino.stdSerializers.err };
+  for (const f of ID_FIELDS) serializers[f] = hashField;
+  const log = (o: Record<string, unknown>): Record<string, unknown> => {
+    let out: Record<string, unknown> | undefined;
+    for (const [k, v] of Object.entries(o)) {
+      if (ID_FIELDS.has(k)) continue;
+      const h = hashIds(v, 1);
+      if (h !== v) {
+        out ??= { ...o };
+        out[k] = h;
+      }
+    }
+    return out ?? o;
+  };
+  return { serializers, formatters: { log } };
 }
 
 /**
@@ -52,6 +121,7 @@ export function createLogger(options: LoggerOptions = {}): Logger {
       name: options.name ?? 'braze-import',
       redact: { paths: REDACT_PATHS, censor: '[redacted]' },
       base: { pid: process.pid },
+      ...(options.redactIds ? idHashing() : {}),
     },
     destination,
   );

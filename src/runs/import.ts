@@ -13,7 +13,7 @@ import { checkEvictionPolicy, connectRedis, createRedis } from '../infra/redis.j
 import { createResources } from '../infra/resources.js';
 import { type Sender, type SenderOptions, startSender } from '../send/sender.js';
 import { newRunId, RUN_ID_PATTERN } from './ids.js';
-import { createRunStore, type RunRecord, type RunStore } from './store.js';
+import { createRunStore, FINAL_STATUSES, type RunRecord, type RunStore } from './store.js';
 import { type Summary, summarize } from './summary.js';
 import { waitForRun } from './wait.js';
 
@@ -26,6 +26,8 @@ export interface ImportInput {
   chunkRejects?: Rejection[];
   estimateDataPoints?: (r: UserRecord) => number;
   header?: () => readonly string[] | undefined;
+  /** Identifies the input (see fingerprint.ts); undefined for stdin. */
+  fingerprint?: string;
 }
 
 export interface ImportOptions {
@@ -34,6 +36,10 @@ export interface ImportOptions {
   redisUrl: string;
   braze: { endpoint: string; apiKey: string };
   runId?: string;
+  /** Continue this run: chunks it already settled are skipped, the rest are (re)enqueued. */
+  resume?: string;
+  /** Import even if the same input was imported before. */
+  force?: boolean;
   /** Only enqueue: a fleet of `braze-import worker` processes sends. */
   enqueueOnly?: boolean;
   concurrency: number;
@@ -49,12 +55,6 @@ export interface ImportOptions {
 /** read -> validate -> chunk -> enqueue, and (unless enqueue-only) send in this process until done. */
 export async function runImport(input: ImportInput, o: ImportOptions): Promise<Summary> {
   const { config, log } = o;
-  const runId = o.runId ?? newRunId();
-  if (!RUN_ID_PATTERN.test(runId)) {
-    throw new UsageError(
-      `--run-id: "${runId}" must be 1-64 letters, digits, '_', '.', '-' and contain a letter`,
-    );
-  }
   const res = createResources();
   try {
     const producerRedis = await connectRedis(
@@ -67,27 +67,31 @@ export async function runImport(input: ImportInput, o: ImportOptions): Promise<S
     res.defer('queue', () => queue.close());
     await resumeIfPaused(queue, log);
     const runs = createRunStore(producerRedis, config.prefix, config.retentionMs);
-    if (!(await runs.create(runId, input.source)))
-      throw new UsageError(`run ${runId} already exists; pick another --run-id`);
-    log.info({ runId, source: input.source }, 'run started');
+    const begun = await beginRun(runs, queue, input, o);
+    if ('already' in begun) return { ...summarize(begun.already), alreadyImported: true };
+    const { runId } = begun;
+    log.info({ runId, source: input.source, resumed: Boolean(o.resume) }, 'run started');
 
     let halted = false;
+    let sender: Sender | undefined;
     if (!o.enqueueOnly) {
       const start = o.startSender ?? startSender;
-      const sender = await start({
+      const onHalt = () => {
+        halted = true;
+      };
+      const s = await start({
         config,
         log,
         redisUrl: o.redisUrl,
         braze: o.braze,
         concurrency: o.concurrency,
-        onHalt: () => {
-          halted = true;
-        },
+        onHalt,
       });
-      res.defer('sender', () => sender.close());
+      sender = s;
+      res.defer('sender', () => s.close());
     }
-
-    const stopped = () => halted || (o.stopped?.() ?? false);
+    const interrupted = () => o.stopped?.() ?? false;
+    const stopped = () => halted || interrupted();
     const sink = createRedisSink({
       queue,
       runs,
@@ -98,20 +102,98 @@ export async function runImport(input: ImportInput, o: ImportOptions): Promise<S
       stopped,
     });
     const produced = await produce({ runId, ...input, sink, stopped });
-    if (produced.stoppedEarly && !halted)
-      await runs.setStatus(runId, 'interrupted', 'stopped by signal while reading');
-    else await runs.markProducerDone(runId);
-    log.info({ runId, rows: produced.rowsRead, chunks: produced.chunks }, 'input read');
+    if (!produced.stoppedEarly) await runs.markProducerDone(runId);
+    log.info(
+      { runId, rows: produced.rowsRead, chunks: produced.chunks, skipped: sink.skipped() },
+      'input read',
+    );
 
-    const final = o.enqueueOnly
+    let final = o.enqueueOnly
       ? await runs.get(runId)
-      : await waitForRun(runs, runId, { stop: () => o.stopped?.() ?? false, onTick: o.onProgress });
+      : await waitForRun(runs, runId, { stop: interrupted, onTick: o.onProgress });
+    if (final && !FINAL_STATUSES.has(final.status) && interrupted()) {
+      // Honest accounting: let requests in flight finish and count them, then record what is left.
+      await sender?.close();
+      const why = produced.stoppedEarly
+        ? 'stopped by a signal while reading the input'
+        : 'stopped by a signal';
+      await runs.setStatus(runId, 'interrupted', `${why}; continue with --resume ${runId}`);
+      final = await runs.get(runId);
+    }
     if (!final) throw new Error(`run ${runId} disappeared from Redis`);
     await o.beforeClose?.({ runs, runId });
     return summarize(final);
   } finally {
     const errors = await res.closeAll();
     for (const e of errors) log.warn(e.message);
+  }
+}
+
+/**
+ * A new run, a resumed one, or none because this exact input was imported before. A resumed run
+ * re-reads its input and re-enqueues what it has not settled; jobs a halt left failed go back too.
+ */
+async function beginRun(
+  runs: RunStore,
+  queue: Queue<TrackJobData>,
+  input: ImportInput,
+  o: ImportOptions,
+): Promise<{ runId: string } | { already: RunRecord }> {
+  if (o.resume) {
+    const run = await runs.get(o.resume);
+    if (!run)
+      throw new UsageError(
+        `--resume: no run ${o.resume} in this Redis (runs are kept for the retention period)`,
+      );
+    if (run.fingerprint && input.fingerprint && run.fingerprint !== input.fingerprint) {
+      throw new UsageError(
+        `--resume: this input (or its options) differs from what run ${o.resume} imported`,
+      );
+    }
+    const was = await runs.resume(o.resume);
+    if (was === 'completed' || was === 'completed_with_errors') {
+      throw new UsageError(`--resume: run ${o.resume} already completed; nothing to resume`);
+    }
+    await retryUnsettledFailures(runs, queue, o.resume);
+    return { runId: o.resume };
+  }
+  if (input.fingerprint && !o.force) {
+    const earlier = await runs.findByFingerprint(input.fingerprint);
+    const run = earlier ? await runs.get(earlier) : undefined;
+    if (run && (run.status === 'completed' || run.status === 'completed_with_errors'))
+      return { already: run };
+    if (run) {
+      throw new UsageError(
+        `this input is run ${run.runId} (${run.status}); continue it with --resume ${run.runId}, or start over with --force`,
+      );
+    }
+  }
+  const runId = o.runId ?? newRunId();
+  if (!RUN_ID_PATTERN.test(runId)) {
+    throw new UsageError(
+      `--run-id: "${runId}" must be 1-64 letters, digits, '_', '.', '-' and contain a letter`,
+    );
+  }
+  const extra = input.fingerprint ? { fingerprint: input.fingerprint } : undefined;
+  if (!(await runs.create(runId, input.source, extra))) {
+    throw new UsageError(`run ${runId} already exists; pick another --run-id or use --resume ${runId}`);
+  }
+  if (input.fingerprint) await runs.rememberFingerprint(input.fingerprint, runId);
+  return { runId };
+}
+
+/** Jobs of the run that failed without an outcome (a halt) are queued again; settled ones never are. */
+async function retryUnsettledFailures(
+  runs: RunStore,
+  queue: Queue<TrackJobData>,
+  runId: string,
+): Promise<void> {
+  for (let start = 0; ; start += 500) {
+    const failed = await queue.getFailed(start, start + 499);
+    for (const job of failed) {
+      if (job.data.runId === runId && !(await runs.isSettled(runId, job.id ?? ''))) await job.retry();
+    }
+    if (failed.length < 500) return;
   }
 }
 

@@ -12,6 +12,7 @@ import {
   parseMappingText,
   resolveIdColumn,
 } from '../validate/index.js';
+import { fingerprintFile } from './fingerprint.js';
 import type { ImportInput } from './import.js';
 
 export interface InputFlags {
@@ -36,9 +37,21 @@ export async function openInput(file: string, flags: InputFlags, config: Config)
       throw new UsageError(problems);
     }
   }
+  const fingerprint =
+    file === '-'
+      ? undefined
+      : await fingerprintFile(file, {
+          mapping: mapping ?? null,
+          format: source.format,
+          delimiter: flags.delimiter ?? null,
+          idColumn,
+          maxObjects: config.braze.maxObjects,
+          legacyPerArray: config.braze.legacyPerArray,
+        });
   return {
     source: source.name,
     format: source.format,
+    fingerprint,
     rows: source,
     validate: createValidator({ mapping, idColumn: flags.idColumn, format: source.format }),
     ...inputChunker(config),

@@ -1,8 +1,10 @@
 import type { Redis } from 'ioredis';
+import { CLAIM, PRODUCER_DONE, RESUME, SETTLE } from './scripts.js';
 
 /**
  * A run lives in Redis: a hash of counters and status, a set of settled job ids (the ledger that
- * keeps a re-processed job from being counted twice), and a list of dead letters.
+ * keeps a re-processed job from being counted twice), the ids it enqueued and has in flight, and
+ * two dead-letter lists (rows we rejected; objects Braze refused or we gave up on).
  */
 export type RunStatus =
   | 'reading'
@@ -35,6 +37,8 @@ export const COUNTERS = [
   'requestsRateLimited',
   'deadLetters',
   'dataPoints',
+  'possibleDuplicates',
+  'resumes',
 ] as const;
 export type Counter = (typeof COUNTERS)[number];
 export type Counts = Record<Counter, number>;
@@ -43,6 +47,7 @@ export interface RunRecord extends Counts {
   runId: string;
   status: RunStatus;
   source: string;
+  fingerprint?: string;
   createdAt: number;
   finishedAt?: number;
   producerDone: boolean;
@@ -52,44 +57,31 @@ export interface RunRecord extends Counts {
 export function runKeys(prefix: string, runId: string) {
   return {
     run: `${prefix}:run:${runId}`,
+    /** Ledger: job ids whose outcome is recorded. */
     done: `${prefix}:run:${runId}:done`,
+    /** Job ids ever enqueued, so jobsOpen counts each once. */
+    enqueued: `${prefix}:run:${runId}:enqueued`,
+    /** Job ids whose request may have reached Braze without an answer (crash, timeout, reset). */
+    inflight: `${prefix}:run:${runId}:inflight`,
+    /** Dead letters from Braze or retries (kept across resumes). */
     dlq: `${prefix}:dlq:${runId}`,
+    /** Rows our validation rejected (recounted on resume). */
+    rejected: `${prefix}:dlq:${runId}:rejected`,
     index: `${prefix}:runs`,
   };
 }
 
-// Shared by settle and markProducerDone: whoever brings open jobs to zero after reading ended closes the run.
-const FINALIZE = `
-local function finalize(run, now)
-  local st = redis.call('HGET', run, 'status')
-  if st ~= 'reading' and st ~= 'sending' then return end
-  if redis.call('HGET', run, 'producerDone') ~= '1' then return end
-  if tonumber(redis.call('HGET', run, 'jobsOpen') or '0') > 0 then return end
-  local dl = tonumber(redis.call('HGET', run, 'deadLetters') or '0')
-  redis.call('HSET', run, 'status', dl > 0 and 'completed_with_errors' or 'completed', 'finishedAt', now)
-end
-`;
+export function fingerprintKey(prefix: string, fingerprint: string): string {
+  return `${prefix}:fp:${fingerprint}`;
+}
 
-/** KEYS: done, run, dlq. ARGV: jobId, now, nCounters, name, delta, ..., deadLetterJson... */
-const SETTLE = `${FINALIZE}
-if redis.call('SADD', KEYS[1], ARGV[1]) == 0 then return 0 end
-local n = tonumber(ARGV[3])
-for i = 0, n - 1 do redis.call('HINCRBY', KEYS[2], ARGV[4 + 2 * i], ARGV[5 + 2 * i]) end
-for i = 4 + 2 * n, #ARGV do redis.call('RPUSH', KEYS[3], ARGV[i]) end
-finalize(KEYS[2], ARGV[2])
-return 1
-`;
-
-/** KEYS: run. ARGV: now. */
-const PRODUCER_DONE = `${FINALIZE}
-redis.call('HSET', KEYS[1], 'producerDone', '1')
-if redis.call('HGET', KEYS[1], 'status') == 'reading' then redis.call('HSET', KEYS[1], 'status', 'sending') end
-finalize(KEYS[1], ARGV[1])
-return redis.call('HGET', KEYS[1], 'status')
-`;
-
-type SettleFn = (done: string, run: string, dlq: string, ...args: Array<string | number>) => Promise<number>;
-type DoneFn = (run: string, now: number) => Promise<string>;
+type Script = (...args: Array<string | number>) => Promise<unknown>;
+interface Scripted {
+  brazeSettle: Script;
+  brazeProducerDone: Script;
+  brazeClaim: Script;
+  brazeResume: Script;
+}
 
 export interface RunStore {
   create(runId: string, source: string, extra?: Record<string, string>): Promise<boolean>;
@@ -98,22 +90,42 @@ export interface RunStore {
   incr(runId: string, deltas: Partial<Counts>): Promise<void>;
   /** Once per job id: counters, dead letters and, when it was the last open job, the final status. */
   settle(runId: string, jobId: string, deltas: Partial<Counts>, deadLetters: string[]): Promise<boolean>;
+  /** Which of these jobs still need a place in the queue (not settled); counts new ones as open. */
+  claim(runId: string, jobIds: string[]): Promise<boolean[]>;
+  isSettled(runId: string, jobId: string): Promise<boolean>;
+  /** Marks a request as possibly delivered; true when an earlier attempt of it never got an answer. */
+  markInflight(runId: string, jobId: string): Promise<boolean>;
+  /** Braze answered (or the request never left): not in flight any more. */
+  clearInflight(runId: string, jobId: string): Promise<void>;
   markProducerDone(runId: string): Promise<string>;
-  addDeadLetters(runId: string, letters: string[]): Promise<void>;
-  deadLetters(runId: string, start?: number, stop?: number): Promise<string[]>;
+  /** Prepares a run to read its input again; returns the status it had. */
+  resume(runId: string): Promise<string>;
+  addRejections(runId: string, letters: string[]): Promise<void>;
+  deadLetterPage(runId: string, list: 'rejected' | 'sent', start: number, stop: number): Promise<string[]>;
   countDeadLetters(runId: string): Promise<number>;
   purgeDeadLetters(runId: string): Promise<void>;
   setStatus(runId: string, status: RunStatus, reason?: string): Promise<void>;
+  /** The run that imported this input before, if any (within the retention period). */
+  findByFingerprint(fingerprint: string): Promise<string | undefined>;
+  rememberFingerprint(fingerprint: string, runId: string): Promise<void>;
 }
 
 export function createRunStore(redis: Redis, prefix: string, retentionMs: number): RunStore {
-  const r = redis as Redis & { brazeSettle?: SettleFn; brazeProducerDone?: DoneFn };
-  if (!r.brazeSettle) r.defineCommand('brazeSettle', { numberOfKeys: 3, lua: SETTLE });
-  if (!r.brazeProducerDone) r.defineCommand('brazeProducerDone', { numberOfKeys: 1, lua: PRODUCER_DONE });
+  const r = redis as Redis & Partial<Scripted>;
+  if (!r.brazeSettle) {
+    r.defineCommand('brazeSettle', { numberOfKeys: 4, lua: SETTLE });
+    r.defineCommand('brazeProducerDone', { numberOfKeys: 1, lua: PRODUCER_DONE });
+    r.defineCommand('brazeClaim', { numberOfKeys: 3, lua: CLAIM });
+    r.defineCommand('brazeResume', { numberOfKeys: 2, lua: RESUME });
+  }
+  const lua = r as Redis & Scripted;
   const keys = (runId: string) => runKeys(prefix, runId);
   const ttl = Math.ceil(retentionMs / 1000);
-  const expireAll = (k: ReturnType<typeof keys>) =>
-    redis.multi().expire(k.run, ttl).expire(k.done, ttl).expire(k.dlq, ttl).exec();
+  const expireAll = (k: ReturnType<typeof keys>) => {
+    const m = redis.multi();
+    for (const key of [k.run, k.done, k.enqueued, k.inflight, k.dlq, k.rejected]) m.expire(key, ttl);
+    return m.exec();
+  };
 
   return {
     async create(runId, source, extra = {}) {
@@ -125,7 +137,10 @@ export function createRunStore(redis: Redis, prefix: string, retentionMs: number
         .multi()
         .hset(k.run, { status: 'reading', source, createdAt: now, producerDone: '0', ...extra })
         .zadd(k.index, now, runId)
+        // Index entries of runs past the retention period point at nothing: drop them.
+        .zremrangebyscore(k.index, '-inf', now - retentionMs)
         .expire(k.run, ttl)
+        .expire(k.index, ttl)
         .exec();
       return true;
     },
@@ -134,7 +149,8 @@ export function createRunStore(redis: Redis, prefix: string, retentionMs: number
       return h['runId'] ? toRecord(h) : undefined;
     },
     async list(limit = 20) {
-      return redis.zrevrange(keys('').index, 0, limit - 1);
+      // Only runs within the retention period: older entries may point at expired records.
+      return redis.zrevrangebyscore(keys('').index, '+inf', Date.now() - retentionMs, 'LIMIT', 0, limit);
     },
     async incr(runId, deltas) {
       const k = keys(runId).run;
@@ -146,35 +162,72 @@ export function createRunStore(redis: Redis, prefix: string, retentionMs: number
       const k = keys(runId);
       const pairs = Object.entries(deltas).filter(([, d]) => d !== 0 && d !== undefined);
       const args = [jobId, Date.now(), pairs.length, ...pairs.flat().map(String), ...deadLetters];
-      const settled = (await r.brazeSettle!(k.done, k.run, k.dlq, ...args)) === 1;
-      if (settled && deadLetters.length > 0) await expireAll(k);
-      return settled;
+      // TTLs in the same round trip (commands run in order): the ledger and the dlq may be created
+      // here, after markProducerDone's expireAll, and must not outlive the retention period.
+      const [result] = await Promise.all([
+        lua.brazeSettle(k.done, k.run, k.dlq, k.inflight, ...args),
+        expireAll(k),
+      ]);
+      return result === 1;
+    },
+    async claim(runId, jobIds) {
+      if (jobIds.length === 0) return [];
+      const k = keys(runId);
+      const flags = (await lua.brazeClaim(k.done, k.enqueued, k.run, ...jobIds)) as number[];
+      return flags.map((f) => f === 1);
+    },
+    async isSettled(runId, jobId) {
+      return (await redis.sismember(keys(runId).done, jobId)) === 1;
+    },
+    async markInflight(runId, jobId) {
+      return (await redis.sadd(keys(runId).inflight, jobId)) === 0;
+    },
+    async clearInflight(runId, jobId) {
+      await redis.srem(keys(runId).inflight, jobId);
     },
     async markProducerDone(runId) {
       const k = keys(runId);
-      const status = await r.brazeProducerDone!(k.run, Date.now());
+      const status = (await lua.brazeProducerDone(k.run, Date.now())) as string;
       await expireAll(k);
       return status;
     },
-    async addDeadLetters(runId, letters) {
+    async resume(runId) {
+      const k = keys(runId);
+      return (await lua.brazeResume(k.run, k.rejected)) as string;
+    },
+    async addRejections(runId, letters) {
       if (letters.length === 0) return;
       const k = keys(runId);
       await redis
         .multi()
-        .rpush(k.dlq, ...letters)
-        .expire(k.dlq, ttl)
+        .rpush(k.rejected, ...letters)
+        .expire(k.rejected, ttl)
         .exec();
     },
-    deadLetters: (runId, start = 0, stop = -1) => redis.lrange(keys(runId).dlq, start, stop),
-    countDeadLetters: (runId) => redis.llen(keys(runId).dlq),
+    deadLetterPage: (runId, list, start, stop) =>
+      redis.lrange(list === 'rejected' ? keys(runId).rejected : keys(runId).dlq, start, stop),
+    async countDeadLetters(runId) {
+      const k = keys(runId);
+      const [a, b] = await Promise.all([redis.llen(k.rejected), redis.llen(k.dlq)]);
+      return a + b;
+    },
     async purgeDeadLetters(runId) {
-      await redis.del(keys(runId).dlq);
+      const k = keys(runId);
+      await redis.del(k.dlq, k.rejected);
     },
     async setStatus(runId, status, reason) {
       const fields: Record<string, string | number> = { status };
       if (reason) fields['reason'] = reason;
       if (FINAL_STATUSES.has(status)) fields['finishedAt'] = Date.now();
       await redis.hset(keys(runId).run, fields);
+      // An interrupted or halted run may never reach markProducerDone: its sets still need a TTL.
+      if (FINAL_STATUSES.has(status)) await expireAll(keys(runId));
+    },
+    async findByFingerprint(fingerprint) {
+      return (await redis.get(fingerprintKey(prefix, fingerprint))) ?? undefined;
+    },
+    async rememberFingerprint(fingerprint, runId) {
+      await redis.set(fingerprintKey(prefix, fingerprint), runId, 'EX', ttl);
     },
   };
 }
@@ -186,6 +239,7 @@ function toRecord(h: Record<string, string>): RunRecord {
     runId: h['runId'] ?? '',
     status: (h['status'] ?? 'reading') as RunStatus,
     source: h['source'] ?? '',
+    fingerprint: h['fingerprint'],
     createdAt: Number(h['createdAt'] ?? 0),
     finishedAt: h['finishedAt'] ? Number(h['finishedAt']) : undefined,
     producerDone: h['producerDone'] === '1',

@@ -11,8 +11,11 @@ export interface Summary {
   requests: { sent: number; retried: number; rateLimited: number };
   deadLetters: number;
   estimatedDataPoints: number;
+  /** Chunks that may have reached Braze twice (in flight when a process died, or timed out). */
   possibleDuplicates: number;
   durationMs: number;
+  /** Set when the same input was imported before: nothing was sent this time. */
+  alreadyImported?: boolean;
 }
 
 export function summarize(run: RunRecord, now = Date.now()): Summary {
@@ -33,7 +36,7 @@ export function summarize(run: RunRecord, now = Date.now()): Summary {
     requests: { sent: run.requestsSent, retried: run.requestsRetried, rateLimited: run.requestsRateLimited },
     deadLetters: run.deadLetters,
     estimatedDataPoints: run.dataPoints,
-    possibleDuplicates: 0,
+    possibleDuplicates: run.possibleDuplicates,
     durationMs: (run.finishedAt ?? now) - run.createdAt,
   };
 }

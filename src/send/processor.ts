@@ -16,7 +16,8 @@ import type { TrackClient } from './http.js';
 export type ChunkResult =
   | { kind: 'settle'; deltas: Partial<Counts>; deadLetters: DeadLetter[]; continuations: TrackJobData[] }
   | { kind: 'rate-limited'; waitMs: number }
-  | { kind: 'retry'; message: string }
+  /** maybeDelivered: no answer (reset, timeout) or a gateway timeout, so Braze may have the data. */
+  | { kind: 'retry'; message: string; maybeDelivered: boolean }
   | { kind: 'halt'; status: number; message: string };
 
 export interface AttemptInfo {
@@ -75,7 +76,8 @@ export function createChunkProcessor(deps: { client: TrackClient; now?: () => nu
       case 'fatal':
         return { kind: 'halt', status: outcome.status, message: outcome.message } satisfies ChunkResult;
       case 'retry': {
-        if (!isLast) return { kind: 'retry', message: outcome.message } satisfies ChunkResult;
+        const maybeDelivered = outcome.status === 0 || outcome.status === 504;
+        if (!isLast) return { kind: 'retry', message: outcome.message, maybeDelivered } satisfies ChunkResult;
         const failed = everyObject(
           data,
           outcome.status,

@@ -59,6 +59,7 @@ export async function startSender(o: SenderOptions): Promise<Sender> {
       runs: createRunStore(state, config.prefix, config.retentionMs),
       log,
       retentionMs: config.retentionMs,
+      lockMs: config.worker.lockMs,
       onHalt: o.onHalt,
     });
     res.defer('worker', () => worker.close());

@@ -17,6 +17,8 @@ export interface TrackWorkerDeps {
   runs: RunStore;
   log: Logger;
   retentionMs: number;
+  /** BullMQ lock: a dead worker's chunks go back to the queue this long after it stopped renewing. */
+  lockMs?: number;
   /** Called once when Braze refuses us for good (401/403/404): the run halts. */
   onHalt?: (runId: string, message: string) => void;
 }
@@ -36,6 +38,10 @@ export function createTrackWorker(deps: TrackWorkerDeps): Worker<TrackJobData> {
   const handler = async (job: Job<TrackJobData>, _token?: string, signal?: AbortSignal) => {
     const data = job.data;
     const maxAttempts = job.opts.attempts ?? DEFAULT_ATTEMPTS;
+    const jobId = job.id ?? trackJobId(data);
+    // Set before the request, cleared by any answer: still set here means an earlier attempt's request
+    // (a crashed worker's, a timed-out one) may have reached Braze, so this one may duplicate it.
+    const again = await runs.markInflight(data.runId, jobId);
     const result = await deps.process(data, { attemptsMade: job.attemptsMade, maxAttempts }, signal);
     switch (result.kind) {
       case 'settle': {
@@ -55,13 +61,14 @@ export function createTrackWorker(deps: TrackWorkerDeps): Worker<TrackJobData> {
         // One round trip per chunk: the request is counted with its outcome.
         await runs.settle(
           data.runId,
-          job.id ?? trackJobId(data),
-          { ...result.deltas, requestsSent: 1 },
+          jobId,
+          { ...result.deltas, requestsSent: 1, possibleDuplicates: again ? 1 : 0 },
           letters,
         );
         return { accepted: result.deltas.objectsAccepted ?? 0, failed: result.deltas.objectsFailed ?? 0 };
       }
       case 'rate-limited':
+        await runs.clearInflight(data.runId, jobId);
         await runs.incr(data.runId, { requestsSent: 1, requestsRateLimited: 1 });
         if ((job.attemptsStarted ?? 0) > MAX_STARTS)
           throw new Error('rate limited too many times; retrying later');
@@ -69,9 +76,11 @@ export function createTrackWorker(deps: TrackWorkerDeps): Worker<TrackJobData> {
         await queue.rateLimit(result.waitMs);
         throw new RateLimitError();
       case 'retry':
+        if (!result.maybeDelivered) await runs.clearInflight(data.runId, jobId);
         await runs.incr(data.runId, { requestsSent: 1, requestsRetried: 1 });
         throw new Error(result.message);
       case 'halt':
+        await runs.clearInflight(data.runId, jobId);
         await runs.incr(data.runId, { requestsSent: 1 });
         await runs.setStatus(data.runId, 'halted', result.message);
         await queue.pause();
@@ -87,6 +96,10 @@ export function createTrackWorker(deps: TrackWorkerDeps): Worker<TrackJobData> {
     limiter: deps.limiter,
     autorun: false,
     maxStartedAttempts: MAX_STARTS + 10,
+    lockDuration: deps.lockMs ?? 30_000,
+    stalledInterval: deps.lockMs ?? 30_000,
+    // Chunks are short; a chunk that stalls is a worker that died, not a poison job: take it over.
+    maxStalledCount: 10,
   });
   worker.on('error', (err) => log.warn({ err: err.message }, 'worker error'));
   worker.on('failed', (job, err) => {

@@ -1,0 +1,75 @@
+/**
+ * The run record's atomic steps, as Lua: each reads and writes several keys of one run, and must
+ * not interleave with another worker's step or be half-done by a crash.
+ */
+
+// Shared by settle and markProducerDone: whoever brings open jobs to zero after reading ended closes the run.
+const FINALIZE = `
+local function finalize(run, now)
+  local st = redis.call('HGET', run, 'status')
+  if st ~= 'reading' and st ~= 'sending' then return end
+  if redis.call('HGET', run, 'producerDone') ~= '1' then return end
+  if tonumber(redis.call('HGET', run, 'jobsOpen') or '0') > 0 then return end
+  local dl = tonumber(redis.call('HGET', run, 'deadLetters') or '0')
+  redis.call('HSET', run, 'status', dl > 0 and 'completed_with_errors' or 'completed', 'finishedAt', now)
+end
+`;
+
+/**
+ * KEYS: done, run, dlq, inflight. ARGV: jobId, now, nCounters, name, delta, ..., deadLetterJson...
+ * Once per job id (the ledger), so a job processed twice after a crash is counted once.
+ */
+export const SETTLE = `${FINALIZE}
+redis.call('SREM', KEYS[4], ARGV[1])
+if redis.call('SADD', KEYS[1], ARGV[1]) == 0 then return 0 end
+local n = tonumber(ARGV[3])
+for i = 0, n - 1 do redis.call('HINCRBY', KEYS[2], ARGV[4 + 2 * i], ARGV[5 + 2 * i]) end
+for i = 4 + 2 * n, #ARGV do redis.call('RPUSH', KEYS[3], ARGV[i]) end
+finalize(KEYS[2], ARGV[2])
+return 1
+`;
+
+/** KEYS: run. ARGV: now. */
+export const PRODUCER_DONE = `${FINALIZE}
+redis.call('HSET', KEYS[1], 'producerDone', '1')
+if redis.call('HGET', KEYS[1], 'status') == 'reading' then redis.call('HSET', KEYS[1], 'status', 'sending') end
+finalize(KEYS[1], ARGV[1])
+return redis.call('HGET', KEYS[1], 'status')
+`;
+
+/**
+ * KEYS: done, enqueued, run. ARGV: jobIds. For each id: 0 if already settled (skip it), else 1 (add
+ * it; BullMQ ignores an id still queued). jobsOpen grows only for ids never claimed before, so a
+ * resumed run that enqueues its chunks again does not count them twice.
+ */
+export const CLAIM = `
+local out = {}
+for i = 1, #ARGV do
+  if redis.call('SISMEMBER', KEYS[1], ARGV[i]) == 1 then
+    out[i] = 0
+  else
+    if redis.call('SADD', KEYS[2], ARGV[i]) == 1 then redis.call('HINCRBY', KEYS[3], 'jobsOpen', 1) end
+    out[i] = 1
+  end
+end
+return out
+`;
+
+/**
+ * KEYS: run, rejected. Starts reading a run's input again: the producer's counts and its rejected
+ * rows are recounted from scratch; what workers counted (accepted, failed, requests) stays.
+ * Returns the status it found.
+ */
+export const RESUME = `
+local st = redis.call('HGET', KEYS[1], 'status')
+if st == 'completed' or st == 'completed_with_errors' then return st end
+local rejected = tonumber(redis.call('HGET', KEYS[1], 'rowsRejected') or '0')
+-- (Redis refuses "-0" as an increment, so only when there is something to take back.)
+if rejected > 0 then redis.call('HINCRBY', KEYS[1], 'deadLetters', -rejected) end
+redis.call('HSET', KEYS[1], 'rowsRead', 0, 'rowsValid', 0, 'rowsRejected', 0, 'chunks', 0, 'objects', 0,
+  'dataPoints', 0, 'producerDone', '0', 'status', 'reading')
+redis.call('HDEL', KEYS[1], 'reason', 'finishedAt')
+redis.call('HINCRBY', KEYS[1], 'resumes', 1)
+redis.call('DEL', KEYS[2])
+return st
+`;

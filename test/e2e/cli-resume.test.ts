@@ -1,0 +1,88 @@
+import { afterAll, beforeAll, describe, expect, it } from 'vitest';
+import { type Emulator, startEmulator } from '../../src/emulator/index.js';
+import { checkSummary } from '../../src/runs/summary.js';
+import { cliEnv, runCli, startCli } from '../helpers/cli.js';
+import { tempDir, writeJsonl } from '../helpers/files.js';
+import { testRedisUrl, uniquePrefix } from '../helpers/redis.js';
+
+const KEY = 'resume-key';
+let emu: Emulator;
+let dir: string;
+beforeAll(async () => {
+  // A slow Braze (600 requests per 3 s) so a run is still going when we interrupt it.
+  emu = await startEmulator({ port: 0, apiKey: KEY, rateLimits: { track: { limit: 600, windowMs: 3000 } } });
+  dir = tempDir();
+});
+afterAll(() => emu.close());
+
+function env() {
+  return cliEnv({
+    REDIS_URL: testRedisUrl(),
+    BRAZE_REST_ENDPOINT: emu.url,
+    BRAZE_API_KEY: KEY,
+    BRAZE_TRACK_RATE_LIMIT: '600/3s',
+    BRAZE_IMPORT_PREFIX: uniquePrefix('resume'),
+  });
+}
+
+async function waitFor(check: () => Promise<boolean>, timeoutMs = 30_000) {
+  const end = Date.now() + timeoutMs;
+  while (Date.now() < end) {
+    if (await check()) return;
+    await new Promise((r) => setTimeout(r, 100));
+  }
+  throw new Error('condition not met in time');
+}
+
+describe('idempotent re-runs and resume', () => {
+  it('running the same file twice sends nothing the second time and says why; --force sends again', async () => {
+    emu.reset();
+    const e = env();
+    const { path } = writeJsonl(dir, 500, 31, 0);
+    const first = await runCli(['run', path, '--json'], e);
+    expect(first.code).toBe(0);
+    const sent = emu.stats().requests.total;
+    const second = await runCli(['run', path], e);
+    expect(second.code).toBe(0);
+    expect(second.stdout).toMatch(/Already imported as run run-[\w-]+ \(completed\); nothing was sent/);
+    expect(emu.stats().requests.total).toBe(sent);
+    const forced = await runCli(['run', path, '--force', '--json'], e);
+    expect(JSON.parse(forced.stdout).objects.accepted).toBe(JSON.parse(first.stdout).objects.accepted);
+  });
+
+  it('Ctrl-C stops reading, finishes requests in flight and records an honest interrupted run; --resume finishes it once', async () => {
+    emu.reset();
+    const e = env();
+    const { path, rows } = writeJsonl(dir, 12_000, 32, 0);
+    const child = startCli(['run', path, '--json', '--run-id', 'ctrlc'], e);
+    await waitFor(async () => emu.stats().objects.accepted > 2000);
+    child.kill('SIGINT');
+    const r = await child.result;
+    expect(r.code).toBe(1);
+    const s = JSON.parse(r.stdout);
+    expect(s.status).toBe('interrupted');
+    expect(s.objects.accepted).toBeGreaterThan(0);
+    expect(s.objects.accepted + s.objects.failed + s.objects.notAttempted).toBe(s.objects.total);
+    expect(s.possibleDuplicates).toBe(0);
+    // What the summary says was accepted is what Braze has.
+    expect(emu.stats().objects.accepted).toBe(s.objects.accepted);
+    expect(checkSummary(s)).toEqual([]);
+
+    const resumed = await runCli(['run', path, '--resume', 'ctrlc', '--json'], e);
+    expect(resumed.code).toBe(0);
+    const s2 = JSON.parse(resumed.stdout);
+    expect(s2.status).toBe('completed');
+    expect(s2.rows.read).toBe(12_000);
+    expect(checkSummary(s2)).toEqual([]);
+    // Every row once: attributes as written, and no event or purchase twice.
+    for (const row of rows) {
+      const p = emu.getUser(row.user.externalId);
+      expect(p?.attributes).toEqual(row.user.attributes);
+      expect(p?.events).toHaveLength(row.events);
+      expect(p?.purchases).toHaveLength(row.purchases);
+    }
+    const again = await runCli(['run', path, '--resume', 'ctrlc'], e);
+    expect(again.code).toBe(2);
+    expect(again.stderr).toMatch(/already completed/);
+  });
+});
