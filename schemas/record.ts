@@ -38,6 +38,8 @@ export const REJECTION_CODES = [
   'ragged_row',
   'bad_json',
   'bad_csv',
+  /** Bytes that are not UTF-8, or NUL bytes: refused rather than sent as replacement characters. */
+  'bad_encoding',
   'object_too_large',
 ] as const;
 export type RejectionCode = (typeof REJECTION_CODES)[number];

@@ -30,8 +30,18 @@ export function trackJobOptions(
   };
 }
 
-export function createTrackQueue(connection: Redis, prefix: string): Queue<TrackJobData> {
-  return new Queue<TrackJobData>(TRACK_QUEUE, { connection, prefix });
+/**
+ * `onError` hears connection trouble (a Redis restart); without a listener BullMQ prints raw stack
+ * traces. Commands that fail still reject, so nothing is lost by only logging here.
+ */
+export function createTrackQueue(
+  connection: Redis,
+  prefix: string,
+  onError: (err: Error) => void = () => {},
+): Queue<TrackJobData> {
+  const queue = new Queue<TrackJobData>(TRACK_QUEUE, { connection, prefix });
+  queue.on('error', onError);
+  return queue;
 }
 
 /** Jobs not yet finished: what the backlog bound counts. */

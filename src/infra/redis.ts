@@ -18,20 +18,31 @@ export function redisOptions(role: RedisRole): RedisOptions {
     maxRetriesPerRequest: 2,
     enableOfflineQueue: false,
     connectTimeout: 5000,
-    retryStrategy: (times) => (times > 5 ? null : backoff(times)),
+    // About a minute of reconnecting before giving up for good (see rideOutRestarts).
+    retryStrategy: (times) => (times > 20 ? null : backoff(times)),
   };
 }
 
 export function createRedis(url: string, role: RedisRole, name?: string): Redis {
   const opts = redisOptions(role);
-  return new Redis(url, { ...opts, connectionName: name, lazyConnect: true });
+  const redis = new Redis(url, { ...opts, connectionName: name, lazyConnect: true });
+  // Connection errors surface as failed commands and the client reconnects by itself; without a
+  // listener ioredis would also print each one as a raw stack trace.
+  redis.on('error', () => {});
+  return redis;
 }
 
-/** Connect or fail with one line that names the URL without its password. */
+/**
+ * Connect or fail with one line that names the URL without its password. Once connected, a producer
+ * waits out a short outage (a Redis restart) instead of failing its run: commands queue until the
+ * connection is back, for about a minute.
+ */
 export async function connectRedis(redis: Redis, url: string): Promise<Redis> {
   try {
     await redis.connect();
     await redis.ping();
+    redis.options.enableOfflineQueue = true;
+    if (redis.options.maxRetriesPerRequest !== null) redis.options.maxRetriesPerRequest = 20;
     return redis;
   } catch (err) {
     redis.disconnect();

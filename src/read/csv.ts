@@ -1,7 +1,8 @@
+import { Transform, type TransformCallback } from 'node:stream';
 import { type CsvError, Parser } from 'csv-parse';
-import { none } from 'stream-chain';
 import type { RawRow } from '../../schemas/record.js';
 import { UsageError } from '../errors.js';
+import { ByteWatch, badText } from './text.js';
 
 /**
  * CSV bytes -> raw rows. csv-parse splits records (BOM, CRLF, quotes, custom delimiter); this module
@@ -12,10 +13,21 @@ import { UsageError } from '../errors.js';
  * a quoted field twice, and `info`/`raw` cost ~15% throughput. A record starts on the line after
  * the previous one ended, and spans one line more per newline inside its quoted fields. Blank lines
  * arrive as [''] (skip_empty_lines off) so they are counted too.
+ *
+ * Recovery: csv-parse cannot go on after a quote error by itself (it stays inside the "quoted" field
+ * and swallows the following rows, or reports one row twice). So this module drives csv-parse's
+ * parsing core directly and keeps the bytes of the record in progress; when a record cannot be
+ * parsed (stray or unclosed quote, a row past MAX_RECORD_CHARS) the physical line it starts on
+ * becomes one error row, and a fresh parser starts on the next line. A stray quote costs its own
+ * line, never the rest of the file.
  */
 
 /** No row can be bigger than a 4 MB request body; the cap also stops a stray quote from buffering the file. */
 export const MAX_RECORD_CHARS = 8 * 1024 * 1024;
+/** A broken line's dead letter keeps this many characters of it. */
+const RAW_CHARS = 4096;
+/** Re-parsing after errors may cost this much (bytes) beyond 4x the input before we give up. */
+const RESCAN_ALLOWANCE = 64 * 1024 * 1024;
 
 export interface CsvOptions {
   name: string;
@@ -25,68 +37,160 @@ export interface CsvOptions {
   onHeader?: (header: readonly string[]) => void;
 }
 
-/** A record csv-parse could not parse, injected in order into its output (see on_skip). */
-class Unparsable {
-  constructor(readonly error: CsvError) {}
+/** csv-parse's parsing core (a Parser's `api`): bytes in, records out, an error returned. */
+interface Engine {
+  parse(
+    buf: Buffer | undefined,
+    end: boolean,
+    push: (record: string[]) => void,
+    close: () => void,
+  ): Error | undefined;
+  info: { bytes: number };
+  state: { quoting: boolean };
 }
 
-/**
- * One stream: csv-parse with row numbering fused into its push(), which saves a stream hop (a
- * buffer, a push and a read) per row, about a tenth of the reader's time.
- */
-export function csvParser(options: CsvOptions): Parser {
-  const toRow = numberRows(options);
-  const parser: Parser = new Parser({
-    bom: true,
-    delimiter: options.delimiter,
+/** Throws (a bad delimiter, say) the way csv-parse does, so callers can report it. */
+function newEngine(delimiter: string, atStart: boolean): Engine {
+  const parser = new Parser({
+    bom: atStart,
+    delimiter,
     relax_column_count: true,
     skip_empty_lines: false,
-    skip_records_with_error: true,
     max_record_size: MAX_RECORD_CHARS,
-    on_skip: (err) => {
-      // Past this error the parser cannot find record boundaries again: fail the stream, clearly.
-      if (!err || err.code === 'CSV_MAX_RECORD_SIZE') throw err ?? new Error('CSV parse error');
-      parser.push(new Unparsable(err));
-      return undefined;
-    },
   });
-  const push = parser.push.bind(parser);
-  let failed = false;
-  parser.push = (record: unknown): boolean => {
-    if (record === null) return push(null);
-    if (failed) return false;
-    try {
-      const row = toRow(record as string[] | Unparsable);
-      return row === none ? true : push(row);
-    } catch (err) {
-      // Thrown inside csv-parse's loop it would escape as an uncaught exception: fail the stream instead.
-      failed = true;
-      parser.destroy(err as Error);
-      return false;
-    }
-  };
-  return parser;
+  const api = (parser as unknown as { api?: Engine }).api;
+  if (typeof api?.parse !== 'function' || typeof api.info?.bytes !== 'number') {
+    throw new Error('csv-parse has no parsing core (Parser#api) where the CSV reader expects it');
+  }
+  return api;
 }
 
-function numberRows(options: CsvOptions): (record: string[] | Unparsable) => RawRow | typeof none {
-  let header: string[] | undefined;
-  let nextLine = 1;
-  let nullPrototype = false;
-  return (record) => {
-    const line = nextLine;
-    if (record instanceof Unparsable) {
-      // The broken record's real extent is unknown; one line is right for the common cases (a stray quote).
-      nextLine = line + 1;
-      return { line, kind: 'error', code: 'bad_csv', message: csvMessage(record.error) };
+const noop = () => undefined;
+
+/** One stream: bytes in, numbered raw rows out. */
+export function csvParser(options: CsvOptions): Transform {
+  return new CsvReader(options);
+}
+
+class CsvReader extends Transform {
+  private engine: Engine;
+  /** Absolute offset of the current engine's first byte. */
+  private base = 0;
+  /** Absolute offset where the next record starts (just past the last one the engine gave). */
+  private consumed = 0;
+  /** Bytes from `heldFrom` on: everything not yet part of a finished record. */
+  private held: Buffer[] = [];
+  private heldFrom = 0;
+  /** Bytes received so far. */
+  private total = 0;
+  /** After a row too long to hold: dropping bytes up to the end of its line. */
+  private skipping = false;
+  private rescanned = 0;
+  private readonly watch = new ByteWatch();
+  private header: string[] | undefined;
+  private nextLine = 1;
+  private nullPrototype = false;
+
+  constructor(private readonly options: CsvOptions) {
+    super({ readableObjectMode: true });
+    this.engine = newEngine(options.delimiter, true);
+  }
+
+  override _transform(chunk: Buffer, _encoding: BufferEncoding, callback: TransformCallback): void {
+    try {
+      this.watch.see(chunk);
+      const start = this.total;
+      this.total += chunk.length;
+      if (!this.skipping) {
+        this.held.push(chunk);
+        this.feed(chunk, false);
+      } else {
+        const nl = chunk.indexOf(10);
+        if (nl !== -1) {
+          this.skipping = false;
+          this.restartAt(start + nl + 1);
+          const rest = chunk.subarray(nl + 1);
+          this.held = [rest];
+          this.feed(rest, false);
+        }
+      }
+      callback();
+    } catch (err) {
+      callback(err as Error);
     }
-    nextLine = line + 1 + newlines(record);
-    if (record.length === 1 && record[0] === '') return none;
+  }
+
+  override _flush(callback: TransformCallback): void {
+    try {
+      this.watch.end();
+      if (!this.skipping) this.feed(undefined, true);
+      callback();
+    } catch (err) {
+      callback(err as Error);
+    }
+  }
+
+  /** Parses `buf` (already held) or the end; each record that fails costs its first line only. */
+  private feed(buf: Buffer | undefined, end: boolean): void {
+    let input = buf;
+    for (;;) {
+      const err = this.engine.parse(input, end, this.onRecord, noop);
+      if (err === undefined) break;
+      const nl = this.newlineAfter(this.consumed);
+      this.rejectLine(err as CsvError, nl);
+      if (nl === -1) {
+        // The broken line goes on past what has arrived: drop it up to its newline, if any comes.
+        this.held = [];
+        this.heldFrom = this.total;
+        this.skipping = !end;
+        return;
+      }
+      this.restartAt(nl + 1);
+      this.release(nl + 1);
+      input = Buffer.concat(this.held);
+      this.rescanned += input.length;
+      if (this.rescanned > 4 * this.total + RESCAN_ALLOWANCE) {
+        throw new UsageError(
+          `cannot read ${this.options.name}: too many unbalanced quotes; this does not look like CSV (try --format or --delimiter)`,
+        );
+      }
+    }
+    this.release(this.consumed);
+  }
+
+  /** A fresh engine whose first byte is the absolute offset `at` (the start of a line). */
+  private restartAt(at: number): void {
+    this.engine = newEngine(this.options.delimiter, false);
+    this.base = at;
+    this.consumed = at;
+    this.heldFrom = at;
+  }
+
+  private readonly onRecord = (record: string[]): void => {
+    this.consumed = this.base + this.engine.info.bytes;
+    const row = this.toRow(record);
+    if (row !== undefined) this.push(row);
+  };
+
+  private toRow(record: string[]): RawRow | undefined {
+    const line = this.nextLine;
+    this.nextLine = line + 1 + newlines(record);
+    if (record.length === 1 && record[0] === '') return undefined;
+    const header = this.header;
     if (header === undefined) {
-      header = checkHeader(record, options, line);
+      this.header = checkHeader(record, this.options, line, this.watch.suspicious);
       // "__proto__" as a plain key would set the prototype; such a file gets prototype-less rows.
-      nullPrototype = header.includes('__proto__');
-      options.onHeader?.(header);
-      return none;
+      this.nullPrototype = this.header.includes('__proto__');
+      this.options.onHeader?.(this.header);
+      return undefined;
+    }
+    if (this.watch.suspicious) {
+      for (let i = 0; i < record.length; i++) {
+        const why = badText(record[i]!);
+        if (why === undefined) continue;
+        const column = header[i] ?? `column ${i + 1}`;
+        return { line, kind: 'error', code: 'bad_encoding', message: `${column} ${why}`, raw: record };
+      }
     }
     if (record.length !== header.length) {
       return {
@@ -97,10 +201,72 @@ function numberRows(options: CsvOptions): (record: string[] | Unparsable) => Raw
         raw: record,
       };
     }
-    const values: Record<string, string> = nullPrototype ? Object.create(null) : {};
+    const values: Record<string, string> = this.nullPrototype ? Object.create(null) : {};
     for (let i = 0; i < header.length; i++) values[header[i]!] = record[i]!;
     return { line, kind: 'csv', values, header };
-  };
+  }
+
+  /** The record starting at `consumed` could not be parsed: its first line becomes an error row. */
+  private rejectLine(err: CsvError, newline: number): void {
+    const line = this.nextLine;
+    const why = csvMessage(err, this.engine.state.quoting, this.header);
+    if (this.header === undefined) {
+      throw new UsageError(`${this.options.name}: cannot read the header on line ${line}: ${why}`);
+    }
+    this.nextLine = line + 1;
+    const message = `${why}; line ${line} was skipped and reading went on with line ${line + 1}`;
+    this.push({ line, kind: 'error', code: 'bad_csv', message, raw: this.lineText(newline) });
+  }
+
+  /** Absolute offset of the first "\n" at or after `from` in the held bytes, or -1. */
+  private newlineAfter(from: number): number {
+    let start = this.heldFrom;
+    for (const buf of this.held) {
+      const end = start + buf.length;
+      if (end > from) {
+        const at = buf.indexOf(10, Math.max(0, from - start));
+        if (at !== -1) return start + at;
+      }
+      start = end;
+    }
+    return -1;
+  }
+
+  /** The text of the line starting at `consumed` (up to `newline`, or what is held), clipped. */
+  private lineText(newline: number): string {
+    const stop = newline === -1 ? this.total : newline;
+    const want = Math.min(stop - this.consumed, RAW_CHARS * 4);
+    const parts: Buffer[] = [];
+    let start = this.heldFrom;
+    for (const buf of this.held) {
+      const end = start + buf.length;
+      const from = Math.max(this.consumed, start);
+      const to = Math.min(this.consumed + want, end);
+      if (to > from) parts.push(buf.subarray(from - start, to - start));
+      start = end;
+    }
+    const text = Buffer.concat(parts).toString('utf8').replace(/\r$/, '');
+    return text.length > RAW_CHARS || want < stop - this.consumed ? `${text.slice(0, RAW_CHARS)}…` : text;
+  }
+
+  /** Forgets held bytes before the absolute offset `upTo`. */
+  private release(upTo: number): void {
+    while (this.held.length > 0) {
+      const first = this.held[0]!;
+      const end = this.heldFrom + first.length;
+      if (end <= upTo) {
+        this.held.shift();
+        this.heldFrom = end;
+        continue;
+      }
+      if (upTo > this.heldFrom) {
+        this.held[0] = first.subarray(upTo - this.heldFrom);
+        this.heldFrom = upTo;
+      }
+      break;
+    }
+    if (this.held.length === 0) this.heldFrom = Math.max(this.heldFrom, upTo);
+  }
 }
 
 function newlines(record: string[]): number {
@@ -113,9 +279,13 @@ function newlines(record: string[]): number {
 }
 
 /** Duplicate names and a missing id column make every row meaningless: stop before sending anything. */
-function checkHeader(record: string[], options: CsvOptions, line: number): string[] {
+function checkHeader(record: string[], options: CsvOptions, line: number, suspicious: boolean): string[] {
   const header = record.map((name) => name.trim());
   const problems: string[] = [];
+  const broken = suspicious ? header.find((name) => badText(name) !== undefined) : undefined;
+  if (broken !== undefined) {
+    throw new UsageError(`${options.name}: the header on line ${line} ${badText(broken)}`);
+  }
   const seen = new Map<string, number>();
   header.forEach((name, i) => {
     const first = seen.get(name);
@@ -134,9 +304,27 @@ function checkHeader(record: string[], options: CsvOptions, line: number): strin
   return header;
 }
 
-function csvMessage(error: CsvError): string {
-  const text = error.message.replace(/\s+/g, ' ').trim();
-  if (error.code === 'CSV_QUOTE_NOT_CLOSED')
-    return `${text}: a quoted field is never closed; the rest of the file could not be read`;
-  return text;
+/** csv-parse's reason in our words, without its line numbers (they restart with every engine). */
+function csvMessage(error: CsvError, quoting: boolean, header: readonly string[] | undefined): string {
+  const index = (error as { column?: unknown }).column;
+  const column =
+    typeof index === 'number' ? (header?.[index] ?? `column ${index + 1}`) : 'a field';
+  const doubled = 'write a quote inside a field as "" and quote the whole field';
+  switch (error.code) {
+    case 'CSV_QUOTE_NOT_CLOSED':
+      return 'a quoted field opened on this line is never closed (a stray quote?)';
+    case 'CSV_MAX_RECORD_SIZE':
+      return quoting
+        ? `a quoted field opened on this line runs past ${MAX_RECORD_CHARS} characters (a stray quote?)`
+        : `row longer than ${MAX_RECORD_CHARS} characters (no request could carry it)`;
+    case 'CSV_INVALID_CLOSING_QUOTE': {
+      const got = /got "(.*?)" at line/s.exec(error.message)?.[1];
+      const after = got === undefined ? 'text' : JSON.stringify(got);
+      return `${column}: a closing quote is followed by ${after}, not by a delimiter or the end of the line (${doubled})`;
+    }
+    case 'INVALID_OPENING_QUOTE':
+      return `${column}: a quote inside an unquoted value (${doubled})`;
+    default:
+      return error.message.replace(/\s+/g, ' ').replace(/ (?:at|on) line \d+/g, '').trim();
+  }
 }

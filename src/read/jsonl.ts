@@ -1,26 +1,48 @@
+import { StringDecoder } from 'node:string_decoder';
 import { flushable, none } from 'stream-chain';
-import fixUtf8Stream from 'stream-chain/utils/fixUtf8Stream.js';
 import type { RawRow } from '../../schemas/record.js';
+import { ByteWatch, badText } from './text.js';
 
 /**
  * JSONL bytes -> raw rows: one JSON value per line, blank lines skipped but counted, a line that is
  * not JSON becomes a `bad_json` error row and reading goes on. Lines are split with indexOf rather
  * than a regex (cheaper, per the performance baseline). A line over MAX_LINE_CHARS becomes an error
- * row and is skipped, so a file without newlines cannot fill memory.
+ * row and is skipped, so a file without newlines cannot fill memory. A line with bytes that are not
+ * UTF-8 or with NUL bytes is a `bad_encoding` error row (never sent as replacement characters), and
+ * one nested deeper than MAX_NESTING a `too_deep` error row that keeps the line's text: the parsed
+ * value would be too deep to serialize into a dead letter.
  */
 
 export const MAX_LINE_CHARS = 8 * 1024 * 1024;
+/**
+ * Far beyond what the validator accepts (LIMITS.depth, refused there with the field's path), far
+ * below what JSON.stringify can walk (a few thousand levels) when the row becomes a dead letter.
+ */
+export const MAX_NESTING = 100;
 
 type Out = Generator<RawRow, void, unknown>;
+type Decode = (chunk: Buffer) => string | typeof none;
 
-export function jsonlStages(): [ReturnType<typeof fixUtf8Stream>, (chunk: string) => Out] {
+export function jsonlStages(): [Decode, (chunk: string) => Out] {
+  const watch = new ByteWatch();
+  const decoder = new StringDecoder('utf8');
+  const decode = (chunk: Buffer | typeof none): string | typeof none => {
+    if (chunk === none) {
+      watch.end();
+      const tail = decoder.end();
+      return tail === '' ? none : tail;
+    }
+    watch.see(chunk);
+    const text = decoder.write(chunk);
+    return text === '' ? none : text;
+  };
   let rest = '';
   let line = 0;
   /** Inside an over-long line that was already reported: discard up to its newline. */
   let skipping = false;
   const rows = function* (chunk: string | typeof none): Out {
     if (chunk === none) {
-      if (rest !== '' && !skipping) yield* parseLine(rest, ++line);
+      if (rest !== '' && !skipping) yield* parseLine(rest, ++line, watch);
       rest = '';
       return;
     }
@@ -32,7 +54,7 @@ export function jsonlStages(): [ReturnType<typeof fixUtf8Stream>, (chunk: string
     for (let nl = from; nl !== -1; nl = text.indexOf('\n', start)) {
       const end = nl > start && text.charCodeAt(nl - 1) === 13 ? nl - 1 : nl;
       if (skipping) skipping = false;
-      else yield* parseLine(text.slice(start, end), ++line);
+      else yield* parseLine(text.slice(start, end), ++line, watch);
       start = nl + 1;
     }
     rest = start === 0 ? text : text.slice(start);
@@ -43,16 +65,46 @@ export function jsonlStages(): [ReturnType<typeof fixUtf8Stream>, (chunk: string
     }
     if (skipping) rest = '';
   };
-  return [fixUtf8Stream(), flushable(rows) as (chunk: string) => Out];
+  return [flushable(decode) as Decode, flushable(rows) as (chunk: string) => Out];
 }
 
-function* parseLine(text: string, line: number): Generator<RawRow> {
+function* parseLine(text: string, line: number, watch: ByteWatch): Generator<RawRow> {
   const body = line === 1 && text.charCodeAt(0) === 0xfeff ? text.slice(1) : text;
   if (body.trim() === '') return;
+  const why = watch.suspicious ? badText(body) : undefined;
+  if (why !== undefined) {
+    yield { line, kind: 'error', code: 'bad_encoding', message: `the line ${why}`, raw: body };
+    return;
+  }
+  let value: unknown;
   try {
-    yield { line, kind: 'jsonl', value: JSON.parse(body) };
+    value = JSON.parse(body);
   } catch (err) {
     const reason = (err as Error).message.split('\n')[0];
     yield { line, kind: 'error', code: 'bad_json', message: `not valid JSON: ${reason}`, raw: body };
+    return;
   }
+  if (mayNestDeeper(body) && deeperThan(value, MAX_NESTING)) {
+    const message = `nested deeper than ${MAX_NESTING} levels`;
+    yield { line, kind: 'error', code: 'too_deep', message, raw: body };
+    return;
+  }
+  yield { line, kind: 'jsonl', value };
+}
+
+/** Cheap pre-check: nesting needs an opening bracket per level, and most lines have a handful. */
+function mayNestDeeper(text: string): boolean {
+  let n = 0;
+  for (let i = text.indexOf('{'); i !== -1; i = text.indexOf('{', i + 1)) if (++n > MAX_NESTING) return true;
+  for (let i = text.indexOf('['); i !== -1; i = text.indexOf('[', i + 1)) if (++n > MAX_NESTING) return true;
+  return false;
+}
+
+/** Recursion stops at `levels`, so it is bounded whatever the input. */
+function deeperThan(value: unknown, levels: number): boolean {
+  if (typeof value !== 'object' || value === null) return false;
+  if (levels === 0) return true;
+  const items = Array.isArray(value) ? value : Object.values(value);
+  for (const item of items) if (deeperThan(item, levels - 1)) return true;
+  return false;
 }

@@ -63,7 +63,7 @@ export async function runImport(input: ImportInput, o: ImportOptions): Promise<S
     );
     res.defer('producer redis', () => quit(producerRedis));
     await checkEvictionPolicy(producerRedis, log);
-    const queue = createTrackQueue(producerRedis, config.prefix);
+    const queue = createTrackQueue(producerRedis, config.prefix, (err) => log.debug({ err: err.message }, 'queue'));
     res.defer('queue', () => queue.close());
     await resumeIfPaused(queue, log);
     const runs = createRunStore(producerRedis, config.prefix, config.retentionMs);

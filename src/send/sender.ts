@@ -39,7 +39,7 @@ export async function startSender(o: SenderOptions): Promise<Sender> {
     );
     res.defer('state redis', () => state.quit().catch(() => state.disconnect()));
     await checkEvictionPolicy(state, log);
-    const queue = createTrackQueue(state, config.prefix);
+    const queue = createTrackQueue(state, config.prefix, (err) => log.debug({ err: err.message }, 'queue'));
     res.defer('queue', () => queue.close());
     const client = createTrackClient({
       ...o.braze,
