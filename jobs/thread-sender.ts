@@ -11,7 +11,11 @@ type Message =
 /** startSender, on a worker thread: same options, same Sender, a second core for sending. */
 export async function startThreadSender(o: SenderOptions): Promise<Sender> {
   const { log: _log, onHalt, ...data } = o;
-  const worker = new Worker(new URL('./sender-thread.js', import.meta.url), { workerData: data });
+  // The sender's live data is small (the chunks in flight); a bounded heap keeps the process lean.
+  const worker = new Worker(new URL('./sender-thread.js', import.meta.url), {
+    workerData: data,
+    resourceLimits: { maxYoungGenerationSizeMb: 8, maxOldGenerationSizeMb: 256 },
+  });
   let closed: (() => void) | undefined;
   worker.on('message', (m: Message) => {
     if (m.type === 'halt') onHalt?.(m.runId, m.message);

@@ -60,6 +60,22 @@ describe('the CLI as a user meets it', () => {
     expect(r.stderr.trim().split('\n')).toHaveLength(1);
   });
 
+  it('a producer facing a dead Redis fails fast with one clear line', async () => {
+    const started = Date.now();
+    const r = await runCli(
+      ['run', 'samples/demo-users.jsonl'],
+      cliEnv({
+        REDIS_URL: 'redis://127.0.0.1:1',
+        BRAZE_REST_ENDPOINT: 'http://127.0.0.1:9',
+        BRAZE_API_KEY: 'k',
+      }),
+    );
+    expect(r.code).toBe(2);
+    expect(r.stderr.trim().split('\n')).toHaveLength(1);
+    expect(r.stderr).toMatch(/cannot reach Redis at redis:\/\/127\.0\.0\.1:1/);
+    expect(Date.now() - started).toBeLessThan(15_000);
+  });
+
   it('commands that need state say they need REDIS_URL', async () => {
     const r = await runCli(['status'], env);
     expect(r.code).toBe(2);
