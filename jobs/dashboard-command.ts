@@ -122,7 +122,9 @@ export function dashboardCommand(program: Command): void {
         await connectRedis(redis, redisUrl);
         redis.off('error', quiet);
         res.defer('redis', () => closeRedis(redis));
-        const queue = createTrackQueue(redis, config.prefix, (err) => log.debug({ err: err.message }, 'queue'));
+        const queue = createTrackQueue(redis, config.prefix, (err) =>
+          log.debug({ err: err.message }, 'queue'),
+        );
         res.defer('queue', () => queue.close());
         reportRedisTrouble(redis, queue, log);
         const app = createDashboardApp({

@@ -11,6 +11,7 @@ import { dryRun, openInput } from '../src/runs/input.js';
 import type { RunStore } from '../src/runs/store.js';
 import { exitCodeFor, formatSummary, type Summary } from '../src/runs/summary.js';
 import { out, parseFlags, setup } from './common.js';
+import { createProgress } from './progress.js';
 import { startThreadSender } from './thread-sender.js';
 
 export function runCommand(program: Command): void {
@@ -66,6 +67,7 @@ export function runCommand(program: Command): void {
         deadlineMs: 30_000,
       });
       const redis = await provideRedis(config.redisUrl);
+      const progress = createProgress(Boolean(process.stderr.isTTY) && !flags.json);
       let exported: string | undefined;
       try {
         const summary = await runImport(input, {
@@ -79,15 +81,18 @@ export function runCommand(program: Command): void {
           enqueueOnly: flags.enqueueOnly,
           concurrency: flags.concurrency,
           stopped: () => stopping,
+          onProgress: (run) => progress.update(run),
           startSender: startThreadSender,
           beforeClose: async ({ runs, runId }) => {
             // A private Redis dies with this command: keep its dead letters in a file.
             if (redis.private) exported = await saveDeadLetters(runs, runId, input.format, input.source);
           },
         });
+        progress.stop();
         report(summary, flags.json, exported);
         process.exitCode = flags.enqueueOnly || summary.alreadyImported ? 0 : exitCodeFor(summary.status);
       } finally {
+        progress.stop();
         uninstall();
         await redis.release();
       }

@@ -307,8 +307,7 @@ function checkHeader(record: string[], options: CsvOptions, line: number, suspic
 /** csv-parse's reason in our words, without its line numbers (they restart with every engine). */
 function csvMessage(error: CsvError, quoting: boolean, header: readonly string[] | undefined): string {
   const index = (error as { column?: unknown }).column;
-  const column =
-    typeof index === 'number' ? (header?.[index] ?? `column ${index + 1}`) : 'a field';
+  const column = typeof index === 'number' ? (header?.[index] ?? `column ${index + 1}`) : 'a field';
   const doubled = 'write a quote inside a field as "" and quote the whole field';
   switch (error.code) {
     case 'CSV_QUOTE_NOT_CLOSED':
@@ -325,6 +324,9 @@ function csvMessage(error: CsvError, quoting: boolean, header: readonly string[]
     case 'INVALID_OPENING_QUOTE':
       return `${column}: a quote inside an unquoted value (${doubled})`;
     default:
-      return error.message.replace(/\s+/g, ' ').replace(/ (?:at|on) line \d+/g, '').trim();
+      return error.message
+        .replace(/\s+/g, ' ')
+        .replace(/ (?:at|on) line \d+/g, '')
+        .trim();
   }
 }

@@ -46,7 +46,8 @@ function incompleteTail(b: Buffer): number {
 
 /** Why decoded text cannot be sent as it is, or undefined when it can. */
 export function badText(text: string): string | undefined {
-  if (text.includes('\uFFFD')) return 'is not valid UTF-8 (was the file exported as Latin-1 or Windows-1252?)';
+  if (text.includes('\uFFFD'))
+    return 'is not valid UTF-8 (was the file exported as Latin-1 or Windows-1252?)';
   if (text.includes('\0')) return 'contains a NUL byte (binary data, or a UTF-16 file?)';
   return undefined;
 }

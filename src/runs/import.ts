@@ -63,7 +63,9 @@ export async function runImport(input: ImportInput, o: ImportOptions): Promise<S
     );
     res.defer('producer redis', () => quit(producerRedis));
     await checkEvictionPolicy(producerRedis, log);
-    const queue = createTrackQueue(producerRedis, config.prefix, (err) => log.debug({ err: err.message }, 'queue'));
+    const queue = createTrackQueue(producerRedis, config.prefix, (err) =>
+      log.debug({ err: err.message }, 'queue'),
+    );
     res.defer('queue', () => queue.close());
     await resumeIfPaused(queue, log);
     const runs = createRunStore(producerRedis, config.prefix, config.retentionMs);
@@ -101,6 +103,10 @@ export async function runImport(input: ImportInput, o: ImportOptions): Promise<S
       retry: config.retry,
       stopped,
     });
+    const ticker = o.onProgress
+      ? setInterval(() => void runs.get(runId).then((r) => r && o.onProgress?.(r)), 250)
+      : undefined;
+    res.defer('progress', () => clearInterval(ticker));
     const produced = await produce({ runId, ...input, sink, stopped });
     if (!produced.stoppedEarly) await runs.markProducerDone(runId);
     log.info(
@@ -108,9 +114,8 @@ export async function runImport(input: ImportInput, o: ImportOptions): Promise<S
       'input read',
     );
 
-    let final = o.enqueueOnly
-      ? await runs.get(runId)
-      : await waitForRun(runs, runId, { stop: interrupted, onTick: o.onProgress });
+    let final = o.enqueueOnly ? await runs.get(runId) : await waitForRun(runs, runId, { stop: interrupted });
+    clearInterval(ticker);
     if (final && !FINAL_STATUSES.has(final.status) && interrupted()) {
       // Honest accounting: let requests in flight finish and count them, then record what is left.
       await sender?.close();

@@ -102,7 +102,10 @@ describe('the API key never leaves the process', () => {
     return r;
   }
 
-  it('imports with bad rows, 5xx retries, a halt, --api-key-file, and reads the state back', async () => {
+  // About 30 CLI processes.
+  it('imports with bad rows, 5xx retries, a halt, --api-key-file, and reads the state back', {
+    timeout: 240_000,
+  }, async () => {
     // 1. A normal import with bad rows: dead letters hold whole records.
     const normal = writeCsv(dir, 2000, 41, 0.05);
     emails.push(...normal.users.map((u) => String(u.attributes['email'])));
@@ -119,14 +122,17 @@ describe('the API key never leaves the process', () => {
       env({ BRAZE_RETRY_ATTEMPTS: '2', BRAZE_RETRY_BASE_MS: '20' }),
     );
     const deadline = Date.now() + 10_000;
-    while (emu.stats().faults.failed < 6 && Date.now() < deadline)
-      await new Promise((r) => setTimeout(r, 20));
+    // 40 chunks: more 5xx than chunks means some failed both attempts (exhausted: dead letters with
+    // their records); the rest are retried after the window and accepted.
+    while (emu.stats().faults.failed < 46 && Date.now() < deadline)
+      await new Promise((r) => setTimeout(r, 10));
     emu.setFaults({ failRate: 0 });
     const r2 = await child.result;
     results.push({ what: 'run (5xx window)', ...r2 });
     const s2 = JSON.parse(r2.stdout);
     expect(s2.requests.retried).toBeGreaterThan(0);
     expect(s2.objects.accepted + s2.objects.failed).toBe(3000);
+    expect(s2.deadLetters).toBeGreaterThan(0);
 
     // 3. --api-key-file (no BRAZE_API_KEY in the environment), with identifiers redacted in logs.
     const keyFile = join(dir, 'braze.key');
@@ -258,6 +264,10 @@ async function spawnRedis(args: string[]): Promise<ChildProcess> {
   const child = spawn(binary, [...args, '--save', '', '--appendonly', 'no', '--bind', '127.0.0.1'], {
     stdio: ['ignore', 'pipe', 'pipe'],
   });
+  // Never outlive the test process, whatever happens to the test.
+  const kill = () => child.kill('SIGKILL');
+  process.once('exit', kill);
+  child.once('exit', () => process.removeListener('exit', kill));
   let log = '';
   await new Promise<void>((resolve, reject) => {
     const timer = setTimeout(() => reject(new Error(`redis-server did not start: ${log}`)), 10_000);
