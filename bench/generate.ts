@@ -1,3 +1,5 @@
+import { mulberry32 } from '../src/emulator/faults.js';
+
 /**
  * Deterministic user data: row i is a pure function of (seed, i), so a test can generate a file and
  * later compute what each profile must look like in the emulator without keeping the file in memory.
@@ -33,17 +35,8 @@ export const CSV_COLUMNS = [
   'loyalty_points',
 ] as const;
 
-/** A small, fast, seedable PRNG (mulberry32). */
-export function rng(seed: number): () => number {
-  let a = seed >>> 0;
-  return () => {
-    a = (a + 0x6d2b79f5) >>> 0;
-    let t = a;
-    t = Math.imul(t ^ (t >>> 15), t | 1);
-    t ^= t + Math.imul(t ^ (t >>> 7), t | 61);
-    return ((t ^ (t >>> 14)) >>> 0) / 4294967296;
-  };
-}
+/** The emulator's seeded PRNG: the same dice everywhere. */
+export const rng = mulberry32;
 
 const pick = <T>(r: () => number, list: readonly T[]): T => list[Math.floor(r() * list.length)]!;
 const pad = (n: number, w = 2) => String(n).padStart(w, '0');

@@ -1,6 +1,7 @@
 import { createWriteStream } from 'node:fs';
 import type { Command } from 'commander';
 import { z } from 'zod';
+import { concurrencyFlag } from '../schemas/cli.js';
 import type { DeadLetter } from '../schemas/dead-letter.js';
 import { requireBraze } from '../src/config.js';
 import { exportDeadLetters, readDeadLetters } from '../src/dead-letter/export.js';
@@ -68,12 +69,7 @@ const replayFlags = z.object({
   mapping: z.string().optional(),
   newRunId: z.string().optional(),
   enqueueOnly: z.boolean().default(false),
-  concurrency: z
-    .string()
-    .regex(/^\d+$/, { message: '--concurrency expects a whole number' })
-    .transform(Number)
-    .pipe(z.number().int().min(1).max(1000))
-    .default(32),
+  concurrency: concurrencyFlag,
   json: z.boolean().default(false),
 });
 

@@ -1,19 +1,9 @@
 import { z } from 'zod';
-
-const int = (name: string, min: number, max: number) =>
-  z
-    .string()
-    .regex(/^\d+$/, { message: `${name} expects a whole number` })
-    .transform(Number)
-    .pipe(
-      z
-        .number()
-        .int()
-        .min(min, { message: `${name} must be at least ${min}` })
-        .max(max, { message: `${name} must be at most ${max}` }),
-    );
+import { wholeNumber } from './config.js';
 
 /** Flags of `run` (and the input flags `demo` and `dlq replay` share), validated all at once. */
+export const concurrencyFlag = wholeNumber(1, 1000).default(32);
+
 export const runFlagsSchema = z.object({
   format: z.enum(['csv', 'jsonl'], { message: '--format must be csv or jsonl' }).optional(),
   delimiter: z.string().length(1, { message: '--delimiter must be a single character' }).optional(),
@@ -24,7 +14,7 @@ export const runFlagsSchema = z.object({
   force: z.boolean().default(false),
   dryRun: z.boolean().default(false),
   enqueueOnly: z.boolean().default(false),
-  concurrency: int('--concurrency', 1, 1000).default(32),
+  concurrency: concurrencyFlag,
   json: z.boolean().default(false),
   apiKeyFile: z.string().optional(),
   allowEndpoint: z.string().optional(),
@@ -43,7 +33,7 @@ export function runFlagConflicts(f: RunFlags): string[] {
 }
 
 export const workerFlagsSchema = z.object({
-  concurrency: int('--concurrency', 1, 1000).default(32),
+  concurrency: concurrencyFlag,
   apiKeyFile: z.string().optional(),
   allowEndpoint: z.string().optional(),
 });

@@ -29,7 +29,8 @@ export const rateLimitSchema = z.string().transform((text, ctx) => {
   return parsed;
 });
 
-const intString = (min: number, max: number) =>
+/** A whole number given as text (an env var or a flag), within [min, max]. */
+export const wholeNumber = (min: number, max: number) =>
   z
     .string()
     .trim()
@@ -61,19 +62,19 @@ export const envSchema = z.object({
   BRAZE_API_KEY_FILE: z.string().optional(),
   REDIS_URL: redisUrl.optional(),
   BRAZE_TRACK_RATE_LIMIT: rateLimitSchema.prefault('3000/3s'),
-  BRAZE_MAX_OBJECTS: intString(1, 75).default(75),
+  BRAZE_MAX_OBJECTS: wholeNumber(1, 75).default(75),
   BRAZE_LEGACY_PER_ARRAY: boolString.default(false),
-  BRAZE_REQUEST_TIMEOUT_MS: intString(100, 600_000).default(30_000),
-  BRAZE_RETRY_ATTEMPTS: intString(1, 50).default(8),
-  BRAZE_RETRY_BASE_MS: intString(1, 600_000).default(1000),
+  BRAZE_REQUEST_TIMEOUT_MS: wholeNumber(100, 600_000).default(30_000),
+  BRAZE_RETRY_ATTEMPTS: wholeNumber(1, 50).default(8),
+  BRAZE_RETRY_BASE_MS: wholeNumber(1, 600_000).default(1000),
   /** How long a worker's claim on a chunk lasts without renewal: a dead worker's chunks return after this. */
-  BRAZE_WORKER_LOCK_MS: intString(1000, 600_000).default(30_000),
+  BRAZE_WORKER_LOCK_MS: wholeNumber(1000, 600_000).default(30_000),
   BRAZE_IMPORT_PREFIX: z
     .string()
     .regex(/^[A-Za-z0-9_-]{1,64}$/, { message: 'expected 1-64 letters, digits, _ or -' })
     .default('braze-import'),
-  BRAZE_IMPORT_MAX_BACKLOG_MB: intString(1, 65_536).default(64),
-  BRAZE_IMPORT_RETENTION_DAYS: intString(1, 3650).default(14),
+  BRAZE_IMPORT_MAX_BACKLOG_MB: wholeNumber(1, 65_536).default(64),
+  BRAZE_IMPORT_RETENTION_DAYS: wholeNumber(1, 3650).default(14),
   LOG_LEVEL: z.enum(['fatal', 'error', 'warn', 'info', 'debug', 'trace', 'silent']).optional(),
   LOG_FORMAT: z.enum(['auto', 'json', 'pretty']).default('auto'),
   /** Same as --redact-ids: user identifiers in logs are replaced by a short hash. */

@@ -1,5 +1,5 @@
 import { z } from 'zod';
-import { parseRateLimit } from './config.js';
+import { parseRateLimit, wholeNumber } from './config.js';
 
 /** Must match BUCKETS in src/emulator/options.ts (test/unit/emulator-schema.test.ts checks). */
 export const EMULATOR_BUCKETS = [
@@ -33,14 +33,6 @@ export const faultPatchSchema = z
   })
   .partial();
 export type FaultPatch = z.infer<typeof faultPatchSchema>;
-
-const intFlag = (min: number, max: number) =>
-  z
-    .string()
-    .trim()
-    .regex(/^-?\d+$/, { message: 'expected a whole number' })
-    .transform(Number)
-    .pipe(z.number().int().min(min).max(max));
 
 const probabilityFlag = z
   .string()
@@ -90,25 +82,25 @@ const rateLimitFlag = z.array(z.string()).transform((entries, ctx) => {
 export const emulatorFlagsSchema = z
   .object({
     host: z.string().trim().min(1, 'must not be empty').optional(),
-    port: intFlag(0, 65_535).optional(),
+    port: wholeNumber(0, 65_535).optional(),
     apiKey: z.string().regex(/^\S+$/, { message: 'must be non-empty and contain no whitespace' }).optional(),
     rateLimit: rateLimitFlag.optional(),
     window: z.enum(['sliding', 'fixed']).optional(),
     resetHeader: z.enum(['epoch', 'delta']).optional(),
-    maxObjects: intFlag(1, 100_000).optional(),
+    maxObjects: wholeNumber(1, 100_000).optional(),
     legacyPerArray: z.boolean().optional(),
-    maxBodyBytes: intFlag(1, 1024 * 1024 * 1024).optional(),
+    maxBodyBytes: wholeNumber(1, 1024 * 1024 * 1024).optional(),
     store: z.enum(['memory', 'none']).optional(),
-    seed: intFlag(0, 0xffffffff).optional(),
+    seed: wholeNumber(0, 0xffffffff).optional(),
     failRate: probabilityFlag.optional(),
     failStatuses: statusListFlag.optional(),
     resetRate: probabilityFlag.optional(),
     resetMode: z.enum(['before', 'after']).optional(),
-    latencyMs: intFlag(0, 600_000).optional(),
+    latencyMs: wholeNumber(0, 600_000).optional(),
     slowRate: probabilityFlag.optional(),
-    slowMs: intFlag(0, 600_000).optional(),
-    burst429Every: intFlag(0, 1_000_000_000).optional(),
-    burst429Length: intFlag(1, 1_000_000).optional(),
+    slowMs: wholeNumber(0, 600_000).optional(),
+    burst429Every: wholeNumber(0, 1_000_000_000).optional(),
+    burst429Length: wholeNumber(1, 1_000_000).optional(),
     queuedRate: probabilityFlag.optional(),
   })
   .transform((f) => {

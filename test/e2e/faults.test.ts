@@ -49,7 +49,8 @@ async function until(check: () => boolean | Promise<boolean>, timeoutMs = 120_00
     await sleep(50);
   }
 }
-const totalObjects = () => file.rows.filter((r) => !r.user.bad).reduce((n, r) => n + 1 + r.events + r.purchases, 0);
+const totalObjects = () =>
+  file.rows.filter((r) => !r.user.bad).reduce((n, r) => n + 1 + r.events + r.purchases, 0);
 const accepted = () => emu.stats().objects.accepted;
 
 async function status(e: NodeJS.ProcessEnv, runId: string): Promise<Summary> {
@@ -61,7 +62,12 @@ async function verify(e: NodeJS.ProcessEnv, s: Summary) {
   const bad = file.rows.filter((r) => r.user.bad);
   expect(checkSummary(s)).toEqual([]);
   expect(s.rows).toEqual({ read: ROWS, valid: ROWS - bad.length, rejected: bad.length });
-  expect(s.objects).toMatchObject({ total: totalObjects(), accepted: totalObjects(), failed: 0, notAttempted: 0 });
+  expect(s.objects).toMatchObject({
+    total: totalObjects(),
+    accepted: totalObjects(),
+    failed: 0,
+    notAttempted: 0,
+  });
   let extra = 0;
   for (const row of file.rows) {
     if (row.user.bad) continue;
@@ -130,7 +136,15 @@ describe('fault injection (real processes)', () => {
 
   it('(d) Braze misbehaving: 5% 5xx, 1% resets, responses slower than the client timeout, bursts of 429', async () => {
     emu.reset();
-    emu.setFaults({ failRate: 0.05, resetRate: 0.01, slowRate: 0.005, slowMs: 1500, burst429Every: 300, burst429Length: 5, seed: 9 });
+    emu.setFaults({
+      failRate: 0.05,
+      resetRate: 0.01,
+      slowRate: 0.005,
+      slowMs: 1500,
+      burst429Every: 300,
+      burst429Length: 5,
+      seed: 9,
+    });
     try {
       const e = env({ BRAZE_REQUEST_TIMEOUT_MS: '1000', BRAZE_RETRY_BASE_MS: '50' });
       const r = await runCli(['run', file.path, '--run-id', 'fd', '--json'], e);
