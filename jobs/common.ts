@@ -1,6 +1,6 @@
 import type { z } from 'zod';
 import { flagProblems } from '../schemas/cli.js';
-import { type Config, loadConfig } from '../src/config.js';
+import { type Config, type ConfigOverrides, loadConfig } from '../src/config.js';
 import { UsageError } from '../src/errors.js';
 import { createLogger, type Logger } from '../src/infra/logger.js';
 
@@ -11,7 +11,7 @@ export function parseFlags<S extends z.ZodType>(schema: S, raw: unknown): z.outp
   return parsed.data;
 }
 
-export function setup(flags: { apiKeyFile?: string; allowEndpoint?: string } = {}): {
+export function setup(flags: ConfigOverrides = {}): {
   config: Config;
   log: Logger;
 } {

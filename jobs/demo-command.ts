@@ -25,8 +25,9 @@ export function demoCommand(program: Command): void {
     )
     .option('--file <file>', 'import this file instead of the bundled sample')
     .option('--json', 'print the summary as one JSON object on stdout')
-    .action(async (flags: { file?: string; json?: boolean }) => {
-      const base = setup();
+    .option('--redact-ids', 'hash user identifiers in logs (same as BRAZE_IMPORT_REDACT_IDS=true)')
+    .action(async (flags: { file?: string; json?: boolean; redactIds?: boolean }) => {
+      const base = setup({ redactIds: flags.redactIds });
       // The demo's output is its summary; progress logs only when asked for with LOG_LEVEL.
       const config = base.config.log.explicit
         ? base.config

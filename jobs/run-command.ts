@@ -37,6 +37,7 @@ export function runCommand(program: Command): void {
     .option('--json', 'print the summary as one JSON object on stdout')
     .option('--api-key-file <file>', 'read the Braze API key from FILE instead of BRAZE_API_KEY')
     .option('--allow-endpoint <url>', 'accept BRAZE_REST_ENDPOINT although it is not a Braze REST host')
+    .option('--redact-ids', 'hash user identifiers in logs (same as BRAZE_IMPORT_REDACT_IDS=true)')
     .action(async (file: string, raw: Record<string, unknown>) => {
       const flags = parseFlags(runFlagsSchema, raw);
       const conflicts = runFlagConflicts(flags);

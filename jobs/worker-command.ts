@@ -15,6 +15,7 @@ export function workerCommand(program: Command): void {
     .option('--concurrency <n>', 'requests in flight in this process', '32')
     .option('--api-key-file <file>', 'read the Braze API key from FILE instead of BRAZE_API_KEY')
     .option('--allow-endpoint <url>', 'accept BRAZE_REST_ENDPOINT although it is not a Braze REST host')
+    .option('--redact-ids', 'hash user identifiers in logs (same as BRAZE_IMPORT_REDACT_IDS=true)')
     .action(async (raw: Record<string, unknown>) => {
       const flags = parseFlags(workerFlagsSchema, raw);
       const { config, log } = setup(flags);

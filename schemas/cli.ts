@@ -18,6 +18,7 @@ export const runFlagsSchema = z.object({
   json: z.boolean().default(false),
   apiKeyFile: z.string().optional(),
   allowEndpoint: z.string().optional(),
+  redactIds: z.boolean().optional(),
 });
 export type RunFlags = z.output<typeof runFlagsSchema>;
 
@@ -36,6 +37,7 @@ export const workerFlagsSchema = z.object({
   concurrency: concurrencyFlag,
   apiKeyFile: z.string().optional(),
   allowEndpoint: z.string().optional(),
+  redactIds: z.boolean().optional(),
 });
 export type WorkerFlags = z.output<typeof workerFlagsSchema>;
 

@@ -38,6 +38,12 @@ export function createRedis(url: string, role: RedisRole, name?: string): Redis 
  * connection is back, for about a minute.
  */
 export async function connectRedis(redis: Redis, url: string): Promise<Redis> {
+  // The first error event says why (WRONGPASS, ECONNREFUSED); the rejected connect only says "closed".
+  let cause: Error | undefined;
+  const remember = (err: Error) => {
+    cause ??= err;
+  };
+  redis.on('error', remember);
   try {
     await redis.connect();
     await redis.ping();
@@ -46,7 +52,10 @@ export async function connectRedis(redis: Redis, url: string): Promise<Redis> {
     return redis;
   } catch (err) {
     redis.disconnect();
-    throw new EnvironmentError(`cannot reach Redis at ${safeRedisUrl(url)}: ${(err as Error).message}`);
+    const why = (cause ?? (err as Error)).message;
+    throw new EnvironmentError(`cannot reach Redis at ${safeRedisUrl(url)}: ${why}`);
+  } finally {
+    redis.off('error', remember);
   }
 }
 

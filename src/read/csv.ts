@@ -47,13 +47,20 @@ interface Engine {
   ): Error | undefined;
   info: { bytes: number };
   state: { quoting: boolean };
+  /** Empty until the first line ending is seen ("\n", "\r\n" or "\r"). */
+  options: { record_delimiter: Buffer[] };
 }
 
-/** Throws (a bad delimiter, say) the way csv-parse does, so callers can report it. */
-function newEngine(delimiter: string, atStart: boolean): Engine {
+/**
+ * Throws (a bad delimiter, say) the way csv-parse does, so callers can report it. A restarted engine
+ * gets the line ending the first one found: rediscovering it costs an allocation per byte until the
+ * next line ending, which made skipping a 10 MB line take seconds.
+ */
+function newEngine(delimiter: string, atStart: boolean, recordDelimiter: Buffer[] = []): Engine {
   const parser = new Parser({
     bom: atStart,
     delimiter,
+    ...(recordDelimiter.length > 0 && { record_delimiter: [...recordDelimiter] }),
     relax_column_count: true,
     skip_empty_lines: false,
     max_record_size: MAX_RECORD_CHARS,
@@ -111,6 +118,7 @@ class CsvReader extends Transform {
           this.restartAt(start + nl + 1);
           const rest = chunk.subarray(nl + 1);
           this.held = [rest];
+          this.heldFrom = start + nl + 1;
           this.feed(rest, false);
         }
       }
@@ -160,10 +168,9 @@ class CsvReader extends Transform {
 
   /** A fresh engine whose first byte is the absolute offset `at` (the start of a line). */
   private restartAt(at: number): void {
-    this.engine = newEngine(this.options.delimiter, false);
+    this.engine = newEngine(this.options.delimiter, false, this.engine.options.record_delimiter);
     this.base = at;
     this.consumed = at;
-    this.heldFrom = at;
   }
 
   private readonly onRecord = (record: string[]): void => {
@@ -307,7 +314,9 @@ function checkHeader(record: string[], options: CsvOptions, line: number, suspic
 /** csv-parse's reason in our words, without its line numbers (they restart with every engine). */
 function csvMessage(error: CsvError, quoting: boolean, header: readonly string[] | undefined): string {
   const index = (error as { column?: unknown }).column;
-  const column = typeof index === 'number' ? (header?.[index] ?? `column ${index + 1}`) : 'a field';
+  const name = typeof index === 'number' ? header?.[index] : undefined;
+  const column =
+    name !== undefined ? `column "${name}"` : typeof index === 'number' ? `column ${index + 1}` : 'a field';
   const doubled = 'write a quote inside a field as "" and quote the whole field';
   switch (error.code) {
     case 'CSV_QUOTE_NOT_CLOSED':

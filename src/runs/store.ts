@@ -173,14 +173,19 @@ export function createRunStore(redis: Redis, prefix: string, retentionMs: number
     async claim(runId, jobIds) {
       if (jobIds.length === 0) return [];
       const k = keys(runId);
-      const flags = (await lua.brazeClaim(k.done, k.enqueued, k.run, ...jobIds)) as number[];
+      const [flags] = (await Promise.all([
+        lua.brazeClaim(k.done, k.enqueued, k.run, ...jobIds),
+        redis.expire(k.enqueued, ttl),
+      ])) as [number[], number];
       return flags.map((f) => f === 1);
     },
     async isSettled(runId, jobId) {
       return (await redis.sismember(keys(runId).done, jobId)) === 1;
     },
     async markInflight(runId, jobId) {
-      return (await redis.sadd(keys(runId).inflight, jobId)) === 0;
+      const k = keys(runId);
+      const [added] = await Promise.all([redis.sadd(k.inflight, jobId), redis.expire(k.inflight, ttl)]);
+      return added === 0;
     },
     async clearInflight(runId, jobId) {
       await redis.srem(keys(runId).inflight, jobId);

@@ -41,6 +41,8 @@ export async function startSender(o: SenderOptions): Promise<Sender> {
     await checkEvictionPolicy(state, log);
     const queue = createTrackQueue(state, config.prefix, (err) => log.debug({ err: err.message }, 'queue'));
     res.defer('queue', () => queue.close());
+    // BullMQ drops old failed jobs only when another fails; they hold user data, so enforce retention.
+    await queue.clean(config.retentionMs, 1000, 'failed');
     const client = createTrackClient({
       ...o.braze,
       connections: o.concurrency,

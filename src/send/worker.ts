@@ -58,6 +58,21 @@ export function createTrackWorker(deps: TrackWorkerDeps): Worker<TrackJobData> {
           );
         }
         const letters = result.deadLetters.map((d) => JSON.stringify(d));
+        for (const d of result.deadLetters) {
+          // Identifiers and codes only: messages can quote cell values (personal data).
+          const rec = d.record?.format === 'json' ? (d.record.value as { external_id?: unknown }) : undefined;
+          log.debug(
+            {
+              runId: data.runId,
+              jobId,
+              line: d.line,
+              status: d.status,
+              code: d.code,
+              externalId: rec?.external_id,
+            },
+            'object refused',
+          );
+        }
         // One round trip per chunk: the request is counted with its outcome.
         await runs.settle(
           data.runId,
