@@ -91,6 +91,8 @@ export function runCommand(program: Command): void {
         });
         progress.stop();
         report(summary, flags.json, exported);
+        // The summary said what was sent; the error line says why the rest was not (exit 2).
+        if (summary.inputError) throw new UsageError(summary.inputError);
         process.exitCode = flags.enqueueOnly || summary.alreadyImported ? 0 : exitCodeFor(summary.status);
       } finally {
         progress.stop();

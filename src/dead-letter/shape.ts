@@ -16,7 +16,8 @@ function cell(v: unknown): string {
 
 /**
  * The dead letter as a flat row in the input's own shape: CSV cells as read, or a Braze attributes
- * object flattened to columns. Events and purchases have no flat shape: `undefined` (JSONL only).
+ * object flattened to columns, or an unparsed line's text under `_record`. Events and purchases have
+ * no flat shape: `undefined` (JSONL only).
  */
 export function flatRow(dl: DeadLetter): Record<string, string> | undefined {
   const rec = dl.record;
@@ -24,7 +25,8 @@ export function flatRow(dl: DeadLetter): Record<string, string> | undefined {
   if (!rec) return { ...errors };
   if (rec.format === 'csv') return { ...rec.values, ...errors };
   const v = rec.value;
-  if (!isObject(v)) return undefined;
+  // A line that never parsed (bad CSV, bad JSON, not an object): its text, so it can be fixed by hand.
+  if (!isObject(v)) return { _record: typeof v === 'string' ? v : (JSON.stringify(v) ?? ''), ...errors };
   if ('events' in v || 'purchases' in v) return undefined;
   const attrs = isObject(v['attributes']) ? v['attributes'] : {};
   const flat: Record<string, string> = {};

@@ -105,35 +105,42 @@ export async function produce(o: ProduceOptions): Promise<ProduceResult> {
     delta = { rowsRead: 0, rowsValid: 0, rowsRejected: 0, dataPoints: 0 };
   };
 
-  for await (const row of o.rows) {
-    total.rowsRead++;
-    delta.rowsRead++;
-    const result = o.validate(row);
-    if ('code' in result) {
-      total.rowsRejected++;
-      delta.rowsRejected++;
-      letters.push(rejectionLetter(o.runId, row, result, now(), o.header?.()));
-    } else {
-      total.rowsValid++;
-      delta.rowsValid++;
-      const points = o.estimateDataPoints?.(result) ?? 0;
-      total.dataPoints += points;
-      delta.dataPoints += points;
-      for (const chunk of o.chunker.push(result)) pending.push(chunk);
-      while (o.chunkRejects && o.chunkRejects.length > 0) {
-        const r = o.chunkRejects.shift()!;
-        total.rowsValid--;
-        delta.rowsValid--;
+  try {
+    for await (const row of o.rows) {
+      total.rowsRead++;
+      delta.rowsRead++;
+      const result = o.validate(row);
+      if ('code' in result) {
         total.rowsRejected++;
         delta.rowsRejected++;
-        letters.push(rejectionLetter(o.runId, row, r, now()));
+        letters.push(rejectionLetter(o.runId, row, result, now(), o.header?.()));
+      } else {
+        total.rowsValid++;
+        delta.rowsValid++;
+        const points = o.estimateDataPoints?.(result) ?? 0;
+        total.dataPoints += points;
+        delta.dataPoints += points;
+        for (const chunk of o.chunker.push(result)) pending.push(chunk);
+        while (o.chunkRejects && o.chunkRejects.length > 0) {
+          const r = o.chunkRejects.shift()!;
+          total.rowsValid--;
+          delta.rowsValid--;
+          total.rowsRejected++;
+          delta.rowsRejected++;
+          letters.push(rejectionLetter(o.runId, row, r, now()));
+        }
+      }
+      if (pending.length >= batchSize || letters.length >= 500) await flush();
+      if (o.stopped?.()) {
+        total.stoppedEarly = true;
+        break;
       }
     }
-    if (pending.length >= batchSize || letters.length >= 500) await flush();
-    if (o.stopped?.()) {
-      total.stoppedEarly = true;
-      break;
-    }
+  } catch (err) {
+    // The input broke mid-way (truncated gzip, unreadable stream): what was read and chunked so far
+    // is still queued and counted, then the caller hears why. The open chunk stays unsent.
+    await flush();
+    throw err;
   }
   if (!total.stoppedEarly) for (const chunk of o.chunker.flush()) pending.push(chunk);
   await flush();

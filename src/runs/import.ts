@@ -107,7 +107,13 @@ export async function runImport(input: ImportInput, o: ImportOptions): Promise<S
       ? setInterval(() => void runs.get(runId).then((r) => r && o.onProgress?.(r)), 250)
       : undefined;
     res.defer('progress', () => clearInterval(ticker));
-    const produced = await produce({ runId, ...input, sink, stopped });
+    let produced: Awaited<ReturnType<typeof produce>>;
+    try {
+      produced = await produce({ runId, ...input, sink, stopped });
+    } catch (err) {
+      if (!(err instanceof UsageError)) throw err;
+      return await inputFailed(runs, runId, err, o, interrupted);
+    }
     if (!produced.stoppedEarly) await runs.markProducerDone(runId);
     log.info(
       { runId, rows: produced.rowsRead, chunks: produced.chunks, skipped: sink.skipped() },
@@ -185,6 +191,28 @@ async function beginRun(
   }
   if (input.fingerprint) await runs.rememberFingerprint(input.fingerprint, runId);
   return { runId };
+}
+
+/**
+ * The input broke mid-way: the run is failed (resuming cannot help), what was already queued is still
+ * sent and counted, and the summary says so; the caller reports the error itself.
+ */
+async function inputFailed(
+  runs: RunStore,
+  runId: string,
+  err: UsageError,
+  o: ImportOptions,
+  interrupted: () => boolean,
+): Promise<Summary> {
+  const read = (await runs.get(runId))?.rowsRead ?? 0;
+  const reason = `input unreadable after ${read} rows (${err.lines.join('; ')}); rows before it were sent`;
+  await runs.setStatus(runId, 'failed', reason);
+  const final = o.enqueueOnly
+    ? await runs.get(runId)
+    : await waitForRun(runs, runId, { stop: interrupted, done: (r) => r.jobsOpen <= 0 });
+  if (!final) throw err;
+  await o.beforeClose?.({ runs, runId });
+  return { ...summarize(final), inputError: err.lines.join('; ') };
 }
 
 /** Jobs of the run that failed without an outcome (a halt) are queued again; settled ones never are. */

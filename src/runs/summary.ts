@@ -16,6 +16,8 @@ export interface Summary {
   durationMs: number;
   /** Set when the same input was imported before: nothing was sent this time. */
   alreadyImported?: boolean;
+  /** Set when the input broke mid-way (status failed): why. */
+  inputError?: string;
 }
 
 export function summarize(run: RunRecord, now = Date.now()): Summary {

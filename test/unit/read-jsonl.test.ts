@@ -66,10 +66,14 @@ describe('JSONL reader', () => {
     expect(await rows('\n\n')).toEqual([]);
   });
 
-  it('parses 10,000-deep nesting without crashing (the validator caps depth)', async () => {
+  it('turns 10,000-deep nesting into a too_deep error row that keeps the line (no crash)', async () => {
     const deep = `{"external_id":"u1","a":${'['.repeat(10_000)}${']'.repeat(10_000)}}`;
-    const out = await rows(`${deep}\n`);
-    expect(out[0]?.kind).toBe('jsonl');
+    const out = await rows(`${deep}\n{"external_id":"u2"}\n`);
+    expect(out.map((r) => [r.line, r.kind === 'error' ? r.code : r.kind])).toEqual([
+      [1, 'too_deep'],
+      [2, 'jsonl'],
+    ]);
+    expect(out[0]).toMatchObject({ raw: deep });
   });
 
   it('reports a line longer than the cap as an error row, skips it and reads on', async () => {
