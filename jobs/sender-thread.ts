@@ -8,7 +8,7 @@ import { describeError } from '../src/errors.js';
 import { createLogger } from '../src/infra/logger.js';
 import { type SenderOptions, startSender } from '../src/send/sender.js';
 
-type ThreadData = Omit<SenderOptions, 'log' | 'onHalt'>;
+type ThreadData = Omit<SenderOptions, 'log' | 'onHalt' | 'onFailure'>;
 
 const port = parentPort;
 if (!port) throw new Error('sender-thread must run in a worker thread');
@@ -20,6 +20,7 @@ try {
     ...data,
     log,
     onHalt: (runId, message) => port.postMessage({ type: 'halt', runId, message }),
+    onFailure: (message) => port.postMessage({ type: 'failure', message }),
   });
   port.on('message', (m: { type: string; force?: boolean }) => {
     if (m.type !== 'close') return;

@@ -6,11 +6,12 @@ type Message =
   | { type: 'ready' }
   | { type: 'closed' }
   | { type: 'error'; message: string; usage: boolean }
-  | { type: 'halt'; runId: string; message: string };
+  | { type: 'halt'; runId: string; message: string }
+  | { type: 'failure'; message: string };
 
 /** startSender, on a worker thread: same options, same Sender, a second core for sending. */
 export async function startThreadSender(o: SenderOptions): Promise<Sender> {
-  const { log: _log, onHalt, ...data } = o;
+  const { log: _log, onHalt, onFailure, ...data } = o;
   // The sender's live data is small (the chunks in flight); a bounded heap keeps the process lean.
   const worker = new Worker(new URL('./sender-thread.js', import.meta.url), {
     workerData: data,
@@ -19,6 +20,7 @@ export async function startThreadSender(o: SenderOptions): Promise<Sender> {
   let closed: (() => void) | undefined;
   worker.on('message', (m: Message) => {
     if (m.type === 'halt') onHalt?.(m.runId, m.message);
+    if (m.type === 'failure') onFailure?.(m.message);
     if (m.type === 'closed') closed?.();
   });
   await new Promise<void>((resolve, reject) => {
@@ -31,6 +33,11 @@ export async function startThreadSender(o: SenderOptions): Promise<Sender> {
     worker.once('exit', (code) => reject(new Error(`sender thread exited with code ${code}`)));
   });
   let closing: Promise<void> | undefined;
+  // After start-up, a thread that dies is a run that cannot finish in this process: say so.
+  worker.on('error', (err) => onFailure?.(`sender thread failed: ${err.message}`));
+  worker.on('exit', (code) => {
+    if (!closing) onFailure?.(`sender thread exited with code ${code}`);
+  });
   return {
     close(force = false) {
       if (force) worker.postMessage({ type: 'close', force: true });

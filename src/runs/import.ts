@@ -75,11 +75,15 @@ export async function runImport(input: ImportInput, o: ImportOptions): Promise<S
     log.info({ runId, source: input.source, resumed: Boolean(o.resume) }, 'run started');
 
     let halted = false;
+    let senderFailure: string | undefined;
     let sender: Sender | undefined;
     if (!o.enqueueOnly) {
       const start = o.startSender ?? startSender;
       const onHalt = () => {
         halted = true;
+      };
+      const onFailure = (message: string) => {
+        senderFailure ??= message;
       };
       const s = await start({
         config,
@@ -88,11 +92,12 @@ export async function runImport(input: ImportInput, o: ImportOptions): Promise<S
         braze: o.braze,
         concurrency: o.concurrency,
         onHalt,
+        onFailure,
       });
       sender = s;
       res.defer('sender', () => s.close());
     }
-    const interrupted = () => o.stopped?.() ?? false;
+    const interrupted = () => (o.stopped?.() ?? false) || senderFailure !== undefined;
     const stopped = () => halted || interrupted();
     const sink = createRedisSink({
       queue,
@@ -103,9 +108,13 @@ export async function runImport(input: ImportInput, o: ImportOptions): Promise<S
       retry: config.retry,
       stopped,
     });
-    const ticker = o.onProgress
-      ? setInterval(() => void runs.get(runId).then((r) => r && o.onProgress?.(r)), 250)
-      : undefined;
+    // Progress is best effort: a read that fails while Redis restarts just skips one tick.
+    const tick = () =>
+      runs.get(runId).then(
+        (r) => r && o.onProgress?.(r),
+        () => {},
+      );
+    const ticker = o.onProgress ? setInterval(tick, 250) : undefined;
     res.defer('progress', () => clearInterval(ticker));
     let produced: Awaited<ReturnType<typeof produce>>;
     try {
@@ -128,7 +137,9 @@ export async function runImport(input: ImportInput, o: ImportOptions): Promise<S
       const why = produced.stoppedEarly
         ? 'stopped by a signal while reading the input'
         : 'stopped by a signal';
-      await runs.setStatus(runId, 'interrupted', `${why}; continue with --resume ${runId}`);
+      if (senderFailure)
+        await runs.setStatus(runId, 'failed', `${senderFailure}; continue with --resume ${runId}`);
+      else await runs.setStatus(runId, 'interrupted', `${why}; continue with --resume ${runId}`);
       final = await runs.get(runId);
     }
     if (!final) throw new Error(`run ${runId} disappeared from Redis`);

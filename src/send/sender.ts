@@ -17,6 +17,8 @@ export interface SenderOptions {
   concurrency: number;
   /** Braze refused us for good (401/403/404): the run is halted. */
   onHalt?: (runId: string, message: string) => void;
+  /** The sending side died (a crashed thread, a worker loop that gave up): the run cannot finish here. */
+  onFailure?: (message: string) => void;
 }
 
 export interface Sender {
@@ -65,7 +67,10 @@ export async function startSender(o: SenderOptions): Promise<Sender> {
       onHalt: o.onHalt,
     });
     res.defer('worker', () => worker.close());
-    void worker.run();
+    worker.run().catch((err: Error) => {
+      log.error({ err: err.message }, 'worker stopped unexpectedly');
+      o.onFailure?.(`sending stopped: ${err.message}`);
+    });
     return {
       async close(force = false) {
         // A second, forcing call may arrive while the graceful close waits for requests in flight.
