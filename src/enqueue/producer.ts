@@ -27,8 +27,8 @@ export interface ProducerSink {
    * jobs already settled (a resumed run). `bytes`: the chunks' JSON size, as the chunker measured it.
    */
   enqueue(jobs: TrackJobData[], bytes: number): Promise<void>;
-  deadLetters(letters: DeadLetter[]): Promise<void>;
-  counts(deltas: Partial<Counts>): Promise<void>;
+  /** One batch's counts and rejected rows, recorded together and exactly once. */
+  batch(deltas: Partial<Counts>, letters: DeadLetter[]): Promise<void>;
 }
 
 export interface ProduceOptions {
@@ -87,19 +87,13 @@ export async function produce(o: ProduceOptions): Promise<ProduceResult> {
       const objects = pending.reduce((n, c) => n + objectCount(c), 0);
       const bytes = pending.reduce((n, c) => n + c.bytes, 0);
       await o.sink.room(bytes);
-      await o.sink.counts({
-        ...delta,
-        deadLetters: letters.length,
-        chunks: jobs.length,
-        objects,
-      });
+      await o.sink.batch({ ...delta, deadLetters: letters.length, chunks: jobs.length, objects }, letters);
       await o.sink.enqueue(jobs, bytes);
       total.chunks += jobs.length;
       total.objects += objects;
     } else if (delta.rowsRead > 0 || letters.length > 0) {
-      await o.sink.counts({ ...delta, deadLetters: letters.length });
+      await o.sink.batch({ ...delta, deadLetters: letters.length }, letters);
     }
-    if (letters.length > 0) await o.sink.deadLetters(letters);
     pending = [];
     letters = [];
     delta = { rowsRead: 0, rowsValid: 0, rowsRejected: 0, dataPoints: 0 };

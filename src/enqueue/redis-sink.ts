@@ -32,12 +32,13 @@ export function createRedisSink(
   let bytes = 0;
   let waited = 0;
   let skipped = 0;
+  let batches = 0;
   const perJob = () => (jobs === 0 ? 32 * 1024 : (bytes / jobs) * REDIS_FACTOR + JOB_OVERHEAD_BYTES);
   return {
     async room(incoming) {
       const started = Date.now();
       for (;;) {
-        const backlog = (await backlogJobs(o.queue)) * perJob();
+        const backlog = (await retrying(() => backlogJobs(o.queue))) * perJob();
         if (backlog + incoming <= o.maxBacklogBytes || backlog === 0 || o.stopped?.()) break;
         await new Promise((r) => setTimeout(r, o.pollMs ?? 50));
       }
@@ -52,16 +53,33 @@ export function createRedisSink(
       const add = list.flatMap((data, i) =>
         wanted[i] ? [{ name: 'track', data, opts: { ...jobOpts, jobId: ids[i] } }] : [],
       );
-      if (add.length > 0) await o.queue.addBulk(add);
+      // Idempotent by job id, so a pipeline cut off by a Redis restart is simply sent again.
+      if (add.length > 0) await retrying(() => o.queue.addBulk(add));
       skipped += list.length - add.length;
     },
-    deadLetters: (letters) =>
-      o.runs.addRejections(
-        o.runId,
-        letters.map((l) => JSON.stringify(l)),
-      ),
+    async batch(deltas, letters) {
+      const seq = batches++;
+      const texts = letters.map((l) => JSON.stringify(l));
+      await o.runs.producerBatch(o.runId, seq, deltas, texts);
+    },
     skipped: () => skipped,
-    counts: (deltas) => o.runs.incr(o.runId, deltas),
     waitedMs: () => waited,
   };
+}
+
+/**
+ * Runs an idempotent Redis operation again when a reconnect aborted it (ioredis cannot tell whether a
+ * half-answered pipeline ran); other errors, and the tenth failure, go to the caller.
+ */
+export async function retrying<T>(op: () => Promise<T>, attempts = 10): Promise<T> {
+  for (let i = 1; ; i++) {
+    try {
+      return await op();
+    } catch (err) {
+      const e = err as Error;
+      const transient = e.name === 'AbortError' || /connection|ECONN|closed|LOADING/i.test(e.message);
+      if (!transient || i >= attempts) throw err;
+      await new Promise((r) => setTimeout(r, Math.min(100 * 2 ** i, 3000)));
+    }
+  }
 }

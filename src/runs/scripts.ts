@@ -29,6 +29,19 @@ finalize(KEYS[2], ARGV[2])
 return 1
 `;
 
+/**
+ * KEYS: run, rejected, batches. ARGV: seq, nCounters, name, delta, ..., rejectionJson...
+ * One producer batch, once: a single script call that ioredis may re-send after a dropped
+ * connection, and the batch ledger makes the second delivery a no-op.
+ */
+export const PRODUCER_BATCH = `
+if redis.call('SADD', KEYS[3], ARGV[1]) == 0 then return 0 end
+local n = tonumber(ARGV[2])
+for i = 0, n - 1 do redis.call('HINCRBY', KEYS[1], ARGV[3 + 2 * i], ARGV[4 + 2 * i]) end
+for i = 3 + 2 * n, #ARGV do redis.call('RPUSH', KEYS[2], ARGV[i]) end
+return 1
+`;
+
 /** KEYS: run. ARGV: now. */
 export const PRODUCER_DONE = `${FINALIZE}
 redis.call('HSET', KEYS[1], 'producerDone', '1')
@@ -56,7 +69,7 @@ return out
 `;
 
 /**
- * KEYS: run, rejected. Starts reading a run's input again: the producer's counts and its rejected
+ * KEYS: run, rejected, batches. Starts reading a run's input again: the producer's counts and its rejected
  * rows are recounted from scratch; what workers counted (accepted, failed, requests) stays.
  * Returns the status it found.
  */
@@ -70,6 +83,6 @@ redis.call('HSET', KEYS[1], 'rowsRead', 0, 'rowsValid', 0, 'rowsRejected', 0, 'c
   'dataPoints', 0, 'producerDone', '0', 'status', 'reading')
 redis.call('HDEL', KEYS[1], 'reason', 'finishedAt')
 redis.call('HINCRBY', KEYS[1], 'resumes', 1)
-redis.call('DEL', KEYS[2])
+redis.call('DEL', KEYS[2], KEYS[3])
 return st
 `;

@@ -1,5 +1,5 @@
 import type { Redis } from 'ioredis';
-import { CLAIM, PRODUCER_DONE, RESUME, SETTLE } from './scripts.js';
+import { CLAIM, PRODUCER_BATCH, PRODUCER_DONE, RESUME, SETTLE } from './scripts.js';
 
 /**
  * A run lives in Redis: a hash of counters and status, a set of settled job ids (the ledger that
@@ -67,6 +67,8 @@ export function runKeys(prefix: string, runId: string) {
     dlq: `${prefix}:dlq:${runId}`,
     /** Rows our validation rejected (recounted on resume). */
     rejected: `${prefix}:dlq:${runId}:rejected`,
+    /** Producer batches recorded (so a re-sent batch is not counted twice). */
+    batches: `${prefix}:run:${runId}:batches`,
     index: `${prefix}:runs`,
   };
 }
@@ -81,6 +83,7 @@ interface Scripted {
   brazeProducerDone: Script;
   brazeClaim: Script;
   brazeResume: Script;
+  brazeProducerBatch: Script;
 }
 
 export interface RunStore {
@@ -100,7 +103,8 @@ export interface RunStore {
   markProducerDone(runId: string): Promise<string>;
   /** Prepares a run to read its input again; returns the status it had. */
   resume(runId: string): Promise<string>;
-  addRejections(runId: string, letters: string[]): Promise<void>;
+  /** The producer's counts and rejected rows for batch `seq`, applied once however often sent. */
+  producerBatch(runId: string, seq: number, deltas: Partial<Counts>, rejections: string[]): Promise<void>;
   deadLetterPage(runId: string, list: 'rejected' | 'sent', start: number, stop: number): Promise<string[]>;
   countDeadLetters(runId: string): Promise<number>;
   purgeDeadLetters(runId: string): Promise<void>;
@@ -116,15 +120,18 @@ export function createRunStore(redis: Redis, prefix: string, retentionMs: number
     r.defineCommand('brazeSettle', { numberOfKeys: 4, lua: SETTLE });
     r.defineCommand('brazeProducerDone', { numberOfKeys: 1, lua: PRODUCER_DONE });
     r.defineCommand('brazeClaim', { numberOfKeys: 3, lua: CLAIM });
-    r.defineCommand('brazeResume', { numberOfKeys: 2, lua: RESUME });
+    r.defineCommand('brazeResume', { numberOfKeys: 3, lua: RESUME });
+    r.defineCommand('brazeProducerBatch', { numberOfKeys: 3, lua: PRODUCER_BATCH });
   }
   const lua = r as Redis & Scripted;
   const keys = (runId: string) => runKeys(prefix, runId);
   const ttl = Math.ceil(retentionMs / 1000);
-  const expireAll = (k: ReturnType<typeof keys>) => {
+  // TTL refreshes are best effort: a MULTI cut off by a reconnect must not fail a chunk or a run.
+  const expireAll = async (k: ReturnType<typeof keys>) => {
     const m = redis.multi();
-    for (const key of [k.run, k.done, k.enqueued, k.inflight, k.dlq, k.rejected]) m.expire(key, ttl);
-    return m.exec();
+    for (const key of [k.run, k.done, k.enqueued, k.inflight, k.dlq, k.rejected, k.batches])
+      m.expire(key, ttl);
+    await m.exec().catch(() => undefined);
   };
 
   return {
@@ -198,16 +205,21 @@ export function createRunStore(redis: Redis, prefix: string, retentionMs: number
     },
     async resume(runId) {
       const k = keys(runId);
-      return (await lua.brazeResume(k.run, k.rejected)) as string;
+      return (await lua.brazeResume(k.run, k.rejected, k.batches)) as string;
     },
-    async addRejections(runId, letters) {
-      if (letters.length === 0) return;
+    async producerBatch(runId, seq, deltas, rejections) {
       const k = keys(runId);
-      await redis
-        .multi()
-        .rpush(k.rejected, ...letters)
-        .expire(k.rejected, ttl)
-        .exec();
+      const pairs = Object.entries(deltas).filter(([, d]) => d !== 0 && d !== undefined);
+      await lua.brazeProducerBatch(
+        k.run,
+        k.rejected,
+        k.batches,
+        seq,
+        pairs.length,
+        ...pairs.flat().map(String),
+        ...rejections,
+      );
+      if (seq % 50 === 0) await expireAll(k);
     },
     deadLetterPage: (runId, list, start, stop) =>
       redis.lrange(list === 'rejected' ? keys(runId).rejected : keys(runId).dlq, start, stop),

@@ -123,3 +123,31 @@ describe('runImport against the emulator', () => {
     }
   });
 });
+
+describe('run store: a producer batch sent twice counts once', () => {
+  it('applies counts and rejections once per batch number, and resume starts the ledger afresh', async () => {
+    const { Redis } = await import('ioredis');
+    const { createRunStore } = await import('../../src/runs/store.js');
+    const redis = new Redis(testRedisUrl());
+    try {
+      const runs = createRunStore(redis, testConfig().prefix, 60_000);
+      await runs.create('b1', 'f');
+      await runs.producerBatch('b1', 0, { rowsRead: 10, rowsRejected: 1, deadLetters: 1 }, ['{"x":1}']);
+      await runs.producerBatch('b1', 0, { rowsRead: 10, rowsRejected: 1, deadLetters: 1 }, ['{"x":1}']);
+      await runs.producerBatch('b1', 1, { rowsRead: 5 }, []);
+      expect(await runs.get('b1')).toMatchObject({ rowsRead: 15, rowsRejected: 1, deadLetters: 1 });
+      expect(await runs.countDeadLetters('b1')).toBe(1);
+      await runs.resume('b1');
+      expect(await runs.get('b1')).toMatchObject({
+        rowsRead: 0,
+        rowsRejected: 0,
+        deadLetters: 0,
+        status: 'reading',
+      });
+      await runs.producerBatch('b1', 0, { rowsRead: 3 }, []);
+      expect((await runs.get('b1'))?.rowsRead).toBe(3);
+    } finally {
+      redis.disconnect();
+    }
+  });
+});

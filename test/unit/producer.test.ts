@@ -25,10 +25,8 @@ function memorySink() {
       enqueue: async (list: TrackJobData[]) => {
         jobs.push(...list);
       },
-      deadLetters: async (list: DeadLetter[]) => {
+      batch: async (d: Partial<Counts>, list: DeadLetter[]) => {
         letters.push(...list);
-      },
-      counts: async (d: Partial<Counts>) => {
         for (const [k, v] of Object.entries(d))
           counts[k as keyof Counts] = (counts[k as keyof Counts] ?? 0) + (v ?? 0);
       },
