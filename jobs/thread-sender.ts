@@ -12,10 +12,11 @@ type Message =
 /** startSender, on a worker thread: same options, same Sender, a second core for sending. */
 export async function startThreadSender(o: SenderOptions): Promise<Sender> {
   const { log: _log, onHalt, onFailure, ...data } = o;
-  // The sender's live data is small (the chunks in flight); a bounded heap keeps the process lean.
+  // The sender keeps little alive (the chunks in flight): bound its heap, but leave a young generation
+  // big enough that scavenges do not slow sending (8 MB cost ~12% throughput for 25 MB of RSS).
   const worker = new Worker(new URL('./sender-thread.js', import.meta.url), {
     workerData: data,
-    resourceLimits: { maxYoungGenerationSizeMb: 8, maxOldGenerationSizeMb: 256 },
+    resourceLimits: { maxYoungGenerationSizeMb: 32, maxOldGenerationSizeMb: 256 },
   });
   let closed: (() => void) | undefined;
   worker.on('message', (m: Message) => {
