@@ -7,7 +7,7 @@ import { requireBraze } from '../src/config.js';
 import { exportDeadLetters, readDeadLetters } from '../src/dead-letter/export.js';
 import { type ReplayStage, replayRows } from '../src/dead-letter/replay.js';
 import { UsageError } from '../src/errors.js';
-import { connectRedis, createRedis } from '../src/infra/redis.js';
+import { closeRedis, connectRedis, createRedis } from '../src/infra/redis.js';
 import { runImport } from '../src/runs/import.js';
 import { inputChunker, loadMapping } from '../src/runs/input.js';
 import { createRunStore, type RunStore, runKeys } from '../src/runs/store.js';
@@ -24,7 +24,7 @@ async function withRuns<T>(what: string, body: (runs: RunStore, prefix: string) 
   try {
     return await body(createRunStore(redis, config.prefix, config.retentionMs), config.prefix);
   } finally {
-    await redis.quit().catch(() => redis.disconnect());
+    await closeRedis(redis);
   }
 }
 

@@ -84,7 +84,7 @@ export async function produce(o: ProduceOptions): Promise<ProduceResult> {
   const flush = async () => {
     if (pending.length > 0) {
       const jobs = pending.map((c) => toJob(o.runId, c));
-      const objects = pending.reduce((n, c) => n + objectCount(c), 0);
+      const objects = jobs.reduce((n, j) => n + j.objects, 0);
       const bytes = pending.reduce((n, c) => n + c.bytes, 0);
       await o.sink.room(bytes);
       await o.sink.batch({ ...delta, deadLetters: letters.length, chunks: jobs.length, objects }, letters);
@@ -147,7 +147,8 @@ function toJob(runId: string, c: ChunkLike): TrackJobData {
     runId,
     chunk: c.index,
     part: '',
-    body: JSON.stringify(c.body),
+    // Serialised once, by the chunker; nothing downstream encodes it again.
+    body: c.json,
     objects: objectCount(c),
     lines: c.lines,
   };

@@ -59,6 +59,11 @@ export async function connectRedis(redis: Redis, url: string): Promise<Redis> {
   }
 }
 
+/** QUIT, or drop the socket when Redis is not there to answer. */
+export async function closeRedis(redis: Redis): Promise<void> {
+  await redis.quit().catch(() => redis.disconnect());
+}
+
 export function safeRedisUrl(url: string): string {
   try {
     const u = new URL(url);

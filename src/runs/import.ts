@@ -1,5 +1,4 @@
 import type { Queue } from 'bullmq';
-import type { Redis } from 'ioredis';
 import type { RawRow, Rejection, UserRecord } from '../../schemas/record.js';
 import type { TrackJobData } from '../../schemas/track.js';
 import type { Config } from '../config.js';
@@ -8,12 +7,11 @@ import { produce } from '../enqueue/producer.js';
 import { createRedisSink } from '../enqueue/redis-sink.js';
 import { UsageError } from '../errors.js';
 import type { Logger } from '../infra/logger.js';
-import { createTrackQueue } from '../infra/queues.js';
-import { checkEvictionPolicy, connectRedis, createRedis } from '../infra/redis.js';
+import { openTrackQueue } from '../infra/queues.js';
 import { createResources } from '../infra/resources.js';
 import { type Sender, type SenderOptions, startSender } from '../send/sender.js';
 import { newRunId, RUN_ID_PATTERN } from './ids.js';
-import { createRunStore, FINAL_STATUSES, type RunRecord, type RunStore } from './store.js';
+import { createRunStore, FINAL_STATUSES, isCompleted, type RunRecord, type RunStore } from './store.js';
 import { type Summary, summarize } from './summary.js';
 import { waitForRun } from './wait.js';
 
@@ -57,16 +55,13 @@ export async function runImport(input: ImportInput, o: ImportOptions): Promise<S
   const { config, log } = o;
   const res = createResources();
   try {
-    const producerRedis = await connectRedis(
-      createRedis(o.redisUrl, 'producer', 'braze-import:producer'),
-      o.redisUrl,
-    );
-    res.defer('producer redis', () => quit(producerRedis));
-    await checkEvictionPolicy(producerRedis, log);
-    const queue = createTrackQueue(producerRedis, config.prefix, (err) =>
-      log.debug({ err: err.message }, 'queue'),
-    );
-    res.defer('queue', () => queue.close());
+    const { redis: producerRedis, queue } = await openTrackQueue(res, {
+      url: o.redisUrl,
+      role: 'producer',
+      name: 'braze-import:producer',
+      prefix: config.prefix,
+      log,
+    });
     await resumeIfPaused(queue, log);
     const runs = createRunStore(producerRedis, config.prefix, config.retentionMs);
     const begun = await beginRun(runs, queue, input, o);
@@ -173,7 +168,7 @@ async function beginRun(
       );
     }
     const was = await runs.resume(o.resume);
-    if (was === 'completed' || was === 'completed_with_errors') {
+    if (isCompleted(was)) {
       throw new UsageError(`--resume: run ${o.resume} already completed; nothing to resume`);
     }
     await retryUnsettledFailures(runs, queue, o.resume);
@@ -182,8 +177,7 @@ async function beginRun(
   if (input.fingerprint && !o.force) {
     const earlier = await runs.findByFingerprint(input.fingerprint);
     const run = earlier ? await runs.get(earlier) : undefined;
-    if (run && (run.status === 'completed' || run.status === 'completed_with_errors'))
-      return { already: run };
+    if (run && isCompleted(run.status)) return { already: run };
     if (run) {
       throw new UsageError(
         `this input is run ${run.runId} (${run.status}); continue it with --resume ${run.runId}, or start over with --force`,
@@ -232,17 +226,14 @@ async function retryUnsettledFailures(
   queue: Queue<TrackJobData>,
   runId: string,
 ): Promise<void> {
+  // Collect first: retrying moves a job out of the failed set, which would shift the pages being read.
+  const mine = [];
   for (let start = 0; ; start += 500) {
     const failed = await queue.getFailed(start, start + 499);
-    for (const job of failed) {
-      if (job.data.runId === runId && !(await runs.isSettled(runId, job.id ?? ''))) await job.retry();
-    }
-    if (failed.length < 500) return;
+    mine.push(...failed.filter((job) => job.data.runId === runId));
+    if (failed.length < 500) break;
   }
-}
-
-async function quit(redis: Redis): Promise<void> {
-  await redis.quit().catch(() => redis.disconnect());
+  for (const job of mine) if (!(await runs.isSettled(runId, job.id ?? ''))) await job.retry();
 }
 
 /** A halt (401/403) pauses the queue; a new run with a fixed key must not sit behind that pause. */

@@ -16,15 +16,21 @@ end
 `;
 
 /**
- * KEYS: done, run, dlq, inflight. ARGV: jobId, now, nCounters, name, delta, ..., deadLetterJson...
- * Once per job id (the ledger), so a job processed twice after a crash is counted once.
+ * KEYS: done, run, dlq, inflight. ARGV: jobId, now, ttlSeconds, nCounters, name, delta, ...,
+ * deadLetterJson... Once per job id (the ledger), so a job processed twice after a crash is counted
+ * once. The ledger and the dead-letter list may be created here: they get the retention TTL here.
  */
 export const SETTLE = `${FINALIZE}
+local function keep(key) if redis.call('TTL', key) == -1 then redis.call('EXPIRE', key, ARGV[3]) end end
 redis.call('SREM', KEYS[4], ARGV[1])
 if redis.call('SADD', KEYS[1], ARGV[1]) == 0 then return 0 end
-local n = tonumber(ARGV[3])
-for i = 0, n - 1 do redis.call('HINCRBY', KEYS[2], ARGV[4 + 2 * i], ARGV[5 + 2 * i]) end
-for i = 4 + 2 * n, #ARGV do redis.call('RPUSH', KEYS[3], ARGV[i]) end
+keep(KEYS[1])
+local n = tonumber(ARGV[4])
+for i = 0, n - 1 do redis.call('HINCRBY', KEYS[2], ARGV[5 + 2 * i], ARGV[6 + 2 * i]) end
+if #ARGV >= 5 + 2 * n then
+  for i = 5 + 2 * n, #ARGV do redis.call('RPUSH', KEYS[3], ARGV[i]) end
+  keep(KEYS[3])
+end
 finalize(KEYS[2], ARGV[2])
 return 1
 `;

@@ -23,6 +23,11 @@ export const FINAL_STATUSES: ReadonlySet<string> = new Set([
   'interrupted',
 ]);
 
+/** The run finished and everything it read was dealt with (with or without dead letters). */
+export function isCompleted(status: string): boolean {
+  return status === 'completed' || status === 'completed_with_errors';
+}
+
 export const COUNTERS = [
   'rowsRead',
   'rowsValid',
@@ -168,14 +173,9 @@ export function createRunStore(redis: Redis, prefix: string, retentionMs: number
     async settle(runId, jobId, deltas, deadLetters) {
       const k = keys(runId);
       const pairs = Object.entries(deltas).filter(([, d]) => d !== 0 && d !== undefined);
-      const args = [jobId, Date.now(), pairs.length, ...pairs.flat().map(String), ...deadLetters];
-      // TTLs in the same round trip (commands run in order): the ledger and the dlq may be created
-      // here, after markProducerDone's expireAll, and must not outlive the retention period.
-      const [result] = await Promise.all([
-        lua.brazeSettle(k.done, k.run, k.dlq, k.inflight, ...args),
-        expireAll(k),
-      ]);
-      return result === 1;
+      const args = [jobId, Date.now(), ttl, pairs.length, ...pairs.flat().map(String), ...deadLetters];
+      // The script gives the keys it creates the retention TTL: no extra commands per chunk.
+      return (await lua.brazeSettle(k.done, k.run, k.dlq, k.inflight, ...args)) === 1;
     },
     async claim(runId, jobIds) {
       if (jobIds.length === 0) return [];

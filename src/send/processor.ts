@@ -12,9 +12,17 @@ import {
 } from './classify.js';
 import type { TrackClient } from './http.js';
 
+/** A chunk's outcome, recorded once: counts, dead letters, and the jobs that carry on its remainder. */
+export interface Settlement {
+  kind: 'settle';
+  deltas: Partial<Counts>;
+  deadLetters: DeadLetter[];
+  continuations: TrackJobData[];
+}
+
 /** What the queue adapter must do with a job after one attempt. */
 export type ChunkResult =
-  | { kind: 'settle'; deltas: Partial<Counts>; deadLetters: DeadLetter[]; continuations: TrackJobData[] }
+  | Settlement
   | { kind: 'rate-limited'; waitMs: number }
   /** maybeDelivered: no answer (reset, timeout) or a gateway timeout, so Braze may have the data. */
   | { kind: 'retry'; message: string; maybeDelivered: boolean }
@@ -92,7 +100,7 @@ export function createChunkProcessor(deps: { client: TrackClient; now?: () => nu
 export type ChunkProcessor = ReturnType<typeof createChunkProcessor>;
 
 /** Every object of a chunk as given up: for a job that failed in a way the processor did not decide. */
-export function giveUp(data: TrackJobData, message: string, attempts: number, at = Date.now()): ChunkResult {
+export function giveUp(data: TrackJobData, message: string, attempts: number, at = Date.now()): Settlement {
   return settle(data, 0, everyObject(data, 0, message), [], 'exhausted', attempts, at);
 }
 
@@ -116,7 +124,7 @@ function settle(
   stage: 'braze' | 'exhausted',
   attempts: number,
   at: number,
-): ChunkResult {
+): Settlement {
   const deadLetters = failed.map((f) => toDeadLetter(data.runId, f, stage, attempts, at));
   return {
     kind: 'settle',

@@ -1,7 +1,7 @@
 import type { Config } from '../config.js';
 import type { Logger } from '../infra/logger.js';
-import { createTrackQueue } from '../infra/queues.js';
-import { checkEvictionPolicy, connectRedis, createRedis } from '../infra/redis.js';
+import { openTrackQueue } from '../infra/queues.js';
+import { closeRedis, createRedis } from '../infra/redis.js';
 import { createResources } from '../infra/resources.js';
 import { createRunStore } from '../runs/store.js';
 import { createTrackClient } from './http.js';
@@ -35,14 +35,13 @@ export async function startSender(o: SenderOptions): Promise<Sender> {
   const res = createResources();
   try {
     // Workers wait through Redis outages, but the first connection must work: fail with one line.
-    const state = await connectRedis(
-      createRedis(o.redisUrl, 'worker', 'braze-import:sender-state'),
-      o.redisUrl,
-    );
-    res.defer('state redis', () => state.quit().catch(() => state.disconnect()));
-    await checkEvictionPolicy(state, log);
-    const queue = createTrackQueue(state, config.prefix, (err) => log.debug({ err: err.message }, 'queue'));
-    res.defer('queue', () => queue.close());
+    const { redis: state, queue } = await openTrackQueue(res, {
+      url: o.redisUrl,
+      role: 'worker',
+      name: 'braze-import:sender-state',
+      prefix: config.prefix,
+      log,
+    });
     // BullMQ drops old failed jobs only when another fails; they hold user data, so enforce retention.
     await queue.clean(config.retentionMs, 1000, 'failed');
     const client = createTrackClient({
@@ -52,7 +51,7 @@ export async function startSender(o: SenderOptions): Promise<Sender> {
     });
     res.defer('http pool', () => client.close());
     const blocking = createRedis(o.redisUrl, 'worker', 'braze-import:sender');
-    res.defer('worker redis', () => blocking.quit().catch(() => blocking.disconnect()));
+    res.defer('worker redis', () => closeRedis(blocking));
     const worker = createTrackWorker({
       connection: blocking,
       queue,

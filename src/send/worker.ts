@@ -3,9 +3,9 @@ import type { Redis } from 'ioredis';
 import type { TrackJobData } from '../../schemas/track.js';
 import type { Logger } from '../infra/logger.js';
 import { DEFAULT_ATTEMPTS, TRACK_QUEUE, trackJobId, trackJobOptions } from '../infra/queues.js';
-import type { RunStore } from '../runs/store.js';
+import type { Counts, RunStore } from '../runs/store.js';
 import type { LimiterSettings } from './limiter.js';
-import { type ChunkProcessor, giveUp } from './processor.js';
+import { type ChunkProcessor, giveUp, type Settlement } from './processor.js';
 
 export interface TrackWorkerDeps {
   connection: Redis;
@@ -35,6 +35,19 @@ const MAX_STARTS = 60;
  */
 export function createTrackWorker(deps: TrackWorkerDeps): Worker<TrackJobData> {
   const { queue, runs, log } = deps;
+  /** A chunk's settlement into the run record (once per job id), with its dead letters. */
+  const record = async (data: TrackJobData, jobId: string, s: Settlement, extra: Partial<Counts>) => {
+    if (log.isLevelEnabled('debug')) {
+      for (const d of s.deadLetters) {
+        // Identifiers and codes only: messages can quote cell values (personal data).
+        const rec = d.record?.format === 'json' ? (d.record.value as { external_id?: unknown }) : undefined;
+        const fields = { runId: data.runId, jobId, line: d.line, status: d.status, code: d.code };
+        log.debug({ ...fields, externalId: rec?.external_id }, 'object refused');
+      }
+    }
+    const letters = s.deadLetters.map((d) => JSON.stringify(d));
+    await runs.settle(data.runId, jobId, { ...s.deltas, ...extra }, letters);
+  };
   const handler = async (job: Job<TrackJobData>, _token?: string, signal?: AbortSignal) => {
     const data = job.data;
     const maxAttempts = job.opts.attempts ?? DEFAULT_ATTEMPTS;
@@ -57,29 +70,8 @@ export function createTrackWorker(deps: TrackWorkerDeps): Worker<TrackJobData> {
             })),
           );
         }
-        const letters = result.deadLetters.map((d) => JSON.stringify(d));
-        for (const d of result.deadLetters) {
-          // Identifiers and codes only: messages can quote cell values (personal data).
-          const rec = d.record?.format === 'json' ? (d.record.value as { external_id?: unknown }) : undefined;
-          log.debug(
-            {
-              runId: data.runId,
-              jobId,
-              line: d.line,
-              status: d.status,
-              code: d.code,
-              externalId: rec?.external_id,
-            },
-            'object refused',
-          );
-        }
         // One round trip per chunk: the request is counted with its outcome.
-        await runs.settle(
-          data.runId,
-          jobId,
-          { ...result.deltas, requestsSent: 1, possibleDuplicates: again ? 1 : 0 },
-          letters,
-        );
+        await record(data, jobId, result, { requestsSent: 1, possibleDuplicates: again ? 1 : 0 });
         return { accepted: result.deltas.objectsAccepted ?? 0, failed: result.deltas.objectsFailed ?? 0 };
       }
       case 'rate-limited':
@@ -124,9 +116,7 @@ export function createTrackWorker(deps: TrackWorkerDeps): Worker<TrackJobData> {
     if (!final) return;
     // Safety net: a failure the processor did not turn into an outcome must still be accounted for.
     const result = giveUp(job.data, `failed: ${err.message}`, job.attemptsMade);
-    if (result.kind !== 'settle') return;
-    const letters = result.deadLetters.map((d) => JSON.stringify(d));
-    runs.settle(job.data.runId, job.id ?? trackJobId(job.data), result.deltas, letters).catch((e: Error) => {
+    record(job.data, job.id ?? trackJobId(job.data), result, {}).catch((e: Error) => {
       log.error({ jobId: job.id, err: e.message }, 'could not record a failed chunk');
     });
   });

@@ -1,29 +1,12 @@
-import { afterAll, beforeAll, beforeEach, describe, expect, it } from 'vitest';
-import { type Emulator, startEmulator } from '../../src/emulator/index.js';
-import { cliEnv, runCli, startCli } from '../helpers/cli.js';
-import { tempDir, writeCsv, writeJsonl } from '../helpers/files.js';
-import { testRedisUrl, uniquePrefix } from '../helpers/redis.js';
+import { beforeEach, describe, expect, it } from 'vitest';
+import { startEmulator } from '../../src/emulator/index.js';
+import { runCli, startCli } from '../helpers/cli.js';
+import { useEmulator } from '../helpers/emulator.js';
+import { writeCsv, writeJsonl } from '../helpers/files.js';
 
 const KEY = 'e2e-key';
-let emu: Emulator;
-let dir: string;
-
-beforeAll(async () => {
-  emu = await startEmulator({ port: 0, apiKey: KEY });
-  dir = tempDir();
-});
-afterAll(() => emu.close());
-beforeEach(() => emu.reset());
-
-function env(extra: Record<string, string> = {}) {
-  return cliEnv({
-    REDIS_URL: testRedisUrl(),
-    BRAZE_REST_ENDPOINT: emu.url,
-    BRAZE_API_KEY: KEY,
-    BRAZE_IMPORT_PREFIX: uniquePrefix('e2e'),
-    ...extra,
-  });
-}
+const t = useEmulator(KEY);
+beforeEach(() => t.emu.reset());
 
 async function deadLetters(e: NodeJS.ProcessEnv, runId: string) {
   const r = await runCli(['dlq', 'export', '--run', runId, '--format', 'jsonl'], e);
@@ -37,8 +20,8 @@ async function deadLetters(e: NodeJS.ProcessEnv, runId: string) {
 
 describe('braze-import run, end to end', () => {
   it('imports a 50,000-row CSV with ~2% bad rows: profiles as the file says, bad rows dead-lettered by line', async () => {
-    const { path, users } = writeCsv(dir, 50_000, 11, 0.02);
-    const e = env();
+    const { path, users } = writeCsv(t.dir, 50_000, 11, 0.02);
+    const e = t.env();
     const r = await runCli(['run', path, '--json', '--run-id', 'csv50k'], e);
     expect(r.stderr).not.toMatch(/\n\s+at /);
     expect(r.code).toBe(3);
@@ -49,10 +32,10 @@ describe('braze-import run, end to end', () => {
     expect(s.rows).toEqual({ read: 50_000, valid: 50_000 - bad.length, rejected: bad.length });
     expect(s.objects).toMatchObject({ accepted: 50_000 - bad.length, failed: 0, notAttempted: 0 });
     expect(s.deadLetters).toBe(bad.length);
-    expect(emu.stats().rateLimited).toBe(0);
+    expect(t.emu.stats().rateLimited).toBe(0);
     for (const u of users) {
       if (u.bad) continue;
-      const profile = emu.getUser(u.externalId);
+      const profile = t.emu.getUser(u.externalId);
       expect(profile?.attributes, u.externalId).toEqual(u.attributes);
     }
     const letters = await deadLetters(e, 'csv50k');
@@ -63,15 +46,15 @@ describe('braze-import run, end to end', () => {
   });
 
   it('imports JSONL with events and purchases', async () => {
-    const { path, rows } = writeJsonl(dir, 3000, 12, 0.02);
-    const r = await runCli(['run', path, '--json'], env());
+    const { path, rows } = writeJsonl(t.dir, 3000, 12, 0.02);
+    const r = await runCli(['run', path, '--json'], t.env());
     const s = JSON.parse(r.stdout);
     const good = rows.filter((x) => !x.user.bad);
     expect(s.rows.valid).toBe(good.length);
     expect(s.rows.rejected).toBe(rows.length - good.length);
     expect(s.objects.failed).toBe(0);
     for (const row of good) {
-      const p = emu.getUser(row.user.externalId);
+      const p = t.emu.getUser(row.user.externalId);
       expect(p?.attributes).toEqual(row.user.attributes);
       expect(p?.events).toHaveLength(row.events);
       expect(p?.purchases).toHaveLength(row.purchases);
@@ -85,12 +68,12 @@ describe('braze-import run, end to end', () => {
       rateLimits: { track: { limit: 600, windowMs: 3000 } },
     });
     try {
-      const e = env({ BRAZE_REST_ENDPOINT: limited.url, BRAZE_TRACK_RATE_LIMIT: '600/3s' });
+      const e = t.env({ BRAZE_REST_ENDPOINT: limited.url, BRAZE_TRACK_RATE_LIMIT: '600/3s' });
       const workers = [
         startCli(['worker', '--concurrency', '8'], e),
         startCli(['worker', '--concurrency', '8'], e),
       ];
-      const { path, users } = writeCsv(dir, 60_000, 13, 0);
+      const { path, users } = writeCsv(t.dir, 60_000, 13, 0);
       const r = await runCli(['run', path, '--enqueue-only', '--json', '--run-id', 'fleet'], e);
       expect(r.code).toBe(0);
       let status = '';
@@ -113,17 +96,17 @@ describe('braze-import run, end to end', () => {
   });
 
   it('with 5% 5xx and 1% connection resets every valid row is still accepted', async () => {
-    emu.setFaults({ failRate: 0.05, resetRate: 0.01, seed: 3 });
+    t.emu.setFaults({ failRate: 0.05, resetRate: 0.01, seed: 3 });
     try {
-      const { path, users } = writeCsv(dir, 20_000, 14, 0.01);
-      const r = await runCli(['run', path, '--json'], env());
+      const { path, users } = writeCsv(t.dir, 20_000, 14, 0.01);
+      const r = await runCli(['run', path, '--json'], t.env());
       const s = JSON.parse(r.stdout);
       const good = users.filter((u) => !u.bad);
       expect(s.objects).toMatchObject({ accepted: good.length, failed: 0, notAttempted: 0 });
       expect(s.requests.retried).toBeGreaterThan(0);
-      for (const u of good) expect(emu.getUser(u.externalId)?.attributes).toEqual(u.attributes);
+      for (const u of good) expect(t.emu.getUser(u.externalId)?.attributes).toEqual(u.attributes);
     } finally {
-      emu.setFaults({ failRate: 0, resetRate: 0 });
+      t.emu.setFaults({ failRate: 0, resetRate: 0 });
     }
   });
 });

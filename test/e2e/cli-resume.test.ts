@@ -1,29 +1,13 @@
-import { afterAll, beforeAll, describe, expect, it } from 'vitest';
-import { type Emulator, startEmulator } from '../../src/emulator/index.js';
+import { describe, expect, it } from 'vitest';
 import { checkSummary } from '../../src/runs/summary.js';
-import { cliEnv, runCli, startCli } from '../helpers/cli.js';
-import { tempDir, writeJsonl } from '../helpers/files.js';
-import { testRedisUrl, uniquePrefix } from '../helpers/redis.js';
+import { runCli, startCli } from '../helpers/cli.js';
+import { useEmulator } from '../helpers/emulator.js';
+import { writeJsonl } from '../helpers/files.js';
 
 const KEY = 'resume-key';
-let emu: Emulator;
-let dir: string;
-beforeAll(async () => {
-  // A slow Braze (600 requests per 3 s) so a run is still going when we interrupt it.
-  emu = await startEmulator({ port: 0, apiKey: KEY, rateLimits: { track: { limit: 600, windowMs: 3000 } } });
-  dir = tempDir();
-});
-afterAll(() => emu.close());
-
-function env() {
-  return cliEnv({
-    REDIS_URL: testRedisUrl(),
-    BRAZE_REST_ENDPOINT: emu.url,
-    BRAZE_API_KEY: KEY,
-    BRAZE_TRACK_RATE_LIMIT: '600/3s',
-    BRAZE_IMPORT_PREFIX: uniquePrefix('resume'),
-  });
-}
+// A slow Braze (600 requests per 3 s), and a client that knows it, so a run is still going when we interrupt it.
+const t = useEmulator(KEY, { rateLimits: { track: { limit: 600, windowMs: 3000 } } });
+const SLOW = { BRAZE_TRACK_RATE_LIMIT: '600/3s' };
 
 async function waitFor(check: () => Promise<boolean>, timeoutMs = 30_000) {
   const end = Date.now() + timeoutMs;
@@ -36,26 +20,26 @@ async function waitFor(check: () => Promise<boolean>, timeoutMs = 30_000) {
 
 describe('idempotent re-runs and resume', () => {
   it('running the same file twice sends nothing the second time and says why; --force sends again', async () => {
-    emu.reset();
-    const e = env();
-    const { path } = writeJsonl(dir, 500, 31, 0);
+    t.emu.reset();
+    const e = t.env(SLOW);
+    const { path } = writeJsonl(t.dir, 500, 31, 0);
     const first = await runCli(['run', path, '--json'], e);
     expect(first.code).toBe(0);
-    const sent = emu.stats().requests.total;
+    const sent = t.emu.stats().requests.total;
     const second = await runCli(['run', path], e);
     expect(second.code).toBe(0);
     expect(second.stdout).toMatch(/Already imported as run run-[\w-]+ \(completed\); nothing was sent/);
-    expect(emu.stats().requests.total).toBe(sent);
+    expect(t.emu.stats().requests.total).toBe(sent);
     const forced = await runCli(['run', path, '--force', '--json'], e);
     expect(JSON.parse(forced.stdout).objects.accepted).toBe(JSON.parse(first.stdout).objects.accepted);
   });
 
   it('Ctrl-C stops reading, finishes requests in flight and records an honest interrupted run; --resume finishes it once', async () => {
-    emu.reset();
-    const e = env();
-    const { path, rows } = writeJsonl(dir, 12_000, 32, 0);
+    t.emu.reset();
+    const e = t.env(SLOW);
+    const { path, rows } = writeJsonl(t.dir, 12_000, 32, 0);
     const child = startCli(['run', path, '--json', '--run-id', 'ctrlc'], e);
-    await waitFor(async () => emu.stats().objects.accepted > 2000);
+    await waitFor(async () => t.emu.stats().objects.accepted > 2000);
     child.kill('SIGINT');
     const r = await child.result;
     expect(r.code).toBe(1);
@@ -65,7 +49,7 @@ describe('idempotent re-runs and resume', () => {
     expect(s.objects.accepted + s.objects.failed + s.objects.notAttempted).toBe(s.objects.total);
     expect(s.possibleDuplicates).toBe(0);
     // What the summary says was accepted is what Braze has.
-    expect(emu.stats().objects.accepted).toBe(s.objects.accepted);
+    expect(t.emu.stats().objects.accepted).toBe(s.objects.accepted);
     expect(checkSummary(s)).toEqual([]);
 
     const resumed = await runCli(['run', path, '--resume', 'ctrlc', '--json'], e);
@@ -76,7 +60,7 @@ describe('idempotent re-runs and resume', () => {
     expect(checkSummary(s2)).toEqual([]);
     // Every row once: attributes as written, and no event or purchase twice.
     for (const row of rows) {
-      const p = emu.getUser(row.user.externalId);
+      const p = t.emu.getUser(row.user.externalId);
       expect(p?.attributes).toEqual(row.user.attributes);
       expect(p?.events).toHaveLength(row.events);
       expect(p?.purchases).toHaveLength(row.purchases);
