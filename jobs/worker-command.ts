@@ -3,7 +3,7 @@ import { workerFlagsSchema } from '../schemas/cli.js';
 import { requireBraze } from '../src/config.js';
 import { installShutdown } from '../src/infra/resources.js';
 import { limiterFor } from '../src/send/limiter.js';
-import { startSender } from '../src/send/sender.js';
+import { type Sender, startSender } from '../src/send/sender.js';
 import { parseFlags, requireRedisUrl, setup } from './common.js';
 
 export function workerCommand(program: Command): void {
@@ -21,25 +21,39 @@ export function workerCommand(program: Command): void {
       const { config, log } = setup(flags);
       const braze = requireBraze(config);
       const redisUrl = requireRedisUrl(config, 'worker');
-      const sender = await startSender({ config, log, redisUrl, braze, concurrency: flags.concurrency });
-      log.info(
-        { concurrency: flags.concurrency, limiter: limiterFor(config.braze.trackRateLimit) },
-        'worker started',
-      );
-      await new Promise<void>((resolve) => {
-        const uninstall = installShutdown({
-          onGraceful: (signal) => {
-            log.info({ signal }, 'draining: finishing requests in flight (signal again to force)');
-            sender.close().then(resolve, resolve);
-          },
-          onForce: (why) => {
-            log.warn({ why }, 'forcing shutdown');
-            sender.close(true).then(resolve, resolve);
-          },
-          deadlineMs: 30_000,
-        });
-        process.once('beforeExit', uninstall);
+      // Signals are handled from the first moment: a supervisor may stop a worker still connecting.
+      let force: boolean | undefined;
+      let sender: Sender | undefined;
+      let wake = () => {};
+      const uninstall = installShutdown({
+        onGraceful: (signal) => {
+          log.info({ signal }, 'draining: finishing requests in flight (signal again to force)');
+          force = false;
+          wake();
+        },
+        onForce: (why) => {
+          log.warn({ why }, 'forcing shutdown');
+          force = true;
+          if (sender) void sender.close(true);
+          wake();
+        },
+        deadlineMs: 30_000,
       });
+      try {
+        sender = await startSender({ config, log, redisUrl, braze, concurrency: flags.concurrency });
+        log.info(
+          { concurrency: flags.concurrency, limiter: limiterFor(config.braze.trackRateLimit) },
+          'worker started',
+        );
+        if (force === undefined) {
+          await new Promise<void>((resolve) => {
+            wake = resolve;
+          });
+        }
+        await sender.close(force);
+      } finally {
+        uninstall();
+      }
       log.info('worker stopped');
     });
 }
