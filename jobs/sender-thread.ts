@@ -1,7 +1,7 @@
 /**
  * Entry point of the sending thread that `run` starts: the producer (parse, validate, chunk) keeps
  * the main thread, sending gets a core of its own. Messages: in `close {force}`; out `ready`,
- * `error {message}`, `halt {runId, message}`, `closed`.
+ * `error {message}`, `halt {runId, message}`, `closed {tally}`.
  */
 import { parentPort, workerData } from 'node:worker_threads';
 import { describeError } from '../src/errors.js';
@@ -24,7 +24,7 @@ try {
   });
   port.on('message', (m: { type: string; force?: boolean }) => {
     if (m.type !== 'close') return;
-    sender.close(m.force).finally(() => port.postMessage({ type: 'closed' }));
+    sender.close(m.force).finally(() => port.postMessage({ type: 'closed', tally: sender.tally() }));
   });
   port.postMessage({ type: 'ready' });
 } catch (err) {

@@ -1,10 +1,10 @@
 import { Worker } from 'node:worker_threads';
 import { EnvironmentError } from '../src/errors.js';
-import type { Sender, SenderOptions } from '../src/send/sender.js';
+import type { Sender, SenderOptions, SenderTally } from '../src/send/sender.js';
 
 type Message =
   | { type: 'ready' }
-  | { type: 'closed' }
+  | { type: 'closed'; tally: SenderTally }
   | { type: 'error'; message: string; usage: boolean }
   | { type: 'halt'; runId: string; message: string }
   | { type: 'failure'; message: string };
@@ -19,10 +19,14 @@ export async function startThreadSender(o: SenderOptions): Promise<Sender> {
     resourceLimits: { maxYoungGenerationSizeMb: 32, maxOldGenerationSizeMb: 256 },
   });
   let closed: (() => void) | undefined;
+  let tally: SenderTally = { chunks: 0, objectsAccepted: 0, objectsFailed: 0 };
   worker.on('message', (m: Message) => {
     if (m.type === 'halt') onHalt?.(m.runId, m.message);
     if (m.type === 'failure') onFailure?.(m.message);
-    if (m.type === 'closed') closed?.();
+    if (m.type === 'closed') {
+      tally = m.tally;
+      closed?.();
+    }
   });
   await new Promise<void>((resolve, reject) => {
     const onMessage = (m: Message) => {
@@ -40,6 +44,8 @@ export async function startThreadSender(o: SenderOptions): Promise<Sender> {
     if (!closing) onFailure?.(`sender thread exited with code ${code}`);
   });
   return {
+    /** Known once the thread has closed; zeros before. */
+    tally: () => ({ ...tally }),
     close(force = false) {
       if (force) worker.postMessage({ type: 'close', force: true });
       closing ??= new Promise<void>((resolve) => {

@@ -51,9 +51,9 @@ export function workerCommand(program: Command): void {
           });
         }
         await sender.close(force);
+        log.info(sender.tally(), 'worker stopped');
       } finally {
         uninstall();
       }
-      log.info('worker stopped');
     });
 }

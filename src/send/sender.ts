@@ -21,9 +21,17 @@ export interface SenderOptions {
   onFailure?: (message: string) => void;
 }
 
+/** What this process's sender did since it started (for its own log line; runs hold the totals). */
+export interface SenderTally {
+  chunks: number;
+  objectsAccepted: number;
+  objectsFailed: number;
+}
+
 export interface Sender {
   /** Stops taking jobs, lets requests in flight finish (or, with force, abandons them), closes all. */
   close(force?: boolean): Promise<void>;
+  tally(): SenderTally;
 }
 
 /**
@@ -66,11 +74,18 @@ export async function startSender(o: SenderOptions): Promise<Sender> {
       onHalt: o.onHalt,
     });
     res.defer('worker', () => worker.close());
+    const tally: SenderTally = { chunks: 0, objectsAccepted: 0, objectsFailed: 0 };
+    worker.on('completed', (_job, done: { accepted: number; failed: number }) => {
+      tally.chunks++;
+      tally.objectsAccepted += done.accepted;
+      tally.objectsFailed += done.failed;
+    });
     worker.run().catch((err: Error) => {
       log.error({ err: err.message }, 'worker stopped unexpectedly');
       o.onFailure?.(`sending stopped: ${err.message}`);
     });
     return {
+      tally: () => ({ ...tally }),
       async close(force = false) {
         // A second, forcing call may arrive while the graceful close waits for requests in flight.
         if (force) void worker.close(true);

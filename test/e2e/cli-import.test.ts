@@ -89,7 +89,11 @@ describe('braze-import run, end to end', () => {
       expect(stats.objects.accepted).toBe(users.length);
       expect(stats.rateLimited).toBe(0);
       expect(stats.maxTrackRequestsIn3s).toBeLessThanOrEqual(600);
-      expect(stats.maxTrackRequestsIn3s).toBeGreaterThan(450);
+      // The fleet shares the run: each worker sent some of it, and together they sent every chunk.
+      // (How close to the limit they get is a speed goal, measured by `npm run bench`, not here.)
+      const tallies = exits.map((x) => stoppedTally(x.stderr));
+      for (const tally of tallies) expect(tally.chunks).toBeGreaterThan(0);
+      expect(tallies[0]!.objectsAccepted + tallies[1]!.objectsAccepted).toBe(users.length);
     } finally {
       await limited.close();
     }
@@ -110,3 +114,10 @@ describe('braze-import run, end to end', () => {
     }
   });
 });
+
+/** The counts a `braze-import worker` logs when it stops. */
+function stoppedTally(stderr: string): { chunks: number; objectsAccepted: number } {
+  const line = stderr.split('\n').find((l) => l.includes('"worker stopped"'));
+  if (!line) throw new Error(`no "worker stopped" line in: ${stderr.slice(-500)}`);
+  return JSON.parse(line);
+}
