@@ -9,9 +9,8 @@ import {
 } from '../schemas/dashboard.js';
 import type { TrackJobData } from '../schemas/track.js';
 import { loadConfig } from '../src/config.js';
-import { createDashboardApp } from '../src/dashboard/app.js';
 import { isLoopbackHost } from '../src/dashboard/auth.js';
-import { listenDashboard, type RunningDashboard } from '../src/dashboard/server.js';
+import type { listenDashboard, RunningDashboard } from '../src/dashboard/server.js';
 import { UsageError } from '../src/errors.js';
 import { createLogger, type Logger } from '../src/infra/logger.js';
 import { createTrackQueue } from '../src/infra/queues.js';
@@ -26,6 +25,8 @@ async function listen(
   port: number,
 ): Promise<RunningDashboard> {
   try {
+    // Loaded here, not at start-up: express and bull-board are for this command only.
+    const { listenDashboard } = await import('../src/dashboard/server.js');
     return await listenDashboard(app, host, port);
   } catch (err) {
     const code = (err as NodeJS.ErrnoException).code;
@@ -127,6 +128,7 @@ export function dashboardCommand(program: Command): void {
         );
         res.defer('queue', () => queue.close());
         reportRedisTrouble(redis, queue, log);
+        const { createDashboardApp } = await import('../src/dashboard/app.js');
         const app = createDashboardApp({
           queue,
           runs: createRunStore(redis, config.prefix, config.retentionMs),

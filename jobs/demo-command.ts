@@ -1,7 +1,6 @@
 import { randomBytes } from 'node:crypto';
 import { fileURLToPath } from 'node:url';
 import type { Command } from 'commander';
-import { startEmulator } from '../src/emulator/index.js';
 import { provideRedis } from '../src/infra/redis.js';
 import { createResources, installShutdown } from '../src/infra/resources.js';
 import { runImport } from '../src/runs/import.js';
@@ -47,6 +46,7 @@ export function demoCommand(program: Command): void {
         const redis = await provideRedis(config.redisUrl);
         res.defer('redis', () => redis.release());
         const apiKey = `demo-${randomBytes(12).toString('hex')}`;
+        const { startEmulator } = await import('../src/emulator/index.js');
         const emulator = await startEmulator({ port: 0, apiKey });
         res.defer('emulator', () => emulator.close());
         if (!flags.json)

@@ -1,12 +1,8 @@
 import type { Command } from 'commander';
 import type { ZodError } from 'zod';
 import { emulatorFlagsSchema } from '../schemas/emulator.js';
-import {
-  DEFAULT_API_KEY,
-  DEFAULT_PORT,
-  type EmulatorOptionsInput,
-  startEmulator,
-} from '../src/emulator/index.js';
+import type { EmulatorOptionsInput } from '../src/emulator/index.js';
+import { DEFAULT_API_KEY, DEFAULT_PORT } from '../src/emulator/options.js';
 import { UsageError } from '../src/errors.js';
 
 const collect = (value: string, previous: string[] = []) => [...previous, value];
@@ -53,6 +49,8 @@ function onStopSignal(): { stopped: Promise<NodeJS.Signals>; dispose: () => void
 
 async function listen(input: EmulatorOptionsInput) {
   try {
+    // Loaded here, not at start-up: other commands do not need the emulator.
+    const { startEmulator } = await import('../src/emulator/index.js');
     return await startEmulator(input);
   } catch (err) {
     const code = (err as NodeJS.ErrnoException).code;

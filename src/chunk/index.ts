@@ -5,11 +5,12 @@ import {
   bytesWith,
   emptyTally,
   jsonBytes,
+  jsonBytesBound,
   KINDS,
   type Kind,
   type Tally,
 } from './body.js';
-import { type BrazeObject, fieldOf, type Piece, piecesOf } from './pieces.js';
+import { type BrazeObject, exactSize, fieldOf, type Piece, piecesOf } from './pieces.js';
 
 /**
  * UserRecords -> /users/track bodies. Pure and deterministic: the same records in the same order give
@@ -65,9 +66,12 @@ export interface Chunker {
 
 interface Open {
   objects: Record<Kind, BrazeObject[]>;
-  /** JSON size of each attributes object, to price a merge without re-serialising the old one. */
-  attributeSizes: number[];
+  /** Upper bound of each attributes object's JSON size, to price a merge. */
+  attributeBounds: number[];
+  /** Exact JSON sizes, index-aligned with `objects`, filled only when bounds are not enough. */
+  exact: Record<Kind, (number | undefined)[]>;
   lines: Chunk['lines'];
+  /** Object counts, and bytes as upper bounds (never less than the real size). */
   tally: Tally;
   /** external_id -> position of its attributes object, for merging. */
   attributesAt: Map<string, number>;
@@ -78,7 +82,8 @@ interface Open {
 function openChunk(): Open {
   return {
     objects: { attributes: [], events: [], purchases: [] },
-    attributeSizes: [],
+    attributeBounds: [],
+    exact: { attributes: [], events: [], purchases: [] },
     lines: { attributes: [], events: [], purchases: [] },
     tally: emptyTally(),
     attributesAt: new Map(),
@@ -117,7 +122,7 @@ export function createChunker(options: ChunkerOptions = {}): Chunker {
       body,
       lines: open.lines,
       rows: open.rows,
-      bytes: bodyBytes(open.tally),
+      bytes: Buffer.byteLength(json, 'utf8'),
       json,
     });
     open = openChunk();
@@ -128,16 +133,47 @@ export function createChunker(options: ChunkerOptions = {}): Chunker {
     open.lastLine = line;
   }
 
+  /**
+   * The exact body size of the open chunk plus `extra` pieces, with the attributes object at
+   * `merged.at` replaced: asked only when the bounds say the body might pass maxBytes.
+   */
+  function exactBytes(extra: readonly Piece[], merged?: { at: number; object: BrazeObject }): number {
+    const t = emptyTally();
+    for (const kind of KINDS) {
+      const list = open.objects[kind];
+      const sizes = open.exact[kind];
+      for (let i = 0; i < list.length; i++) {
+        const replaced = kind === 'attributes' && merged?.at === i;
+        t.count[kind]++;
+        if (replaced) t.bytes[kind] += jsonBytes(merged.object);
+        else {
+          sizes[i] ??= jsonBytes(list[i]);
+          t.bytes[kind] += sizes[i]!;
+        }
+      }
+    }
+    for (const p of extra) {
+      t.count[p.kind]++;
+      t.bytes[p.kind] += exactSize(p);
+    }
+    return bodyBytes(t);
+  }
+
   /** Merges into this chunk's attributes object for the same user; false when it would not fit. */
   function tryMerge(piece: Piece, line: number): boolean {
     const at = open.attributesAt.get(piece.object.external_id);
     if (at === undefined) return false;
     const merged: BrazeObject = { ...open.objects.attributes[at]!, ...piece.object };
-    const size = jsonBytes(merged);
-    const growth = size - open.attributeSizes[at]!;
-    if (bytesWith(open.tally, 'attributes', growth, 0) > maxBytes) return false;
+    const bound = jsonBytesBound(merged);
+    const growth = bound - open.attributeBounds[at]!;
+    if (
+      bytesWith(open.tally, 'attributes', growth, 0) > maxBytes &&
+      exactBytes([], { at, object: merged }) > maxBytes
+    )
+      return false;
     open.objects.attributes[at] = merged;
-    open.attributeSizes[at] = size;
+    open.attributeBounds[at] = bound;
+    open.exact.attributes[at] = undefined;
     open.tally.bytes.attributes += growth;
     open.lines.attributes[at]!.push(line);
     noteRow(line);
@@ -145,7 +181,8 @@ export function createChunker(options: ChunkerOptions = {}): Chunker {
   }
 
   function fits(piece: Piece): boolean {
-    return hasRoom(piece.kind, 1) && bytesWith(open.tally, piece.kind, piece.size, 1) <= maxBytes;
+    if (!hasRoom(piece.kind, 1)) return false;
+    return bytesWith(open.tally, piece.kind, piece.bound, 1) <= maxBytes || exactBytes([piece]) <= maxBytes;
   }
 
   function add(piece: Piece, line: number): void {
@@ -154,14 +191,15 @@ export function createChunker(options: ChunkerOptions = {}): Chunker {
     const list = open.objects[piece.kind];
     if (piece.kind === 'attributes') {
       open.attributesAt.set(piece.object.external_id, list.length);
-      open.attributeSizes.push(piece.size);
+      open.attributeBounds.push(piece.bound);
       open.lines.attributes.push([line]);
     } else {
       open.lines[piece.kind].push(line);
     }
+    open.exact[piece.kind].push(piece.exact);
     list.push(piece.object);
     open.tally.count[piece.kind]++;
-    open.tally.bytes[piece.kind] += piece.size;
+    open.tally.bytes[piece.kind] += piece.bound;
     noteRow(line);
   }
 
@@ -171,18 +209,18 @@ export function createChunker(options: ChunkerOptions = {}): Chunker {
     const t = open.tally;
     for (const p of pieces) {
       t.count[p.kind]++;
-      t.bytes[p.kind] += p.size;
+      t.bytes[p.kind] += p.bound;
     }
     const c = t.count;
     const roomy = perArray
       ? c.attributes <= maxObjects && c.events <= maxObjects && c.purchases <= maxObjects
       : c.attributes + c.events + c.purchases <= maxObjects;
-    const ok = roomy && bodyBytes(t) <= maxBytes;
+    const small = roomy && bodyBytes(t) <= maxBytes;
     for (const p of pieces) {
       t.count[p.kind]--;
-      t.bytes[p.kind] -= p.size;
+      t.bytes[p.kind] -= p.bound;
     }
-    return ok;
+    return small || (roomy && exactBytes(pieces) <= maxBytes);
   }
 
   function reject(record: UserRecord, piece: Piece, field: string): void {
@@ -190,7 +228,7 @@ export function createChunker(options: ChunkerOptions = {}): Chunker {
       line: record.line,
       code: 'object_too_large',
       field,
-      message: `${field} is ${piece.size} bytes as JSON; a request body may be at most ${maxBytes} bytes`,
+      message: `${field} is ${exactSize(piece)} bytes as JSON; a request body may be at most ${maxBytes} bytes`,
       externalId: record.externalId,
       record,
     };
@@ -203,7 +241,10 @@ export function createChunker(options: ChunkerOptions = {}): Chunker {
       done = [];
       const pieces = piecesOf(record);
       for (const [i, piece] of pieces.entries()) {
-        if (aloneBytes(piece.kind, piece.size) > maxBytes) {
+        if (
+          aloneBytes(piece.kind, piece.bound) > maxBytes &&
+          aloneBytes(piece.kind, exactSize(piece)) > maxBytes
+        ) {
           reject(record, piece, fieldOf(pieces, i));
           return done;
         }

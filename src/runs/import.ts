@@ -5,7 +5,7 @@ import type { Config } from '../config.js';
 import type { ChunkerLike } from '../enqueue/producer.js';
 import { produce } from '../enqueue/producer.js';
 import { createRedisSink } from '../enqueue/redis-sink.js';
-import { UsageError } from '../errors.js';
+import { describeError, UsageError } from '../errors.js';
 import type { Logger } from '../infra/logger.js';
 import { openTrackQueue } from '../infra/queues.js';
 import { createResources } from '../infra/resources.js';
@@ -54,7 +54,39 @@ export interface ImportOptions {
 export async function runImport(input: ImportInput, o: ImportOptions): Promise<Summary> {
   const { config, log } = o;
   const res = createResources();
+  let senderReady: Promise<void> = Promise.resolve();
   try {
+    let halted = false;
+    let senderFailure: string | undefined;
+    let sender: Sender | undefined;
+    // The sender starts first (a thread loading its modules, ~0.4 s) and comes up while the run begins
+    // and reading starts; a sender that cannot start stops reading like one that dies later, and the
+    // run ends as failed and resumable. (With a shared Redis it may send other runs' chunks meanwhile,
+    // as it would anyway.)
+    if (!o.enqueueOnly) {
+      const start = o.startSender ?? startSender;
+      const onHalt = () => {
+        halted = true;
+      };
+      const onFailure = (message: string) => {
+        senderFailure ??= message;
+      };
+      senderReady = start({
+        config,
+        log,
+        redisUrl: o.redisUrl,
+        braze: o.braze,
+        concurrency: o.concurrency,
+        onHalt,
+        onFailure,
+      }).then(
+        (s) => {
+          sender = s;
+          res.defer('sender', () => s.close());
+        },
+        (err: unknown) => onFailure(`sending could not start: ${describeError(err)}`),
+      );
+    }
     const { redis: producerRedis, queue } = await openTrackQueue(res, {
       url: o.redisUrl,
       role: 'producer',
@@ -69,29 +101,6 @@ export async function runImport(input: ImportInput, o: ImportOptions): Promise<S
     const { runId } = begun;
     log.info({ runId, source: input.source, resumed: Boolean(o.resume) }, 'run started');
 
-    let halted = false;
-    let senderFailure: string | undefined;
-    let sender: Sender | undefined;
-    if (!o.enqueueOnly) {
-      const start = o.startSender ?? startSender;
-      const onHalt = () => {
-        halted = true;
-      };
-      const onFailure = (message: string) => {
-        senderFailure ??= message;
-      };
-      const s = await start({
-        config,
-        log,
-        redisUrl: o.redisUrl,
-        braze: o.braze,
-        concurrency: o.concurrency,
-        onHalt,
-        onFailure,
-      });
-      sender = s;
-      res.defer('sender', () => s.close());
-    }
     const interrupted = () => (o.stopped?.() ?? false) || senderFailure !== undefined;
     const stopped = () => halted || interrupted();
     const sink = createRedisSink({
@@ -116,11 +125,20 @@ export async function runImport(input: ImportInput, o: ImportOptions): Promise<S
       produced = await produce({ runId, ...input, sink, stopped });
     } catch (err) {
       if (!(err instanceof UsageError)) throw err;
+      await senderReady;
       return await inputFailed(runs, runId, err, o, interrupted);
     }
     if (!produced.stoppedEarly) await runs.markProducerDone(runId);
+    await senderReady;
     log.info(
-      { runId, rows: produced.rowsRead, chunks: produced.chunks, skipped: sink.skipped() },
+      {
+        runId,
+        rows: produced.rowsRead,
+        chunks: produced.chunks,
+        skipped: sink.skipped(),
+        waitedForRedisMs: Math.round(produced.flushWaitMs),
+        waitedForBacklogMs: sink.waitedMs(),
+      },
       'input read',
     );
 
@@ -141,6 +159,8 @@ export async function runImport(input: ImportInput, o: ImportOptions): Promise<S
     await o.beforeClose?.({ runs, runId });
     return summarize(final);
   } finally {
+    // A sender still starting registers itself for closing when it is up: wait for that first.
+    await senderReady;
     const errors = await res.closeAll();
     for (const e of errors) log.warn(e.message);
   }

@@ -92,3 +92,16 @@ redis.call('HINCRBY', KEYS[1], 'resumes', 1)
 redis.call('DEL', KEYS[2], KEYS[3])
 return st
 `;
+
+/**
+ * Before a request. KEYS: done, inflight. ARGV: jobId, ttl seconds. -1: the chunk is settled already
+ * (a copy of a job that finished while a resumed run re-enqueued it): do not send it again. 1: an
+ * earlier attempt is still marked in flight (it may have reached Braze). 0: first attempt.
+ */
+export const START = `
+if redis.call('SISMEMBER', KEYS[1], ARGV[1]) == 1 then return -1 end
+local added = redis.call('SADD', KEYS[2], ARGV[1])
+redis.call('EXPIRE', KEYS[2], ARGV[2])
+if added == 0 then return 1 end
+return 0
+`;

@@ -1,5 +1,5 @@
 import type { Redis } from 'ioredis';
-import { CLAIM, PRODUCER_BATCH, PRODUCER_DONE, RESUME, SETTLE } from './scripts.js';
+import { CLAIM, PRODUCER_BATCH, PRODUCER_DONE, RESUME, SETTLE, START } from './scripts.js';
 
 /**
  * A run lives in Redis: a hash of counters and status, a set of settled job ids (the ledger that
@@ -89,6 +89,7 @@ interface Scripted {
   brazeClaim: Script;
   brazeResume: Script;
   brazeProducerBatch: Script;
+  brazeStart: Script;
 }
 
 export interface RunStore {
@@ -101,8 +102,11 @@ export interface RunStore {
   /** Which of these jobs still need a place in the queue (not settled); counts new ones as open. */
   claim(runId: string, jobIds: string[]): Promise<boolean[]>;
   isSettled(runId: string, jobId: string): Promise<boolean>;
-  /** Marks a request as possibly delivered; true when an earlier attempt of it never got an answer. */
-  markInflight(runId: string, jobId: string): Promise<boolean>;
+  /**
+   * Before a request: marks it as possibly delivered. 'again' when an earlier attempt never got an
+   * answer; 'settled' when the chunk's outcome is already recorded, so it must not be sent again.
+   */
+  markInflight(runId: string, jobId: string): Promise<'first' | 'again' | 'settled'>;
   /** Braze answered (or the request never left): not in flight any more. */
   clearInflight(runId: string, jobId: string): Promise<void>;
   markProducerDone(runId: string): Promise<string>;
@@ -127,6 +131,7 @@ export function createRunStore(redis: Redis, prefix: string, retentionMs: number
     r.defineCommand('brazeClaim', { numberOfKeys: 3, lua: CLAIM });
     r.defineCommand('brazeResume', { numberOfKeys: 3, lua: RESUME });
     r.defineCommand('brazeProducerBatch', { numberOfKeys: 3, lua: PRODUCER_BATCH });
+    r.defineCommand('brazeStart', { numberOfKeys: 2, lua: START });
   }
   const lua = r as Redis & Scripted;
   const keys = (runId: string) => runKeys(prefix, runId);
@@ -191,8 +196,8 @@ export function createRunStore(redis: Redis, prefix: string, retentionMs: number
     },
     async markInflight(runId, jobId) {
       const k = keys(runId);
-      const [added] = await Promise.all([redis.sadd(k.inflight, jobId), redis.expire(k.inflight, ttl)]);
-      return added === 0;
+      const mark = Number(await lua.brazeStart(k.done, k.inflight, jobId, ttl));
+      return mark < 0 ? 'settled' : mark > 0 ? 'again' : 'first';
     },
     async clearInflight(runId, jobId) {
       await redis.srem(keys(runId).inflight, jobId);

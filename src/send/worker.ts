@@ -54,7 +54,14 @@ export function createTrackWorker(deps: TrackWorkerDeps): Worker<TrackJobData> {
     const jobId = job.id ?? trackJobId(data);
     // Set before the request, cleared by any answer: still set here means an earlier attempt's request
     // (a crashed worker's, a timed-out one) may have reached Braze, so this one may duplicate it.
-    const again = await runs.markInflight(data.runId, jobId);
+    const mark = await runs.markInflight(data.runId, jobId);
+    if (mark === 'settled') {
+      // A copy of a chunk whose outcome is recorded: a resumed run re-enqueued it in the moment between
+      // its check and the first copy finishing. Sending it again would duplicate its events.
+      log.debug({ runId: data.runId, jobId }, 'chunk already settled; not sent again');
+      return { accepted: 0, failed: 0 };
+    }
+    const again = mark === 'again';
     const result = await deps.process(data, { attemptsMade: job.attemptsMade, maxAttempts }, signal);
     switch (result.kind) {
       case 'settle': {

@@ -1,6 +1,6 @@
 import { randomBytes } from 'node:crypto';
 import { Redis } from 'ioredis';
-import { inject } from 'vitest';
+import { afterAll, beforeAll, inject } from 'vitest';
 
 /** The URL of this test run's Redis (private, or REDIS_URL). */
 export function testRedisUrl(): string {
@@ -24,4 +24,32 @@ export async function deletePrefix(redis: Redis, prefix: string): Promise<void> 
     cursor = next;
     if (keys.length > 0) await redis.del(...keys);
   } while (cursor !== '0');
+}
+
+/**
+ * One connection for a test file, opened before its tests and closed after them, with a fresh key
+ * prefix per call of `prefix()`; every key under those prefixes is deleted at the end.
+ */
+export function useTestRedis(name: string): { redis: () => Redis; prefix: () => string } {
+  let redis: Redis | undefined;
+  const prefixes: string[] = [];
+  beforeAll(() => {
+    redis = testRedis();
+  });
+  afterAll(async () => {
+    if (!redis) return;
+    for (const p of prefixes) await deletePrefix(redis, p);
+    await redis.quit();
+  });
+  return {
+    redis: () => {
+      if (!redis) throw new Error('useTestRedis: the connection opens in beforeAll');
+      return redis;
+    },
+    prefix: () => {
+      const p = uniquePrefix(name);
+      prefixes.push(p);
+      return p;
+    },
+  };
 }

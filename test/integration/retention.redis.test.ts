@@ -1,33 +1,18 @@
-import type { Redis } from 'ioredis';
-import { afterAll, beforeAll, describe, expect, it } from 'vitest';
+import { describe, expect, it } from 'vitest';
 import { loadConfig } from '../../src/config.js';
 import { trackJobOptions } from '../../src/infra/queues.js';
 import { createRunStore, runKeys } from '../../src/runs/store.js';
-import { deletePrefix, testRedis, uniquePrefix } from '../helpers/redis.js';
+import { useTestRedis } from '../helpers/redis.js';
 
 const RETENTION_MS = 5000;
-let redis: Redis;
-const prefixes: string[] = [];
-
-beforeAll(() => {
-  redis = testRedis();
-});
-afterAll(async () => {
-  for (const p of prefixes) await deletePrefix(redis, p);
-  await redis.quit();
-});
-
-function prefix(): string {
-  const p = uniquePrefix('ret');
-  prefixes.push(p);
-  return p;
-}
+const t = useTestRedis('ret');
+const prefix = t.prefix;
 
 async function keysUnder(p: string): Promise<string[]> {
   const found: string[] = [];
   let cursor = '0';
   do {
-    const [next, keys] = await redis.scan(cursor, 'MATCH', `${p}:*`, 'COUNT', 1000);
+    const [next, keys] = await t.redis().scan(cursor, 'MATCH', `${p}:*`, 'COUNT', 1000);
     cursor = next;
     found.push(...keys);
   } while (cursor !== '0');
@@ -37,7 +22,7 @@ async function keysUnder(p: string): Promise<string[]> {
 /** key -> PTTL in ms (-1: no expiry, -2: gone). */
 async function ttls(keys: string[]): Promise<Record<string, number>> {
   const out: Record<string, number> = {};
-  for (const k of keys) out[k] = await redis.pttl(k);
+  for (const k of keys) out[k] = await t.redis().pttl(k);
   return out;
 }
 
@@ -59,7 +44,7 @@ const sleep = (ms: number) => new Promise((r) => setTimeout(r, ms));
 describe('retention: every key a run writes expires', () => {
   it('run hash, ledger, enqueued set, both dead-letter lists and the index have a TTL within (0, retention]', async () => {
     const p = prefix();
-    const runs = createRunStore(redis, p, RETENTION_MS);
+    const runs = createRunStore(t.redis(), p, RETENTION_MS);
     const k = runKeys(p, 'run-a');
     expect(await runs.create('run-a', 'f.csv')).toBe(true);
     await runs.producerBatch('run-a', 0, {}, [letter(3, 'rejected'), letter(9, 'rejected')]);
@@ -89,7 +74,7 @@ describe('retention: every key a run writes expires', () => {
 
   it('an interrupted run (never marked producer-done) gets TTLs on its sets too', async () => {
     const p = prefix();
-    const runs = createRunStore(redis, p, RETENTION_MS);
+    const runs = createRunStore(t.redis(), p, RETENTION_MS);
     await runs.create('run-i', 'f.csv');
     await runs.claim('run-i', ['run-i-0', 'run-i-1', 'run-i-2']);
     await runs.setStatus('run-i', 'interrupted', 'stopped by signal while reading');
@@ -98,7 +83,7 @@ describe('retention: every key a run writes expires', () => {
 
   it('after the retention period the run, its dead letters and its index entry are gone', async () => {
     const p = prefix();
-    const runs = createRunStore(redis, p, 1000);
+    const runs = createRunStore(t.redis(), p, 1000);
     await runs.create('old', 'f.csv');
     await runs.producerBatch('old', 0, {}, [letter(2, 'rejected')]);
     await runs.markProducerDone('old');
@@ -110,24 +95,24 @@ describe('retention: every key a run writes expires', () => {
     expect(await runs.list()).toEqual([]);
     // ... and the next run prunes it from the index.
     await runs.create('new', 'f.csv');
-    expect(await redis.zrange(runKeys(p, '').index, 0, -1)).toEqual(['new']);
+    expect(await t.redis().zrange(runKeys(p, '').index, 0, -1)).toEqual(['new']);
     expect(await runs.list()).toEqual(['new']);
   });
 
   it('index entries older than the retention period are pruned when a run is created', async () => {
     const p = prefix();
-    const runs = createRunStore(redis, p, RETENTION_MS);
+    const runs = createRunStore(t.redis(), p, RETENTION_MS);
     const index = runKeys(p, '').index;
-    await redis.zadd(index, Date.now() - 10 * 86_400_000, 'ancient');
-    await redis.zadd(index, Date.now() - RETENTION_MS - 1, 'just-expired');
+    await t.redis().zadd(index, Date.now() - 10 * 86_400_000, 'ancient');
+    await t.redis().zadd(index, Date.now() - RETENTION_MS - 1, 'just-expired');
     await runs.create('fresh', 'f.csv');
-    expect(await redis.zrange(index, 0, -1)).toEqual(['fresh']);
+    expect(await t.redis().zrange(index, 0, -1)).toEqual(['fresh']);
     expect(await runs.list()).toEqual(['fresh']);
   });
 
   it('dlq purge deletes both dead-letter lists at once, before they expire', async () => {
     const p = prefix();
-    const runs = createRunStore(redis, p, RETENTION_MS);
+    const runs = createRunStore(t.redis(), p, RETENTION_MS);
     await runs.create('purge-me', 'f.csv');
     await runs.producerBatch('purge-me', 0, {}, [letter(2, 'rejected')]);
     await runs.claim('purge-me', ['purge-me-0']);
@@ -136,7 +121,7 @@ describe('retention: every key a run writes expires', () => {
     await runs.purgeDeadLetters('purge-me');
     expect(await runs.countDeadLetters('purge-me')).toBe(0);
     const k = runKeys(p, 'purge-me');
-    expect(await redis.exists(k.dlq, k.rejected)).toBe(0);
+    expect(await t.redis().exists(k.dlq, k.rejected)).toBe(0);
   });
 });
 

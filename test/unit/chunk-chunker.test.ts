@@ -1,5 +1,6 @@
 import { describe, expect, it } from 'vitest';
 import type { Rejection, UserRecord } from '../../schemas/record.js';
+import { jsonBytes, jsonBytesBound } from '../../src/chunk/body.js';
 import { type Chunk, type ChunkerOptions, createChunker } from '../../src/chunk/index.js';
 import { makeEvents, makeUserRecord } from '../helpers/factories.js';
 
@@ -70,6 +71,22 @@ describe('createChunker', () => {
       expect(c.bytes).toBeLessThanOrEqual(10_000);
     }
     expect(chunks.reduce((n, c) => n + c.rows, 0)).toBe(500);
+  });
+
+  it('fills a body as far as exact sizes allow, though its cheap size bounds say less', () => {
+    const records = users(40).map((r) => ({ ...r, attributes: { bio: 'Zoë "x"\t'.repeat(20), n: r.line } }));
+    const body = (n: number) => ({
+      attributes: records.slice(0, n).map((r) => ({ external_id: r.externalId, ...r.attributes })),
+    });
+    const limit = Buffer.byteLength(JSON.stringify(body(30)), 'utf8');
+    const chunks = chunkAll(records, { maxBytes: limit });
+    expect(chunks.map(objects)).toEqual([30, 10]);
+    expect(chunks[0]!.bytes).toBe(limit);
+    // A merge that would push the body one byte over starts a new chunk instead.
+    const again = { ...records[0]!, line: 99, attributes: { extra: 'y' } };
+    const merged = chunkAll([...records.slice(0, 30), again], { maxBytes: limit });
+    expect(merged.map(objects)).toEqual([30, 1]);
+    for (const c of merged) expect(c.bytes).toBeLessThanOrEqual(limit);
   });
 
   it('merges rows of the same external_id in one chunk, later values winning, remembering every line', () => {
@@ -175,5 +192,24 @@ describe('chunk JSON text', () => {
     const [chunk] = chunker.flush();
     expect(chunk!.json).toBe(JSON.stringify(chunk!.body));
     expect(chunk!.bytes).toBe(Buffer.byteLength(chunk!.json, 'utf8'));
+  });
+});
+
+describe('JSON sizes', () => {
+  it.each([
+    ['ascii', 'plain text'],
+    ['quotes and backslashes', 'say "hi" \\ bye'],
+    ['control characters', '\u0000\u0001\u001f\n'],
+    ['multi-byte and surrogates', 'Zoë São Köln 😀 \ud800'],
+    [
+      'numbers',
+      [0, -0, 7, 123456789012345, 1e15, -3, 0.1, 1.5e-7, -1.2345678901234567e-308, 1e21, Number.NaN],
+    ],
+    ['nested', { city: 'Köln', geo: [50.9, 6.9], n: null, e: [], f: {}, u: undefined, b: [true, false] }],
+  ])('jsonBytes is exact and jsonBytesBound never below it, for %s', (_, value) => {
+    const object = { external_id: 'ü', v: value, 'ké"y': value };
+    const exact = Buffer.byteLength(JSON.stringify(object), 'utf8');
+    expect(jsonBytes(object)).toBe(exact);
+    expect(jsonBytesBound(object)).toBeGreaterThanOrEqual(exact);
   });
 });
