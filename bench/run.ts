@@ -2,11 +2,13 @@
  * `npm run bench`: one run, three measurements on the same deterministic 1,000,000-row CSV.
  *   (a) csv-parse alone over the file;
  *   (b) `braze-import run` unthrottled against the emulator;
- *   (c) `braze-import run` against the emulator enforcing 3,000 requests per 3 s (sliding).
+ *   (c) `braze-import run` against the emulator enforcing 3,000 requests per 3 s (sliding);
+ *   (d) the producer alone: `run --enqueue-only` while one `braze-import worker` process sends
+ *       (unthrottled), so the producer's own peak RSS is measured apart from the sender's.
  * Each import uses a fresh private redis-server and an emulator in its own process, so producer RSS
  * and Redis memory are those of that run alone. Ratios are computed within this one run.
  */
-import { spawn } from 'node:child_process';
+import { spawn, spawnSync } from 'node:child_process';
 import {
   createReadStream,
   createWriteStream,
@@ -74,10 +76,29 @@ interface ImportResult {
   requestsPerSec: number;
   durationMs: number;
   peakRssMb: number;
+  /** The separate `braze-import worker` process of a split run (0 otherwise). */
+  workerPeakRssMb: number;
   redisPeakMb: number;
   rateLimited: number;
   maxIn3s: number;
   accepted: number;
+}
+
+/** VmHWM (peak RSS, KB) of a running process, sampled until stop() is called. */
+function peakRss(pid: number | undefined): { stop(): number } {
+  let peak = 0;
+  const timer = setInterval(() => {
+    try {
+      const status = readFileSync(`/proc/${pid}/status`, 'utf8');
+      peak = Math.max(peak, Number(/VmHWM:\s+(\d+)/.exec(status)?.[1] ?? 0));
+    } catch {}
+  }, 100);
+  return {
+    stop() {
+      clearInterval(timer);
+      return peak;
+    },
+  };
 }
 
 async function importRun(
@@ -85,6 +106,7 @@ async function importRun(
   emulatorLimit: string,
   clientLimit: string,
   port: number,
+  split = false,
 ): Promise<ImportResult> {
   const redis = await startPrivateRedis();
   const emu = spawn(
@@ -114,26 +136,37 @@ async function importRun(
       BRAZE_TRACK_RATE_LIMIT: clientLimit,
       LOG_LEVEL: 'warn',
     };
+    const worker = split
+      ? spawn(process.execPath, [BIN, 'worker', '--concurrency', '32'], { env, stdio: 'ignore' })
+      : undefined;
+    const workerRss = peakRss(worker?.pid);
+    if (worker) await new Promise((r) => setTimeout(r, 1000)); // connected and waiting for jobs
     const started = performance.now();
-    const child = spawn(process.execPath, [BIN, 'run', FILE, '--json', '--concurrency', '32'], {
-      env,
-      stdio: ['ignore', 'pipe', 'inherit'],
-    });
+    const args = [BIN, 'run', FILE, '--json', '--concurrency', '32', ...(split ? ['--enqueue-only'] : [])];
+    const child = spawn(process.execPath, args, { env, stdio: ['ignore', 'pipe', 'inherit'] });
     let stdout = '';
     child.stdout.on('data', (d) => (stdout += d));
-    let peakRss = 0;
-    const sampler = setInterval(() => {
-      try {
-        const status = readFileSync(`/proc/${child.pid}/status`, 'utf8');
-        const hwm = Number(/VmHWM:\s+(\d+)/.exec(status)?.[1] ?? 0);
-        peakRss = Math.max(peakRss, hwm);
-      } catch {}
-    }, 100);
+    const producerRss = peakRss(child.pid);
     const code = await new Promise<number | null>((r) => child.on('close', r));
-    clearInterval(sampler);
-    const durationMs = performance.now() - started;
+    const peakRssKb = producerRss.stop();
     if (code !== 0) throw new Error(`${label}: braze-import run exited ${code}: ${stdout.slice(0, 500)}`);
-    const summary = JSON.parse(stdout) as { objects: { accepted: number }; requests: { sent: number } };
+    let summary = JSON.parse(stdout) as {
+      runId: string;
+      status: string;
+      objects: { accepted: number };
+      requests: { sent: number };
+    };
+    while (split && !summary.status.startsWith('completed')) {
+      await new Promise((r) => setTimeout(r, 100));
+      const status = spawnSync(process.execPath, [BIN, 'status', summary.runId, '--json'], { env });
+      summary = JSON.parse(status.stdout.toString());
+    }
+    const durationMs = performance.now() - started;
+    if (worker) {
+      worker.kill('SIGTERM');
+      await new Promise((r) => worker.on('close', r));
+    }
+    const workerPeakKb = workerRss.stop();
     const stats = (await (await fetch(`${url}/_emulator/stats`)).json()) as {
       rateLimited: number;
       maxTrackRequestsIn3s: number;
@@ -146,7 +179,8 @@ async function importRun(
       rowsPerSec: ROWS / (durationMs / 1000),
       requestsPerSec: summary.requests.sent / (durationMs / 1000),
       durationMs,
-      peakRssMb: peakRss / 1024,
+      peakRssMb: peakRssKb / 1024,
+      workerPeakRssMb: workerPeakKb / 1024,
       redisPeakMb: redisPeak / 1024 / 1024,
       rateLimited: stats.rateLimited,
       maxIn3s: stats.maxTrackRequestsIn3s,
@@ -172,6 +206,7 @@ async function main() {
     `(b) import, unthrottled:    ${fmt(b.rowsPerSec)} rows/s (${fmt(b.durationMs / 1000, 1)} s)\n`,
   );
   const c = await importRun('limited', '3000/3s', '3000/3s', 4812);
+  const d = await importRun('split', 'off', '1000000/1s', 4813, true);
   const allowed = 1000;
   const lines = [
     `(c) import at 3000/3s:     ${fmt(c.rowsPerSec)} rows/s, ${fmt(c.requestsPerSec, 1)} req/s (${fmt(c.durationMs / 1000, 1)} s)`,
@@ -180,12 +215,14 @@ async function main() {
     `c achieved / allowed rate (1000 req/s):     ${fmt(c.requestsPerSec / allowed, 3)}  (goal >= 0.90)`,
     `c 429s:                                     ${c.rateLimited}      (goal 0)`,
     `c emulator maxTrackRequestsIn3s:            ${c.maxIn3s}   (limit 3000)`,
-    `producer peak RSS (b / c):                  ${fmt(b.peakRssMb)} / ${fmt(c.peakRssMb)} MB  (goal <= 200)`,
+    `run process peak RSS, producer + sender thread (b / c): ${fmt(b.peakRssMb)} / ${fmt(c.peakRssMb)} MB`,
+    `(d) producer alone (run --enqueue-only) peak RSS: ${fmt(d.peakRssMb)} MB  (goal <= 200); its worker process ${fmt(d.workerPeakRssMb)} MB`,
+    `(d) producer + 1 worker process, unthrottled: ${fmt(d.rowsPerSec)} rows/s (${fmt(d.durationMs / 1000, 1)} s), d/a ${fmt(d.rowsPerSec / a, 2)}`,
     `Redis peak used memory (b / c):             ${fmt(b.redisPeakMb, 1)} / ${fmt(c.redisPeakMb, 1)} MB  (goal <= 100)`,
-    `objects accepted (b / c):                   ${fmt(b.accepted)} / ${fmt(c.accepted)}`,
+    `objects accepted (b / c / d):               ${fmt(b.accepted)} / ${fmt(c.accepted)} / ${fmt(d.accepted)}`,
   ];
   process.stdout.write(`${lines.join('\n')}\n`);
-  writeFileSync(join(DATA, 'last-result.json'), JSON.stringify({ rows: ROWS, a, b, c }, null, 2));
+  writeFileSync(join(DATA, 'last-result.json'), JSON.stringify({ rows: ROWS, a, b, c, d }, null, 2));
 }
 
 main().catch((err) => {

@@ -10,7 +10,7 @@ import { runImport } from '../src/runs/import.js';
 import { dryRun, openInput } from '../src/runs/input.js';
 import type { RunStore } from '../src/runs/store.js';
 import { exitCodeFor, formatSummary, type Summary } from '../src/runs/summary.js';
-import { out, parseFlags, setup } from './common.js';
+import { out, parseFlags, setup, tuneHeapForStreaming } from './common.js';
 import { createProgress } from './progress.js';
 import { prewarmSenderThread, startThreadSender } from './thread-sender.js';
 
@@ -44,6 +44,7 @@ export function runCommand(program: Command): void {
       if (conflicts.length > 0) throw new UsageError(conflicts);
       // The sending thread loads its modules while this one reads config, hashes the input and begins.
       if (!flags.dryRun && !flags.enqueueOnly) prewarmSenderThread();
+      tuneHeapForStreaming();
       const { config, log } = setup(flags);
       const input = await openInput(file, flags, config);
       if (flags.dryRun) {

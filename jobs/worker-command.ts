@@ -4,7 +4,7 @@ import { requireBraze } from '../src/config.js';
 import { installShutdown } from '../src/infra/resources.js';
 import { limiterFor } from '../src/send/limiter.js';
 import { type Sender, startSender } from '../src/send/sender.js';
-import { parseFlags, requireRedisUrl, setup } from './common.js';
+import { parseFlags, requireRedisUrl, setup, tuneHeapForStreaming } from './common.js';
 
 export function workerCommand(program: Command): void {
   program
@@ -18,6 +18,7 @@ export function workerCommand(program: Command): void {
     .option('--redact-ids', 'hash user identifiers in logs (same as BRAZE_IMPORT_REDACT_IDS=true)')
     .action(async (raw: Record<string, unknown>) => {
       const flags = parseFlags(workerFlagsSchema, raw);
+      tuneHeapForStreaming();
       const { config, log } = setup(flags);
       const braze = requireBraze(config);
       const redisUrl = requireRedisUrl(config, 'worker');
