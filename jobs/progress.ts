@@ -1,4 +1,4 @@
-import { SingleBar } from 'cli-progress';
+import { createRequire } from 'node:module';
 import type { RunRecord } from '../src/runs/store.js';
 
 /**
@@ -7,6 +7,8 @@ import type { RunRecord } from '../src/runs/store.js';
  */
 export function createProgress(enabled: boolean): { update(run: RunRecord): void; stop(): void } {
   if (!enabled) return { update() {}, stop() {} };
+  // Loaded only for a terminal.
+  const { SingleBar } = createRequire(import.meta.url)('cli-progress') as typeof import('cli-progress');
   const bar = new SingleBar({
     stream: process.stderr,
     format:

@@ -3,7 +3,7 @@ import { workerFlagsSchema } from '../schemas/cli.js';
 import { requireBraze } from '../src/config.js';
 import { installShutdown } from '../src/infra/resources.js';
 import { limiterFor } from '../src/send/limiter.js';
-import { type Sender, startSender } from '../src/send/sender.js';
+import type { Sender } from '../src/send/sender.js';
 import { parseFlags, requireRedisUrl, setup, tuneHeapForStreaming } from './common.js';
 
 export function workerCommand(program: Command): void {
@@ -41,6 +41,7 @@ export function workerCommand(program: Command): void {
         deadlineMs: 30_000,
       });
       try {
+        const { startSender } = await import('../src/send/sender.js');
         sender = await startSender({ config, log, redisUrl, braze, concurrency: flags.concurrency });
         log.info(
           { concurrency: flags.concurrency, limiter: limiterFor(config.braze.trackRateLimit) },

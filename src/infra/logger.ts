@@ -1,7 +1,7 @@
 import { createHash } from 'node:crypto';
+import { createRequire } from 'node:module';
 import { Writable } from 'node:stream';
 import { type DestinationStream, type Logger, type LoggerOptions as PinoOptions, pino } from 'pino';
-import pretty from 'pino-pretty';
 
 export type { Logger } from 'pino';
 
@@ -110,10 +110,7 @@ export function createLogger(options: LoggerOptions = {}): Logger {
     options.format === 'pretty' ||
     (options.format !== 'json' && !options.destination && process.stderr.isTTY);
   const base: DestinationStream =
-    options.destination ??
-    (usePretty
-      ? pretty({ destination: 2, sync: true, colorize: true, translateTime: 'SYS:HH:MM:ss.l' })
-      : pino.destination({ dest: 2, sync: true }));
+    options.destination ?? (usePretty ? prettyStream() : pino.destination({ dest: 2, sync: true }));
   const destination = secrets.length > 0 ? scrubbing(base, secrets) : base;
   return pino(
     {
@@ -142,4 +139,10 @@ function scrubbing(target: DestinationStream, secrets: string[]): DestinationStr
 /** A logger that writes nowhere, for tests and library callers that pass none. */
 export function silentLogger(): Logger {
   return pino({ level: 'silent' });
+}
+
+/** pino-pretty, loaded only for a terminal: machines and pipes get JSON and never pay for it. */
+function prettyStream(): DestinationStream {
+  const pretty = createRequire(import.meta.url)('pino-pretty') as typeof import('pino-pretty');
+  return pretty({ destination: 2, sync: true, colorize: true, translateTime: 'SYS:HH:MM:ss.l' });
 }

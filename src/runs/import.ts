@@ -9,7 +9,7 @@ import { describeError, UsageError } from '../errors.js';
 import type { Logger } from '../infra/logger.js';
 import { openTrackQueue } from '../infra/queues.js';
 import { createResources } from '../infra/resources.js';
-import { type Sender, type SenderOptions, startSender } from '../send/sender.js';
+import type { Sender, SenderOptions } from '../send/sender.js';
 import { newRunId, RUN_ID_PATTERN } from './ids.js';
 import { createRunStore, FINAL_STATUSES, isCompleted, type RunRecord, type RunStore } from './store.js';
 import { type Summary, summarize } from './summary.js';
@@ -24,8 +24,8 @@ export interface ImportInput {
   chunkRejects?: Rejection[];
   estimateDataPoints?: (r: UserRecord) => number;
   header?: () => readonly string[] | undefined;
-  /** Identifies the input (see fingerprint.ts); undefined for stdin. */
-  fingerprint?: string;
+  /** Computes what identifies the input (see fingerprint.ts); undefined for stdin. */
+  fingerprint?: () => Promise<string>;
 }
 
 export interface ImportOptions {
@@ -55,6 +55,9 @@ export async function runImport(input: ImportInput, o: ImportOptions): Promise<S
   const { config, log } = o;
   const res = createResources();
   let senderReady: Promise<void> = Promise.resolve();
+  // Hashed while the sender starts and Redis connects; awaited when the run begins.
+  const fingerprint = input.fingerprint?.();
+  fingerprint?.catch(() => undefined); // its error surfaces where it is awaited
   try {
     let halted = false;
     let senderFailure: string | undefined;
@@ -64,7 +67,9 @@ export async function runImport(input: ImportInput, o: ImportOptions): Promise<S
     // run ends as failed and resumable. (With a shared Redis it may send other runs' chunks meanwhile,
     // as it would anyway.)
     if (!o.enqueueOnly) {
-      const start = o.startSender ?? startSender;
+      // The in-process sender (undici and the send modules) is loaded only when it is the one used.
+      const start =
+        o.startSender ?? (async (so: SenderOptions) => (await import('../send/sender.js')).startSender(so));
       const onHalt = () => {
         halted = true;
       };
@@ -96,7 +101,7 @@ export async function runImport(input: ImportInput, o: ImportOptions): Promise<S
     });
     await resumeIfPaused(queue, log);
     const runs = createRunStore(producerRedis, config.prefix, config.retentionMs);
-    const begun = await beginRun(runs, queue, input, o);
+    const begun = await beginRun(runs, queue, { source: input.source, fingerprint: await fingerprint }, o);
     if ('already' in begun) return { ...summarize(begun.already), alreadyImported: true };
     const { runId } = begun;
     log.info({ runId, source: input.source, resumed: Boolean(o.resume) }, 'run started');
@@ -173,7 +178,7 @@ export async function runImport(input: ImportInput, o: ImportOptions): Promise<S
 async function beginRun(
   runs: RunStore,
   queue: Queue<TrackJobData>,
-  input: ImportInput,
+  { source, fingerprint }: { source: string; fingerprint: string | undefined },
   o: ImportOptions,
 ): Promise<{ runId: string } | { already: RunRecord }> {
   if (o.resume) {
@@ -182,7 +187,7 @@ async function beginRun(
       throw new UsageError(
         `--resume: no run ${o.resume} in this Redis (runs are kept for the retention period)`,
       );
-    if (run.fingerprint && input.fingerprint && run.fingerprint !== input.fingerprint) {
+    if (run.fingerprint && fingerprint && run.fingerprint !== fingerprint) {
       throw new UsageError(
         `--resume: this input (or its options) differs from what run ${o.resume} imported`,
       );
@@ -194,8 +199,8 @@ async function beginRun(
     await retryUnsettledFailures(runs, queue, o.resume);
     return { runId: o.resume };
   }
-  if (input.fingerprint && !o.force) {
-    const earlier = await runs.findByFingerprint(input.fingerprint);
+  if (fingerprint && !o.force) {
+    const earlier = await runs.findByFingerprint(fingerprint);
     const run = earlier ? await runs.get(earlier) : undefined;
     if (run && isCompleted(run.status)) return { already: run };
     if (run) {
@@ -210,11 +215,11 @@ async function beginRun(
       `--run-id: "${runId}" must be 1-64 letters, digits, '_', '.', '-' and contain a letter`,
     );
   }
-  const extra = input.fingerprint ? { fingerprint: input.fingerprint } : undefined;
-  if (!(await runs.create(runId, input.source, extra))) {
+  const extra = fingerprint ? { fingerprint } : undefined;
+  if (!(await runs.create(runId, source, extra))) {
     throw new UsageError(`run ${runId} already exists; pick another --run-id or use --resume ${runId}`);
   }
-  if (input.fingerprint) await runs.rememberFingerprint(input.fingerprint, runId);
+  if (fingerprint) await runs.rememberFingerprint(fingerprint, runId);
   return { runId };
 }
 
