@@ -31,6 +31,9 @@ export interface StatsSnapshot {
   maxTrackRequestsIn3s: number;
   /** Most /users/track requests that arrived (any outcome) in any sliding 3 s window. */
   maxTrackArrivalsIn3s: number;
+  /** When the first and the last /users/track request arrived (epoch ms; null before any). */
+  firstTrackAt: number | null;
+  lastTrackAt: number | null;
   bytesReceived: number;
 }
 
@@ -53,12 +56,16 @@ export class EmulatorStats {
   faults: FaultCounts = zeroFaults();
   private readonly admitted = new WindowMax(TRACK_WINDOW_MS);
   private readonly arrivals = new WindowMax(TRACK_WINDOW_MS);
+  private firstTrackAt: number | null = null;
+  private lastTrackAt: number | null = null;
 
   request(isTrack: boolean, now: number): void {
     this.total++;
     if (isTrack) {
       this.track++;
       this.arrivals.record(now);
+      this.firstTrackAt ??= now;
+      this.lastTrackAt = now;
     }
   }
 
@@ -85,6 +92,8 @@ export class EmulatorStats {
     this.faults = zeroFaults();
     this.admitted.reset();
     this.arrivals.reset();
+    this.firstTrackAt = null;
+    this.lastTrackAt = null;
   }
 
   snapshot(): StatsSnapshot {
@@ -108,6 +117,8 @@ export class EmulatorStats {
       faults: { ...this.faults },
       maxTrackRequestsIn3s: this.admitted.max,
       maxTrackArrivalsIn3s: this.arrivals.max,
+      firstTrackAt: this.firstTrackAt,
+      lastTrackAt: this.lastTrackAt,
       bytesReceived: this.bytesReceived,
     };
   }

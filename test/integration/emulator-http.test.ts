@@ -164,6 +164,8 @@ describe('legacy per-array cap', () => {
 describe('inspection API', () => {
   it('shows profiles, events (duplicates included), stats; reset clears everything', async () => {
     const event = { external_id: 'a/b c', name: 'paid', time: '2024-01-01T00:00:00Z' };
+    expect((await call('/_emulator/stats')).json).toMatchObject({ firstTrackAt: null, lastTrackAt: null });
+    const before = Date.now();
     await call('/users/track', { attributes: [{ external_id: 'a/b c', tier: 2 }], events: [event, event] });
     const got = await call(`/_emulator/users/${encodeURIComponent('a/b c')}`);
     expect(got.status).toBe(200);
@@ -181,6 +183,10 @@ describe('inspection API', () => {
       events: 2,
       maxTrackRequestsIn3s: 1,
     });
+    const { firstTrackAt, lastTrackAt } = stats.json as { firstTrackAt: number; lastTrackAt: number };
+    expect(firstTrackAt).toBe(lastTrackAt);
+    expect(firstTrackAt).toBeGreaterThanOrEqual(before);
+    expect(firstTrackAt).toBeLessThanOrEqual(Date.now());
     expect((await call('/_emulator/reset', {})).status).toBe(200);
     expect((await call(`/_emulator/users/${encodeURIComponent('a/b c')}`)).status).toBe(404);
     expect((await call('/_emulator/stats')).json).toMatchObject({ requests: { total: 0 }, users: 0 });
