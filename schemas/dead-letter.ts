@@ -3,7 +3,15 @@ import { z } from 'zod';
 /** The record as the user gave it, so it can be exported in its own shape, fixed and replayed. */
 export const sourceRecordSchema = z.discriminatedUnion('format', [
   z.object({ format: z.literal('csv'), values: z.record(z.string(), z.string()) }),
-  z.object({ format: z.literal('json'), value: z.unknown() }),
+  z.object({
+    format: z.literal('json'),
+    value: z.unknown(),
+    /**
+     * The JSONL line as written, when the row was rejected before sending: JSON.parse loses what a
+     * reader cannot represent (1e400, 2^64, a repeated key), and an export must give back the line.
+     */
+    text: z.string().optional(),
+  }),
 ]);
 export type SourceRecord = z.output<typeof sourceRecordSchema>;
 

@@ -67,7 +67,12 @@ export type RawRow =
       /** The file's header, the same array for every row: lets the validator compile its plan once. */
       header: readonly string[];
     }
-  | { line: number; kind: 'jsonl'; value: unknown }
+  | {
+      line: number;
+      kind: 'jsonl';
+      value: unknown /** The line's text, kept for its dead letter. */;
+      text?: string;
+    }
   | { line: number; kind: 'error'; code: RejectionCode; message: string; raw?: unknown };
 
 /**

@@ -1,7 +1,7 @@
 import { stringify } from 'csv-stringify/sync';
 import { type DeadLetter, deadLetterSchema } from '../../schemas/dead-letter.js';
 import type { RunStore } from '../runs/store.js';
-import { ERROR_COLUMNS, flatRow, jsonRow } from './shape.js';
+import { ERROR_COLUMNS, flatRow, jsonLine } from './shape.js';
 
 const PAGE = 1000;
 
@@ -42,7 +42,7 @@ export async function exportDeadLetters(
   let skipped = 0;
   if (format === 'jsonl') {
     for await (const dl of letters()) {
-      await write(`${JSON.stringify(jsonRow(dl))}\n`);
+      await write(`${jsonLine(dl)}\n`);
       written++;
     }
     return { written, skipped };

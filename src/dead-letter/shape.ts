@@ -35,6 +35,25 @@ export function flatRow(dl: DeadLetter): Record<string, string> | undefined {
   return { ...flat, ...errors };
 }
 
+/**
+ * The dead letter as one JSONL line: the line as it was written when we have it (so what JSON.parse
+ * cannot represent survives the round trip), else the record as parsed; the error columns added.
+ */
+export function jsonLine(dl: DeadLetter): string {
+  const rec = dl.record;
+  const text = rec?.format === 'json' ? rec.text?.trim() : undefined;
+  if (
+    text === undefined ||
+    !text.startsWith('{') ||
+    !isObject(rec?.format === 'json' ? rec.value : undefined)
+  ) {
+    return JSON.stringify(jsonRow(dl));
+  }
+  const errors = JSON.stringify({ _error_code: dl.code, _error_message: dl.message, _source_line: dl.line });
+  const inner = text.slice(1, -1).trim();
+  return inner === '' ? errors : `{${inner},${errors.slice(1)}`;
+}
+
 /** The dead letter as one JSONL object: the record as given plus the error columns. */
 export function jsonRow(dl: DeadLetter): Record<string, unknown> {
   const rec = dl.record;

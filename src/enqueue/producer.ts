@@ -236,6 +236,10 @@ function sourceRecord(row: RawRow, r: Rejection, header?: readonly string[]): So
     });
     return { format: 'csv', values };
   }
-  if (row.kind === 'jsonl') return { format: 'json', value: row.value };
+  if (row.kind === 'jsonl') {
+    return row.text === undefined
+      ? { format: 'json', value: row.value }
+      : { format: 'json', value: row.value, text: row.text };
+  }
   return { format: 'json', value: r.record ?? row.raw ?? null };
 }

@@ -1,4 +1,4 @@
-import { rmSync, writeFileSync } from 'node:fs';
+import { readFileSync, rmSync, writeFileSync } from 'node:fs';
 import { join } from 'node:path';
 import { fileURLToPath } from 'node:url';
 import { gzipSync } from 'node:zlib';
@@ -67,7 +67,7 @@ const STACK_LINE = /^\s+at /m;
 async function importFile(
   path: string,
   expected: { code: 0 | 3; rows: Summary['rows'] },
-): Promise<{ summary: Summary; letters: Letter[] }> {
+): Promise<{ summary: Summary; letters: Letter[]; exported: string }> {
   const e = env();
   const runId = `bad-${Math.random().toString(36).slice(2, 10)}`;
   const r = await runCli(['run', path, '--json', '--run-id', runId], e);
@@ -82,7 +82,7 @@ async function importFile(
   expect(summary.objects.accepted).toBe(summary.objects.total);
   expect(summary.deadLetters).toBe(summary.rows.rejected + summary.objects.failed);
   expect(emu.stats().objects.rejected).toBe(0);
-  if (summary.deadLetters === 0) return { summary, letters: [] };
+  if (summary.deadLetters === 0) return { summary, letters: [], exported: '' };
   const dl = await runCli(['dlq', 'export', '--run', runId, '--format', 'jsonl'], e);
   expect(dl.code, dl.stderr).toBe(0);
   const letters = dl.stdout
@@ -91,7 +91,7 @@ async function importFile(
     .map((l) => JSON.parse(l) as Letter)
     .sort((a, b) => a._source_line - b._source_line);
   expect(letters).toHaveLength(summary.deadLetters);
-  return { summary, letters };
+  return { summary, letters, exported: dl.stdout };
 }
 
 /** Exit 2, nothing on stdout, exactly one line on stderr, no stack, and nothing sent to Braze. */
@@ -345,7 +345,7 @@ describe('bad input: bytes', () => {
 
 describe('bad input: JSONL values', () => {
   it('arrays, bare values, __proto__, huge numbers, duplicate keys: one answer per line', async () => {
-    const { letters } = await importFile(fixture('structures.jsonl'), {
+    const { letters, exported } = await importFile(fixture('structures.jsonl'), {
       code: 3,
       rows: { read: 16, valid: 4, rejected: 12 },
     });
@@ -366,6 +366,13 @@ describe('bad input: JSONL values', () => {
     expect(letters[9]?._error_message).toMatch(/beyond 2\^53/);
     expect(letters[10]?._error_message).toMatch(/beyond 2\^53/);
     expect(letters[11]?._error_message).toMatch(/not a finite number/);
+    // The export gives back each line as it was written, not as JSON.parse read it, so a fixed
+    // file re-imports what the user wrote (1e400 must not turn into null, which would unset).
+    const lineOf = (n: number) => exported.split('\n').find((l) => l.includes(`"_source_line":${n}}`));
+    const source = readFileSync(fixture('structures.jsonl'), 'utf8').split('\n');
+    for (const n of [11, 12, 13]) {
+      expect(lineOf(n)).toContain(source[n - 1]!.trim().slice(1, -1));
+    }
     expectProfiles({
       j1: { name: 'Ann', visits: 3 },
       safe: { n: 9007199254740991, f: 0.1 },

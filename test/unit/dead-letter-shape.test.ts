@@ -1,6 +1,6 @@
 import { describe, expect, it } from 'vitest';
 import type { DeadLetter } from '../../schemas/dead-letter.js';
-import { flatRow, jsonRow } from '../../src/dead-letter/shape.js';
+import { flatRow, jsonLine, jsonRow } from '../../src/dead-letter/shape.js';
 
 const base = { runId: 'r', source: 'f', line: 7, stage: 'rejected' as const, code: 'c', message: 'm', at: 0 };
 const errors = { _error_code: 'c', _error_message: 'm', _source_line: '7' };
@@ -32,5 +32,38 @@ describe('dead letters in the input shape', () => {
     });
     const event = { external_id: 'u1', events: [{ name: 'e', time: '2025-01-01' }] };
     expect(flatRow({ ...base, record: { format: 'json', value: event } })).toBeUndefined();
+  });
+});
+
+describe('JSONL dead letters keep the line as written', () => {
+  const letter = (text: string): DeadLetter => ({
+    ...base,
+    record: { format: 'json', value: JSON.parse(text), text },
+  });
+  const tail = '"_error_code":"c","_error_message":"m","_source_line":7}';
+
+  it.each([
+    ['a number beyond doubles', '{"external_id":"big3","n":1e400}'],
+    ['an integer beyond 2^53', '{"external_id":"big1","n":12345678901234567890}'],
+    ['a repeated key', '{"external_id":"dup","name":"first","name":"second"}'],
+    ['spaces', '  { "external_id" : "s" , "n" : 1.50 }  '],
+  ])('%s', (_, text) => {
+    const line = jsonLine(letter(text));
+    expect(line).toBe(`{${text.trim().slice(1, -1).trim()},${tail}`);
+    expect(JSON.parse(line)).toMatchObject({ _error_code: 'c', _source_line: 7 });
+  });
+
+  it('an empty object, a letter without text, and a non-object fall back cleanly', () => {
+    expect(jsonLine(letter('{}'))).toBe(`{${tail}`);
+    const value = { external_id: 'u1', n: 2 };
+    expect(jsonLine({ ...base, record: { format: 'json', value } })).toBe(
+      JSON.stringify(jsonRow({ ...base, record: { format: 'json', value } })),
+    );
+    expect(JSON.parse(jsonLine(letter('[1,2]')))).toEqual({
+      _record: [1, 2],
+      _error_code: 'c',
+      _error_message: 'm',
+      _source_line: 7,
+    });
   });
 });

@@ -97,7 +97,9 @@ describe('openSource: files, gzip, stdin', () => {
     expect(ids(await drain(csv))).toEqual(['u1']);
     const jsonl = await openSource('-', { stdin: Readable.from([Buffer.from('\n{"external_id":"u1"}\n')]) });
     expect(jsonl.format).toBe('jsonl');
-    expect(await drain(jsonl)).toEqual([{ line: 2, kind: 'jsonl', value: { external_id: 'u1' } }]);
+    expect(await drain(jsonl)).toEqual([
+      { line: 2, kind: 'jsonl', value: { external_id: 'u1' }, text: '{"external_id":"u1"}' },
+    ]);
   });
 
   it('sniffs gzipped JSONL on stdin', async () => {
@@ -109,7 +111,9 @@ describe('openSource: files, gzip, stdin', () => {
 
   it('lets --format override the file name', async () => {
     const source = await openSource(file('export.txt', '{"external_id":"u1"}\n'), { format: 'jsonl' });
-    expect(await drain(source)).toEqual([{ line: 1, kind: 'jsonl', value: { external_id: 'u1' } }]);
+    expect(await drain(source)).toEqual([
+      { line: 1, kind: 'jsonl', value: { external_id: 'u1' }, text: '{"external_id":"u1"}' },
+    ]);
   });
 
   it('streams: stops reading the file while the consumer does not pull', async () => {

@@ -22,8 +22,8 @@ describe('JSONL reader', () => {
   it('reads one value per line with its line number, skipping blank lines', async () => {
     const out = await rows('{"external_id":"u1"}\n\n   \n{"external_id":"u2","n":2}\r\n');
     expect(out).toEqual([
-      { line: 1, kind: 'jsonl', value: { external_id: 'u1' } },
-      { line: 4, kind: 'jsonl', value: { external_id: 'u2', n: 2 } },
+      { line: 1, kind: 'jsonl', value: { external_id: 'u1' }, text: '{"external_id":"u1"}' },
+      { line: 4, kind: 'jsonl', value: { external_id: 'u2', n: 2 }, text: '{"external_id":"u2","n":2}' },
     ]);
   });
 
@@ -58,7 +58,8 @@ describe('JSONL reader', () => {
     const source = await openSource('-', { stdin: Readable.from(chunks), format: 'jsonl' });
     const out: RawRow[] = [];
     for await (const row of source) out.push(row);
-    expect(out).toEqual([{ line: 1, kind: 'jsonl', value: { external_id: 'u1', city: 'Zoë São Köln' } }]);
+    const value = { external_id: 'u1', city: 'Zoë São Köln' };
+    expect(out).toEqual([{ line: 1, kind: 'jsonl', value, text: JSON.stringify(value) }]);
   });
 
   it('yields nothing for an empty file', async () => {
