@@ -14,7 +14,7 @@ import type { listenDashboard, RunningDashboard } from '../src/dashboard/server.
 import { UsageError } from '../src/errors.js';
 import { createLogger, type Logger } from '../src/infra/logger.js';
 import { createTrackQueue } from '../src/infra/queues.js';
-import { connectRedis, createRedis } from '../src/infra/redis.js';
+import { closeRedis, connectRedis, createRedis } from '../src/infra/redis.js';
 import { createResources, installShutdown } from '../src/infra/resources.js';
 import { createRunStore } from '../src/runs/store.js';
 import { out, parseFlags, requireRedisUrl } from './common.js';
@@ -35,21 +35,6 @@ async function listen(
     }
     throw err;
   }
-}
-
-/** QUIT when Redis answers; when it is down (the offline queue would wait forever) just disconnect. */
-async function closeRedis(redis: Redis, waitMs = 2000): Promise<void> {
-  if (redis.status !== 'ready') {
-    redis.disconnect();
-    return;
-  }
-  let timer: NodeJS.Timeout | undefined;
-  const gaveUp = new Promise<void>((resolve) => {
-    timer = setTimeout(resolve, waitMs);
-  });
-  await Promise.race([redis.quit().catch(() => {}), gaveUp]);
-  clearTimeout(timer);
-  redis.disconnect();
 }
 
 /**

@@ -42,25 +42,30 @@ export async function startThreadSender(o: SenderOptions): Promise<Sender> {
   prewarmed = undefined;
   worker.ref();
   worker.postMessage({ type: 'start', data });
+  let started: { resolve: () => void; reject: (err: Error) => void } | undefined;
   let closed: (() => void) | undefined;
   let tally: SenderTally = { chunks: 0, objectsAccepted: 0, objectsFailed: 0 };
   worker.on('message', (m: Message) => {
-    if (m.type === 'halt') onHalt?.(m.runId, m.message);
-    if (m.type === 'failure') onFailure?.(m.message);
-    if (m.type === 'closed') {
-      tally = m.tally;
-      closed?.();
+    switch (m.type) {
+      case 'ready':
+        return started?.resolve();
+      case 'error':
+        return started?.reject(m.usage ? new EnvironmentError(m.message) : new Error(m.message));
+      case 'halt':
+        return onHalt?.(m.runId, m.message);
+      case 'failure':
+        return onFailure?.(m.message);
+      case 'closed':
+        tally = m.tally;
+        return closed?.();
     }
   });
   await new Promise<void>((resolve, reject) => {
-    const onMessage = (m: Message) => {
-      if (m.type === 'ready') resolve();
-      if (m.type === 'error') reject(m.usage ? new EnvironmentError(m.message) : new Error(m.message));
-    };
-    worker.on('message', onMessage);
+    started = { resolve, reject };
     worker.once('error', reject);
     worker.once('exit', (code) => reject(new Error(`sender thread exited with code ${code}`)));
   });
+  started = undefined;
   let closing: Promise<void> | undefined;
   // After start-up, a thread that dies is a run that cannot finish in this process: say so.
   worker.on('error', (err) => onFailure?.(`sender thread failed: ${err.message}`));
@@ -71,8 +76,12 @@ export async function startThreadSender(o: SenderOptions): Promise<Sender> {
     /** Known once the thread has closed; zeros before. */
     tally: () => ({ ...tally }),
     close(force = false) {
-      if (force) worker.postMessage({ type: 'close', force: true });
-      closing ??= new Promise<void>((resolve) => {
+      if (closing) {
+        // A second, forcing call while the graceful close waits for requests in flight.
+        if (force) worker.postMessage({ type: 'close', force: true });
+        return closing;
+      }
+      closing = new Promise<void>((resolve) => {
         closed = resolve;
         worker.once('exit', () => resolve());
         worker.postMessage({ type: 'close', force });

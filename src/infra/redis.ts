@@ -59,9 +59,22 @@ export async function connectRedis(redis: Redis, url: string): Promise<Redis> {
   }
 }
 
-/** QUIT, or drop the socket when Redis is not there to answer. */
-export async function closeRedis(redis: Redis): Promise<void> {
-  await redis.quit().catch(() => redis.disconnect());
+/**
+ * QUIT when Redis answers; drop the socket when it is not there (a QUIT queued offline would wait for
+ * a reconnect) or does not answer within `waitMs`.
+ */
+export async function closeRedis(redis: Redis, waitMs = 2000): Promise<void> {
+  if (redis.status !== 'ready') {
+    redis.disconnect();
+    return;
+  }
+  let timer: NodeJS.Timeout | undefined;
+  const gaveUp = new Promise<void>((resolve) => {
+    timer = setTimeout(resolve, waitMs);
+  });
+  await Promise.race([redis.quit().catch(() => {}), gaveUp]);
+  clearTimeout(timer);
+  redis.disconnect();
 }
 
 export function safeRedisUrl(url: string): string {

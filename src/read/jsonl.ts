@@ -89,7 +89,7 @@ function* parseLine(text: string, line: number, watch: ByteWatch): Generator<Raw
     yield { line, kind: 'error', code: 'too_deep', message, raw: body };
     return;
   }
-  yield { line, kind: 'jsonl', value, text: body.endsWith('\r') ? body.slice(0, -1) : body };
+  yield { line, kind: 'jsonl', value, text: body };
 }
 
 /** Cheap pre-check: nesting needs an opening bracket per level, and most lines have a handful. */

@@ -72,17 +72,19 @@ export function notText(head: Buffer): string | undefined {
   let odd = 0;
   for (let i = 0; i < text.length; i++) {
     const c = text.charCodeAt(i);
-    if (c === 0xfffd || (c < 0x20 && c !== 9 && c !== 10 && c !== 12 && c !== 13) || c === 0x7f) odd++;
+    if (c === 0xfffd || isControl(c)) odd++;
   }
   if (odd <= text.length * BINARY_SHARE) return undefined;
   const share = Math.round((odd / text.length) * 100);
   return `does not look like CSV or JSONL text: ${share}% of its first ${sample.length} bytes are binary or not UTF-8`;
 }
 
+/** A control character that text files do not hold (tab, newlines and form feed are fine). */
+function isControl(c: number): boolean {
+  return (c < 0x20 && c !== 9 && c !== 10 && c !== 12 && c !== 13) || c === 0x7f;
+}
+
 function hasControl(b: Buffer): boolean {
-  for (let i = 0; i < b.length; i++) {
-    const c = b[i]!;
-    if ((c < 0x20 && c !== 9 && c !== 10 && c !== 12 && c !== 13) || c === 0x7f) return true;
-  }
+  for (let i = 0; i < b.length; i++) if (isControl(b[i]!)) return true;
   return false;
 }

@@ -177,8 +177,7 @@ export function createRunStore(redis: Redis, prefix: string, retentionMs: number
     },
     async settle(runId, jobId, deltas, deadLetters) {
       const k = keys(runId);
-      const pairs = Object.entries(deltas).filter(([, d]) => d !== 0 && d !== undefined);
-      const args = [jobId, Date.now(), ttl, pairs.length, ...pairs.flat().map(String), ...deadLetters];
+      const args = [jobId, Date.now(), ttl, ...counterArgs(deltas), ...deadLetters];
       // The script gives the keys it creates the retention TTL: no extra commands per chunk.
       return (await lua.brazeSettle(k.done, k.run, k.dlq, k.inflight, ...args)) === 1;
     },
@@ -214,16 +213,7 @@ export function createRunStore(redis: Redis, prefix: string, retentionMs: number
     },
     async producerBatch(runId, seq, deltas, rejections) {
       const k = keys(runId);
-      const pairs = Object.entries(deltas).filter(([, d]) => d !== 0 && d !== undefined);
-      await lua.brazeProducerBatch(
-        k.run,
-        k.rejected,
-        k.batches,
-        seq,
-        pairs.length,
-        ...pairs.flat().map(String),
-        ...rejections,
-      );
+      await lua.brazeProducerBatch(k.run, k.rejected, k.batches, seq, ...counterArgs(deltas), ...rejections);
       if (seq % 50 === 0) await expireAll(k);
     },
     deadLetterPage: (runId, list, start, stop) =>
@@ -252,6 +242,12 @@ export function createRunStore(redis: Redis, prefix: string, retentionMs: number
       await redis.set(fingerprintKey(prefix, fingerprint), runId, 'EX', ttl);
     },
   };
+}
+
+/** A script's counter arguments: how many, then name and delta for each that is not zero. */
+function counterArgs(deltas: Partial<Counts>): string[] {
+  const pairs = Object.entries(deltas).filter(([, d]) => d !== 0 && d !== undefined);
+  return [String(pairs.length), ...pairs.flat().map(String)];
 }
 
 function toRecord(h: Record<string, string>): RunRecord {

@@ -288,58 +288,57 @@ describe('bad input: CSV structure', () => {
 });
 
 describe('bad input: bytes', () => {
-  it('invalid UTF-8 rejects the row (never sent as replacement characters)', async () => {
-    const csv = Buffer.concat([
-      Buffer.from('external_id,name\ne1,Zoë\ne2,B'),
-      Buffer.from([0xff]),
-      Buffer.from('ob\ne3,Jos'),
-      Buffer.from([0xe9]), // Latin-1 "é"
-      Buffer.from('\ne4,日本\n'),
-    ]);
-    const { letters } = await importFile(write('invalid-utf8.csv', csv), {
+  // Each file has four rows: rows 3 and 4 (lines 2 and 3 in JSONL) are the bad ones.
+  it.each<{
+    name: string;
+    file: string;
+    content: string | Buffer;
+    lines: number[];
+    messages: RegExp[];
+    profiles: Record<string, Record<string, unknown>>;
+  }>([
+    {
+      name: 'invalid UTF-8 rejects the row (never sent as replacement characters)',
+      file: 'invalid-utf8.csv',
+      content: Buffer.concat([
+        Buffer.from('external_id,name\ne1,Zoë\ne2,B'),
+        Buffer.from([0xff]),
+        Buffer.from('ob\ne3,Jos'),
+        Buffer.from([0xe9]), // Latin-1 "é"
+        Buffer.from('\ne4,日本\n'),
+      ]),
+      lines: [3, 4],
+      messages: [/^name is not valid UTF-8/],
+      profiles: { e1: { name: 'Zoë' }, e4: { name: '日本' } },
+    },
+    {
+      name: 'NUL bytes reject the row, in a value or in the id',
+      file: 'nul.csv',
+      content: 'external_id,name\nn1,Ann\nn2,B\0ob\nn3\0,Cy\nn4,Di\n',
+      lines: [3, 4],
+      messages: [/^name contains a NUL byte/, /^external_id contains a NUL byte/],
+      profiles: { n1: { name: 'Ann' }, n4: { name: 'Di' } },
+    },
+    {
+      name: 'JSONL: invalid UTF-8 and NUL bytes reject their line',
+      file: 'encoding.jsonl',
+      content: Buffer.concat([
+        Buffer.from('{"external_id":"k1","name":"Zoë"}\n{"external_id":"k2","name":"B'),
+        Buffer.from([0xc3, 0x28]), // a broken two-byte sequence
+        Buffer.from('ob"}\n{"external_id":"k3","name":"x\0y"}\n{"external_id":"k4","name":"ok"}\n'),
+      ]),
+      lines: [2, 3],
+      messages: [/not valid UTF-8/, /NUL byte/],
+      profiles: { k1: { name: 'Zoë' }, k4: { name: 'ok' } },
+    },
+  ])('$name', async ({ file, content, lines, messages, profiles }) => {
+    const { letters } = await importFile(write(file, content), {
       code: 3,
       rows: { read: 4, valid: 2, rejected: 2 },
     });
-    expect(codes(letters)).toEqual([
-      [3, 'bad_encoding'],
-      [4, 'bad_encoding'],
-    ]);
-    expect(letters[0]?._error_message).toMatch(/^name is not valid UTF-8/);
-    expectProfiles({ e1: { name: 'Zoë' }, e4: { name: '日本' } });
-  });
-
-  it('NUL bytes reject the row, in a value or in the id', async () => {
-    const csv = 'external_id,name\nn1,Ann\nn2,B\0ob\nn3\0,Cy\nn4,Di\n';
-    const { letters } = await importFile(write('nul.csv', csv), {
-      code: 3,
-      rows: { read: 4, valid: 2, rejected: 2 },
-    });
-    expect(codes(letters)).toEqual([
-      [3, 'bad_encoding'],
-      [4, 'bad_encoding'],
-    ]);
-    expect(letters[0]?._error_message).toMatch(/^name contains a NUL byte/);
-    expect(letters[1]?._error_message).toMatch(/^external_id contains a NUL byte/);
-    expectProfiles({ n1: { name: 'Ann' }, n4: { name: 'Di' } });
-  });
-
-  it('JSONL: invalid UTF-8 and NUL bytes reject their line', async () => {
-    const jsonl = Buffer.concat([
-      Buffer.from('{"external_id":"k1","name":"Zoë"}\n{"external_id":"k2","name":"B'),
-      Buffer.from([0xc3, 0x28]), // a broken two-byte sequence
-      Buffer.from('ob"}\n{"external_id":"k3","name":"x\0y"}\n{"external_id":"k4","name":"ok"}\n'),
-    ]);
-    const { letters } = await importFile(write('encoding.jsonl', jsonl), {
-      code: 3,
-      rows: { read: 4, valid: 2, rejected: 2 },
-    });
-    expect(codes(letters)).toEqual([
-      [2, 'bad_encoding'],
-      [3, 'bad_encoding'],
-    ]);
-    expect(letters[0]?._error_message).toMatch(/not valid UTF-8/);
-    expect(letters[1]?._error_message).toMatch(/NUL byte/);
-    expectProfiles({ k1: { name: 'Zoë' }, k4: { name: 'ok' } });
+    expect(codes(letters)).toEqual(lines.map((line) => [line, 'bad_encoding']));
+    for (const [i, message] of messages.entries()) expect(letters[i]?._error_message).toMatch(message);
+    expectProfiles(profiles);
   });
 });
 
