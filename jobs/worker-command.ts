@@ -2,7 +2,7 @@ import type { Command } from 'commander';
 import { workerFlagsSchema } from '../schemas/cli.js';
 import { requireBraze } from '../src/config.js';
 import { installShutdown } from '../src/infra/resources.js';
-import { limiterFor } from '../src/send/limiter.js';
+import { gateFor } from '../src/send/limiter.js';
 import type { Sender } from '../src/send/sender.js';
 import { parseFlags, requireRedisUrl, setup, tuneHeapForStreaming } from './common.js';
 
@@ -44,7 +44,7 @@ export function workerCommand(program: Command): void {
         const { startSender } = await import('../src/send/sender.js');
         sender = await startSender({ config, log, redisUrl, braze, concurrency: flags.concurrency });
         log.info(
-          { concurrency: flags.concurrency, limiter: limiterFor(config.braze.trackRateLimit) },
+          { concurrency: flags.concurrency, gate: gateFor(config.braze.trackRateLimit) },
           'worker started',
         );
         if (force === undefined) {

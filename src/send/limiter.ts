@@ -1,5 +1,25 @@
 import type { RateLimit } from '../../schemas/config.js';
 
+/**
+ * How sending keeps under Braze's limit: a gate (src/send/gate.ts) that hands out send times so that
+ * any `max` consecutive ones span at least `spanMs`. A sliding window of `windowMs` then never holds
+ * more than `max` requests, as long as the time between a request's slot and its arrival at Braze
+ * varies by less than the slack (`spanMs - windowMs`).
+ */
+export interface GateSettings {
+  max: number;
+  spanMs: number;
+}
+
+export function gateFor(limit: RateLimit, slackMs = 100): GateSettings {
+  return { max: limit.max, spanMs: limit.windowMs + slackMs };
+}
+
+/** The most the gate lets through in the long run, in requests per millisecond. */
+export function gateRate(g: GateSettings): number {
+  return g.max / g.spanMs;
+}
+
 export interface LimiterSettings {
   /** BullMQ Worker `limiter`: at most `max` job starts per fixed window of `duration` ms. */
   max: number;
@@ -7,24 +27,27 @@ export interface LimiterSettings {
 }
 
 /**
- * BullMQ's limiter counts job starts in fixed windows that begin at the first start after the
- * previous window expired; a sliding window of length W can therefore hold floor(W/d)+1 of them.
- * Short windows with max chosen so that (floor((W+slack)/d)+1) * max <= limit keep every sliding
- * window under Braze's limit, with `slackMs` absorbing jitter between job start and arrival at Braze.
+ * The BullMQ limiter that goes with the gate. It does not pace anything: the gate does, and this one
+ * allows twice as many starts. It is there because BullMQ makes a 429 pause (`queue.rateLimit`) reach
+ * every worker of the queue only when a limiter is configured (bullmq-notes 1.4).
  */
-export function limiterFor(limit: RateLimit, slackMs = 100): LimiterSettings {
-  let best: LimiterSettings = { max: 1, duration: limit.windowMs + slackMs + 1 };
-  // Try 1..60 windows per Braze window and keep the fastest safe setting (ties: the shorter window).
-  for (let k = 1; k <= 60; k++) {
-    const duration = Math.max(10, Math.ceil(limit.windowMs / k));
-    const windows = Math.floor((limit.windowMs + slackMs) / duration) + 1;
-    const max = Math.floor(limit.max / windows);
-    if (max >= 1 && max / duration > best.max / best.duration) best = { max, duration };
-  }
-  return best;
+export function bullLimiterFor(limit: RateLimit): LimiterSettings {
+  return { max: 2 * limit.max, duration: limit.windowMs };
 }
 
-/** Worst case number of starts in any sliding window of `windowMs` under these settings. */
-export function worstCaseStarts(settings: LimiterSettings, windowMs: number): number {
-  return settings.max * (Math.floor(windowMs / settings.duration) + 1);
+/**
+ * Reference model of the gate's rule (src/send/gate.ts runs it in Redis), for tests and the bench.
+ * `times` holds each earlier request's time: the one it was given, or when it left if that was later.
+ * `last` is the latest time handed out (or the end of a 429 pause).
+ */
+export interface GateState {
+  times: number[];
+  last: number;
+}
+
+export function nextSlot(state: GateState, now: number, g: GateSettings): number {
+  const n = state.times.length;
+  let at = Math.max(now, state.last);
+  if (n >= g.max) at = Math.max(at, state.times[n - g.max]! + g.spanMs);
+  return at;
 }

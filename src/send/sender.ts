@@ -1,11 +1,12 @@
 import type { Config } from '../config.js';
 import type { Logger } from '../infra/logger.js';
-import { openTrackQueue } from '../infra/queues.js';
+import { openTrackQueue, TRACK_QUEUE } from '../infra/queues.js';
 import { closeRedis, createRedis } from '../infra/redis.js';
 import { createResources } from '../infra/resources.js';
 import { createRunStore } from '../runs/store.js';
+import { createRateGate } from './gate.js';
 import { createTrackClient } from './http.js';
-import { limiterFor } from './limiter.js';
+import { bullLimiterFor, gateFor } from './limiter.js';
 import { createChunkProcessor } from './processor.js';
 import { createTrackWorker } from './worker.js';
 
@@ -35,7 +36,7 @@ export interface Sender {
 }
 
 /**
- * The sending side: a BullMQ worker on the track queue with the shared limiter, an undici pool and
+ * The sending side: a BullMQ worker on the track queue behind the shared rate gate, an undici pool and
  * the run store. The same wiring serves `braze-import worker`, `run` in-process and `run`'s thread.
  */
 export async function startSender(o: SenderOptions): Promise<Sender> {
@@ -65,7 +66,8 @@ export async function startSender(o: SenderOptions): Promise<Sender> {
       queue,
       prefix: config.prefix,
       concurrency: o.concurrency,
-      limiter: limiterFor(config.braze.trackRateLimit),
+      gate: createRateGate(state, config.prefix, TRACK_QUEUE, gateFor(config.braze.trackRateLimit)),
+      limiter: bullLimiterFor(config.braze.trackRateLimit),
       process: createChunkProcessor({ client }),
       runs: createRunStore(state, config.prefix, config.retentionMs),
       log,

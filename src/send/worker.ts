@@ -4,6 +4,7 @@ import type { TrackJobData } from '../../schemas/track.js';
 import type { Logger } from '../infra/logger.js';
 import { DEFAULT_ATTEMPTS, TRACK_QUEUE, trackJobId, trackJobOptions } from '../infra/queues.js';
 import type { Counts, RunStore } from '../runs/store.js';
+import type { RateGate } from './gate.js';
 import type { LimiterSettings } from './limiter.js';
 import { type ChunkProcessor, giveUp, type Settlement } from './processor.js';
 
@@ -12,6 +13,9 @@ export interface TrackWorkerDeps {
   queue: Queue<TrackJobData>;
   prefix: string;
   concurrency: number;
+  /** Paces requests under Braze's limit, across all workers. */
+  gate: RateGate;
+  /** BullMQ's limiter: loose, there so that a 429 pause reaches every worker. */
   limiter: LimiterSettings;
   process: ChunkProcessor;
   runs: RunStore;
@@ -52,6 +56,7 @@ export function createTrackWorker(deps: TrackWorkerDeps): Worker<TrackJobData> {
     const data = job.data;
     const maxAttempts = job.opts.attempts ?? DEFAULT_ATTEMPTS;
     const jobId = job.id ?? trackJobId(data);
+    const slot = await deps.gate.pass(signal);
     // Set before the request, cleared by any answer: still set here means an earlier attempt's request
     // (a crashed worker's, a timed-out one) may have reached Braze, so this one may duplicate it.
     const mark = await runs.markInflight(data.runId, jobId);
@@ -62,6 +67,7 @@ export function createTrackWorker(deps: TrackWorkerDeps): Worker<TrackJobData> {
       return { accepted: 0, failed: 0 };
     }
     const again = mark === 'again';
+    deps.gate.leaving(slot);
     const result = await deps.process(data, { attemptsMade: job.attemptsMade, maxAttempts }, signal);
     switch (result.kind) {
       case 'settle': {
@@ -86,8 +92,9 @@ export function createTrackWorker(deps: TrackWorkerDeps): Worker<TrackJobData> {
         await runs.incr(data.runId, { requestsSent: 1, requestsRateLimited: 1 });
         if ((job.attemptsStarted ?? 0) > MAX_STARTS)
           throw new Error('rate limited too many times; retrying later');
-        // Pauses every worker of the queue (the limiter option makes them honour it), not just this one.
-        await queue.rateLimit(result.waitMs);
+        // Pauses every worker of the queue (the limiter option makes them honour it), not just this one,
+        // and moves the gate's next slots past the pause.
+        await Promise.all([queue.rateLimit(result.waitMs), deps.gate.holdOff(result.waitMs)]);
         throw new RateLimitError();
       case 'retry':
         if (!result.maybeDelivered) await runs.clearInflight(data.runId, jobId);

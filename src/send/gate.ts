@@ -1,0 +1,107 @@
+import { setTimeout as sleep } from 'node:timers/promises';
+import type { Redis } from 'ioredis';
+import type { GateSettings } from './limiter.js';
+
+/**
+ * KEYS: the gate's hash. ARGV: mode, max, spanMs, then per mode:
+ *   'take'           hand out the next send time: the latest of now, the previous time, and the
+ *                    time `max` places back plus the span. Returns {time, now, place}.
+ *   'left', place, t the request given time t left now: if place still holds t, it holds now
+ *                    instead, so a request that left late pushes back the one `max` places on.
+ *   'hold', ms       a 429: no time before now + ms.
+ * Times are Redis's clock in ms. The hash keeps the last `max` times (fields 0..max-1), the count
+ * `n` and the newest time `last`, and expires once its newest time is a span old.
+ */
+const GATE = `
+local t = redis.call('TIME')
+local now = tonumber(t[1]) * 1000 + math.floor(tonumber(t[2]) / 1000)
+local mode = ARGV[1]
+local max = tonumber(ARGV[2])
+local span = tonumber(ARGV[3])
+local function keep(at) redis.call('PEXPIRE', KEYS[1], string.format('%.0f', math.max(at - now, 0) + span + 1000)) end
+if mode == 'left' then
+  if redis.call('HGET', KEYS[1], ARGV[4]) == ARGV[5] and tonumber(ARGV[5]) < now then
+    redis.call('HSET', KEYS[1], ARGV[4], string.format('%.0f', now))
+    keep(now)
+  end
+  return 0
+end
+local g = redis.call('HMGET', KEYS[1], 'n', 'last')
+local at = math.max(now, tonumber(g[2] or '0'))
+if mode == 'hold' then
+  at = math.max(at, now + tonumber(ARGV[4]))
+  redis.call('HSET', KEYS[1], 'last', string.format('%.0f', at))
+  keep(at)
+  return 0
+end
+local n = tonumber(g[1] or '0')
+local place = tostring(n % max)
+local old = redis.call('HGET', KEYS[1], place)
+if old then at = math.max(at, tonumber(old) + span) end
+local s = string.format('%.0f', at)
+redis.call('HSET', KEYS[1], 'n', n + 1, 'last', s, place, s)
+keep(at)
+return {at, now, n % max}
+`;
+
+interface GateScript {
+  brazeGate(
+    key: string,
+    mode: string,
+    max: number,
+    spanMs: number,
+    ...args: (string | number)[]
+  ): Promise<unknown>;
+}
+
+/** A send time handed out by the gate (Redis clock, ms since the epoch). */
+export interface Slot {
+  time: number;
+  /** Redis's clock when it was handed out. */
+  now: number;
+  place: number;
+}
+
+export interface RateGate {
+  /** Takes the next send time. */
+  take(): Promise<Slot>;
+  /** Takes the next send time and waits for it. */
+  pass(signal?: AbortSignal): Promise<Slot>;
+  /**
+   * The request is leaving now. Not awaited: it goes out on the connection ahead of the commands
+   * that follow; a failure only means a late request did not push the later ones back.
+   */
+  leaving(slot: Slot): void;
+  /** Braze said wait (a 429): no send time before `ms` from now. */
+  holdOff(ms: number): Promise<void>;
+}
+
+/**
+ * The Redis edge of the send-rate rule in limiter.ts. The key names the settings: workers that
+ * disagree about the limit would not share a ring, so every worker of a queue needs the same one
+ * (as with BullMQ's own limiter).
+ */
+export function createRateGate(redis: Redis, prefix: string, queue: string, g: GateSettings): RateGate {
+  const r = redis as Redis & Partial<GateScript>;
+  if (!r.brazeGate) r.defineCommand('brazeGate', { numberOfKeys: 1, lua: GATE });
+  const lua = r as Redis & GateScript;
+  const key = `${prefix}:${queue}:gate:${g.max}:${g.spanMs}`;
+  const take = async (): Promise<Slot> => {
+    const [time, now, place] = (await lua.brazeGate(key, 'take', g.max, g.spanMs)) as number[];
+    return { time: Number(time), now: Number(now), place: Number(place) };
+  };
+  return {
+    take,
+    async pass(signal) {
+      const slot = await take();
+      if (slot.time > slot.now) await sleep(slot.time - slot.now, undefined, { signal });
+      return slot;
+    },
+    leaving(slot) {
+      lua.brazeGate(key, 'left', g.max, g.spanMs, slot.place, slot.time).catch(() => undefined);
+    },
+    async holdOff(ms) {
+      await lua.brazeGate(key, 'hold', g.max, g.spanMs, Math.max(1, Math.ceil(ms)));
+    },
+  };
+}
