@@ -3,6 +3,7 @@
  *   (a) csv-parse alone over the file;
  *   (b) `braze-import run` unthrottled against the emulator;
  *   (c) `braze-import run` against the emulator enforcing 3,000 requests per 3 s (sliding);
+ *       BENCH_TRACK_LIMIT=1500/3s measures it at another limit (the goal is stated for 3000/3s);
  *   (d) the producer alone: `run --enqueue-only` while one `braze-import worker` process sends
  *       (unthrottled), so the producer's own peak RSS is measured apart from the sender's.
  * Each import uses a fresh private redis-server and an emulator in its own process, so producer RSS
@@ -22,6 +23,7 @@ import { join } from 'node:path';
 import { fileURLToPath } from 'node:url';
 import { parse } from 'csv-parse';
 import { Redis } from 'ioredis';
+import { parseRateLimit, type RateLimit } from '../schemas/config.js';
 import { startPrivateRedis } from '../src/infra/private-redis.js';
 import { gateFor, gateRate } from '../src/send/limiter.js';
 import { csvHeader, csvLine, user } from './generate.js';
@@ -200,9 +202,11 @@ async function importRun(
   }
 }
 
-/** The most of 3,000 per 3 s that the send gate lets through in the long run, as a fraction of 1,000/s. */
-function gateCap(): number {
-  return gateRate(gateFor({ max: 3000, windowMs: 3000 }));
+const TRACK_LIMIT = process.env['BENCH_TRACK_LIMIT'] ?? '3000/3s';
+
+/** The most of the limit that the send gate lets through in the long run, as a fraction of it. */
+function gateCap(limit: RateLimit): number {
+  return (gateRate(gateFor(limit)) * limit.windowMs) / limit.max;
 }
 
 const fmt = (n: number, d = 0) =>
@@ -218,17 +222,24 @@ async function main() {
   process.stdout.write(
     `(b) import, unthrottled:    ${fmt(b.rowsPerSec)} rows/s (${fmt(b.durationMs / 1000, 1)} s)\n`,
   );
-  const c = await importRun('limited', '3000/3s', '3000/3s', 4812);
+  const limit = parseRateLimit(TRACK_LIMIT);
+  if (!limit)
+    throw new Error(`BENCH_TRACK_LIMIT: expected <count>/<duration> such as 3000/3s, got ${TRACK_LIMIT}`);
+  const c = await importRun('limited', TRACK_LIMIT, TRACK_LIMIT, 4812);
   const d = await importRun('split', 'off', '1000000/1s', 4813, true);
-  const allowed = 1000;
+  const allowed = (limit.max / limit.windowMs) * 1000;
+  const goal =
+    TRACK_LIMIT === '3000/3s'
+      ? '(goal >= 0.90; process start to exit)'
+      : '(process start to exit; the goal is for 3000/3s)';
   const lines = [
-    `(c) import at 3000/3s:     ${fmt(c.rowsPerSec)} rows/s, ${fmt(c.requestsPerSec, 1)} req/s (${fmt(c.durationMs / 1000, 1)} s)`,
+    `(c) import at ${TRACK_LIMIT}:     ${fmt(c.rowsPerSec)} rows/s, ${fmt(c.requestsPerSec, 1)} req/s (${fmt(c.durationMs / 1000, 1)} s)`,
     '',
     `b/a (pipeline vs csv-parse alone):          ${fmt(b.rowsPerSec / a, 2)}   (goal >= 0.40)`,
-    `c achieved / allowed rate (1000 req/s):     ${fmt(c.requestsPerSec / allowed, 3)}  (goal >= 0.90; process start to exit)`,
-    `c while sending (first to last request):    ${fmt(c.sendingRequestsPerSec / allowed, 3)}  (the gate allows at most ${fmt(gateCap(), 3)} after the first 3 s)`,
+    `c achieved / allowed rate (${fmt(allowed)} req/s):     ${fmt(c.requestsPerSec / allowed, 3)}  ${goal}`,
+    `c while sending (first to last request):    ${fmt(c.sendingRequestsPerSec / allowed, 3)}  (the gate allows ${fmt(gateCap(limit), 3)} after the first window)`,
     `c 429s:                                     ${c.rateLimited}      (goal 0)`,
-    `c emulator maxTrackRequestsIn3s:            ${c.maxIn3s}   (limit 3000)`,
+    `c emulator maxTrackRequestsIn3s:            ${c.maxIn3s}   (limit ${limit.max} per ${limit.windowMs / 1000} s)`,
     `run process peak RSS, producer + sender thread (b / c): ${fmt(b.peakRssMb)} / ${fmt(c.peakRssMb)} MB`,
     `(d) producer alone (run --enqueue-only) peak RSS: ${fmt(d.peakRssMb)} MB  (goal <= 200); its worker process ${fmt(d.workerPeakRssMb)} MB`,
     `(d) producer + 1 worker process, unthrottled: ${fmt(d.rowsPerSec)} rows/s (${fmt(d.durationMs / 1000, 1)} s), d/a ${fmt(d.rowsPerSec / a, 2)}`,

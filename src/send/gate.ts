@@ -60,7 +60,12 @@ export interface Slot {
   /** Redis's clock when it was handed out. */
   now: number;
   place: number;
+  /** When it is due by this process's clock (performance.now()), if it was waited for with pass(). */
+  due?: number;
 }
+
+/** A request that leaves this much after its time tells the gate; one on time saves the call. */
+const LATE_MS = 10;
 
 export interface RateGate {
   /** Takes the next send time. */
@@ -68,8 +73,9 @@ export interface RateGate {
   /** Takes the next send time and waits for it. */
   pass(signal?: AbortSignal): Promise<Slot>;
   /**
-   * The request is leaving now. Not awaited: it goes out on the connection ahead of the commands
-   * that follow; a failure only means a late request did not push the later ones back.
+   * The request is leaving now: if that is late (a stalled event loop), the gate records when, so the
+   * request `max` places on keeps its distance. Not awaited: it goes out on the connection ahead of
+   * the commands that follow; a failure only means a late request did not push a later one back.
    */
   leaving(slot: Slot): void;
   /** Braze said wait (a 429): no send time before `ms` from now. */
@@ -94,10 +100,13 @@ export function createRateGate(redis: Redis, prefix: string, queue: string, g: G
     take,
     async pass(signal) {
       const slot = await take();
-      if (slot.time > slot.now) await sleep(slot.time - slot.now, undefined, { signal });
+      const waitMs = Math.max(0, slot.time - slot.now);
+      slot.due = performance.now() + waitMs;
+      if (waitMs > 0) await sleep(waitMs, undefined, { signal });
       return slot;
     },
     leaving(slot) {
+      if (slot.due !== undefined && performance.now() - slot.due < LATE_MS) return;
       lua.brazeGate(key, 'left', g.max, g.spanMs, slot.place, slot.time).catch(() => undefined);
     },
     async holdOff(ms) {

@@ -46,6 +46,15 @@ describe('send gate in Redis', () => {
     expect(third.time).toBeGreaterThanOrEqual(first.time + 30 + g.spanMs);
   });
 
+  it('a request that leaves on time saves the call: the one a limit later keeps its time', async () => {
+    const g = gateFor({ max: 1, windowMs: 60_000 });
+    const gate = createRateGate(t.redis(), t.prefix(), 'q', g);
+    const first = await gate.pass();
+    gate.leaving(first);
+    const second = await gate.take();
+    expect(second.time).toBe(first.time + g.spanMs);
+  });
+
   it('a late leaving does not overwrite a newer time in its place', async () => {
     const g = gateFor({ max: 1, windowMs: 10 });
     const gate = createRateGate(t.redis(), t.prefix(), 'q', g);
