@@ -28,11 +28,13 @@ export interface LimiterSettings {
 
 /**
  * The BullMQ limiter that goes with the gate. It does not pace anything: the gate does, and this one
- * allows twice as many starts. It is there because BullMQ makes a 429 pause (`queue.rateLimit`) reach
- * every worker of the queue only when a limiter is configured (bullmq-notes 1.4).
+ * allows at least twice as many starts. It is there because BullMQ makes a 429 pause
+ * (`queue.rateLimit`) reach every worker of the queue only when a limiter is configured
+ * (bullmq-notes 1.4). Its window is one second: a worker that hits it (or puts a chunk back) waits
+ * for the window to end, and a closing worker waits with it.
  */
 export function bullLimiterFor(limit: RateLimit): LimiterSettings {
-  return { max: 2 * limit.max, duration: limit.windowMs };
+  return { max: Math.max(100, Math.ceil((2 * limit.max * 1000) / limit.windowMs)), duration: 1000 };
 }
 
 /**

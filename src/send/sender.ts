@@ -61,6 +61,7 @@ export async function startSender(o: SenderOptions): Promise<Sender> {
     res.defer('http pool', () => client.close());
     const blocking = createRedis(o.redisUrl, 'worker', 'braze-import:sender');
     res.defer('worker redis', () => closeRedis(blocking));
+    const stopWaiting = new AbortController();
     const worker = createTrackWorker({
       connection: blocking,
       queue,
@@ -68,6 +69,7 @@ export async function startSender(o: SenderOptions): Promise<Sender> {
       concurrency: o.concurrency,
       gate: createRateGate(state, config.prefix, TRACK_QUEUE, gateFor(config.braze.trackRateLimit)),
       limiter: bullLimiterFor(config.braze.trackRateLimit),
+      stopWaiting: stopWaiting.signal,
       process: createChunkProcessor({ client }),
       runs: createRunStore(state, config.prefix, config.retentionMs),
       log,
@@ -75,7 +77,11 @@ export async function startSender(o: SenderOptions): Promise<Sender> {
       lockMs: config.worker.lockMs,
       onHalt: o.onHalt,
     });
-    res.defer('worker', () => worker.close());
+    res.defer('worker', () => {
+      // Requests in flight finish; chunks still waiting for their send time go back to the queue.
+      stopWaiting.abort();
+      return worker.close();
+    });
     const tally: SenderTally = { chunks: 0, objectsAccepted: 0, objectsFailed: 0 };
     worker.on('completed', (_job, done: { accepted: number; failed: number }) => {
       tally.chunks++;

@@ -4,7 +4,7 @@ import type { TrackJobData } from '../../schemas/track.js';
 import type { Logger } from '../infra/logger.js';
 import { DEFAULT_ATTEMPTS, TRACK_QUEUE, trackJobId, trackJobOptions } from '../infra/queues.js';
 import type { Counts, RunStore } from '../runs/store.js';
-import type { RateGate } from './gate.js';
+import type { RateGate, Slot } from './gate.js';
 import type { LimiterSettings } from './limiter.js';
 import { type ChunkProcessor, giveUp, type Settlement } from './processor.js';
 
@@ -15,6 +15,8 @@ export interface TrackWorkerDeps {
   concurrency: number;
   /** Paces requests under Braze's limit, across all workers. */
   gate: RateGate;
+  /** Aborted when this worker starts closing: a chunk still waiting for its send time goes back to the queue unsent. */
+  stopWaiting?: AbortSignal;
   /** BullMQ's limiter: loose, there so that a 429 pause reaches every worker. */
   limiter: LimiterSettings;
   process: ChunkProcessor;
@@ -32,6 +34,18 @@ export class HaltError extends UnrecoverableError {}
 
 /** A 429 loop must end somewhere: after this many starts of one job it is given up. */
 const MAX_STARTS = 60;
+
+/** A chunk's turn at the gate; when the worker is closing, the chunk goes back to wait, unsent and unspent. */
+async function waitForSendTime(deps: TrackWorkerDeps, signal?: AbortSignal): Promise<Slot> {
+  const stop = deps.stopWaiting;
+  if (stop?.aborted) throw new RateLimitError();
+  try {
+    return await deps.gate.pass(stop && signal ? AbortSignal.any([stop, signal]) : (stop ?? signal));
+  } catch (err) {
+    if (stop?.aborted) throw new RateLimitError();
+    throw err;
+  }
+}
 
 /**
  * The BullMQ edge of sending: maps the processor's decision onto BullMQ (settle, RateLimitError,
@@ -56,7 +70,7 @@ export function createTrackWorker(deps: TrackWorkerDeps): Worker<TrackJobData> {
     const data = job.data;
     const maxAttempts = job.opts.attempts ?? DEFAULT_ATTEMPTS;
     const jobId = job.id ?? trackJobId(data);
-    const slot = await deps.gate.pass(signal);
+    const slot = await waitForSendTime(deps, signal);
     // Set before the request, cleared by any answer: still set here means an earlier attempt's request
     // (a crashed worker's, a timed-out one) may have reached Braze, so this one may duplicate it.
     const mark = await runs.markInflight(data.runId, jobId);

@@ -69,4 +69,25 @@ describe('idempotent re-runs and resume', () => {
     expect(again.code).toBe(2);
     expect(again.stderr).toMatch(/already completed/);
   });
+
+  it('Ctrl-C while chunks wait for their send time: they go back to the queue unsent, and the run stops at once', async () => {
+    t.emu.reset();
+    // One request a minute: the first chunk leaves at once, the other three wait at the gate.
+    const e = t.env({ BRAZE_TRACK_RATE_LIMIT: '1/1m' });
+    const { path } = writeJsonl(t.dir, 300, 33, 0);
+    const child = startCli(['run', path, '--json', '--run-id', 'gate-wait'], e);
+    await waitFor(async () => t.emu.stats().requests.total >= 1);
+    child.kill('SIGINT');
+    const r = await child.result;
+    // Not the forced exit (130) that waiting out the gate would have run into.
+    expect(r.code).toBe(1);
+    const s = JSON.parse(r.stdout);
+    expect(s.status).toBe('interrupted');
+    expect(s.requests.sent).toBe(1);
+    expect(s.objects.accepted).toBe(t.emu.stats().objects.accepted);
+    expect(s.objects.notAttempted).toBe(s.objects.total - s.objects.accepted);
+    expect(s.objects.notAttempted).toBeGreaterThan(0);
+    expect(checkSummary(s)).toEqual([]);
+    expect(t.emu.stats().requests.total).toBe(1);
+  });
 });

@@ -129,8 +129,12 @@ describe('the send gate', () => {
     expect(left.at(-1)).toBe(5 * gl.spanMs);
   });
 
-  it('keeps BullMQ’s own limiter loose: it must never be what paces the run', () => {
-    const b = bullLimiterFor(limit);
-    expect(b.max / b.duration).toBeGreaterThanOrEqual(2 * gateRate(g));
-  });
+  it.each([limit, { max: 1, windowMs: 60_000 }, { max: 10, windowMs: 100 }])(
+    'keeps BullMQ’s own limiter loose and short for %o: it must never pace the run, nor hold a closing worker',
+    (l) => {
+      const b = bullLimiterFor(l);
+      expect(b.max / b.duration).toBeGreaterThanOrEqual(2 * gateRate(gateFor(l)));
+      expect(b.duration).toBeLessThanOrEqual(1000);
+    },
+  );
 });
