@@ -3,14 +3,15 @@ import type { Redis } from 'ioredis';
 import type { GateSettings } from './limiter.js';
 
 /**
- * KEYS: the gate's hash. ARGV: mode, max, spanMs, then per mode:
+ * KEYS: the gate's key. ARGV: mode, max, spanMs, then per mode:
  *   'take'           hand out the next send time: the latest of now, the previous time, and the
  *                    time `max` places back plus the span. Returns {time, now, place}.
  *   'left', place, t the request given time t left now: if place still holds t, it holds now
  *                    instead, so a request that left late pushes back the one `max` places on.
  *   'hold', ms       a 429: no time before now + ms.
- * Times are Redis's clock in ms. The hash keeps the last `max` times (fields 0..max-1), the count
- * `n` and the newest time `last`, and expires once its newest time is a span old.
+ * Times are Redis's clock in ms. The key is one string of 8-byte doubles: the count handed out, the
+ * newest time, then the last `max` times by place (8 bytes a place: 24 KB for 3,000, 2 MB for
+ * 250,000 an hour). It expires once its newest time is a span old: nothing in it matters then.
  */
 const GATE = `
 local t = redis.call('TIME')
@@ -18,30 +19,38 @@ local now = tonumber(t[1]) * 1000 + math.floor(tonumber(t[2]) / 1000)
 local mode = ARGV[1]
 local max = tonumber(ARGV[2])
 local span = tonumber(ARGV[3])
+local function get(i)
+  local b = redis.call('GETRANGE', KEYS[1], i * 8, i * 8 + 7)
+  if #b < 8 then return 0 end
+  return struct.unpack('>d', b)
+end
+local function put(i, v) redis.call('SETRANGE', KEYS[1], i * 8, struct.pack('>d', v)) end
 local function keep(at) redis.call('PEXPIRE', KEYS[1], string.format('%.0f', math.max(at - now, 0) + span + 1000)) end
 if mode == 'left' then
-  if redis.call('HGET', KEYS[1], ARGV[4]) == ARGV[5] and tonumber(ARGV[5]) < now then
-    redis.call('HSET', KEYS[1], ARGV[4], string.format('%.0f', now))
+  local place = tonumber(ARGV[4])
+  local was = tonumber(ARGV[5])
+  if get(2 + place) == was and was < now then
+    put(2 + place, now)
     keep(now)
   end
   return 0
 end
-local g = redis.call('HMGET', KEYS[1], 'n', 'last')
-local at = math.max(now, tonumber(g[2] or '0'))
+local at = math.max(now, get(1))
 if mode == 'hold' then
   at = math.max(at, now + tonumber(ARGV[4]))
-  redis.call('HSET', KEYS[1], 'last', string.format('%.0f', at))
+  put(1, at)
   keep(at)
   return 0
 end
-local n = tonumber(g[1] or '0')
-local place = tostring(n % max)
-local old = redis.call('HGET', KEYS[1], place)
-if old then at = math.max(at, tonumber(old) + span) end
-local s = string.format('%.0f', at)
-redis.call('HSET', KEYS[1], 'n', n + 1, 'last', s, place, s)
+local n = get(0)
+local place = n % max
+local old = get(2 + place)
+if old > 0 then at = math.max(at, old + span) end
+put(0, n + 1)
+put(1, at)
+put(2 + place, at)
 keep(at)
-return {at, now, n % max}
+return {at, now, place}
 `;
 
 interface GateScript {
