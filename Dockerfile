@@ -8,6 +8,7 @@ COPY src ./src
 COPY jobs ./jobs
 COPY schemas ./schemas
 COPY bench ./bench
+COPY scripts ./scripts
 COPY samples ./samples
 RUN npm ci --no-audit --no-fund && npm prune --omit=dev
 

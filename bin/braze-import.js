@@ -1,5 +1,5 @@
 #!/usr/bin/env node
-// Thin launcher: the compiled CLI lives in dist/ (built by `npm run build`, which `npm ci` runs via `prepare`).
+// Thin launcher: the bundled CLI lives in dist/bundle/ (built by `npm run build`, which `npm ci` runs via `prepare`).
 import { existsSync } from 'node:fs';
 import { fileURLToPath } from 'node:url';
 import { setFlagsFromString } from 'node:v8';
@@ -10,7 +10,7 @@ import { setFlagsFromString } from 'node:v8';
 // rows, about 45% more time on some runs and 50 MB more peak RSS (measured; see ARCHITECTURE.md).
 setFlagsFromString('--no-allocation-site-pretenuring');
 
-const entry = new URL('../dist/jobs/cli.js', import.meta.url);
+const entry = new URL('../dist/bundle/cli.js', import.meta.url);
 if (!existsSync(fileURLToPath(entry))) {
   process.stderr.write('braze-import: not built yet; run `npm run build` (npm ci does it for you)\n');
   process.exit(2);
@@ -21,7 +21,7 @@ if (!existsSync(fileURLToPath(entry))) {
 const args = process.argv.slice(2);
 if (args[0] === 'run' && !args.some((a) => ['--dry-run', '--enqueue-only', '--help', '-h'].includes(a))) {
   const { prewarmSenderThread } = await import(
-    new URL('../dist/jobs/thread-sender.js', import.meta.url).href
+    new URL('../dist/bundle/thread-sender.js', import.meta.url).href
   );
   prewarmSenderThread();
 }
