@@ -69,7 +69,7 @@ export interface Slot {
   /** Redis's clock when it was handed out. */
   now: number;
   place: number;
-  /** When it is due by this process's clock (performance.now()), if it was waited for with pass(). */
+  /** The earliest it can be due by this process's clock (performance.now()), if waited for with pass(). */
   due?: number;
 }
 
@@ -108,9 +108,13 @@ export function createRateGate(redis: Redis, prefix: string, queue: string, g: G
   return {
     take,
     async pass(signal) {
+      // Redis handed the time out somewhere between asking and hearing back. Wait from hearing back
+      // (never early), but judge lateness from asking: a reply that sat on a busy event loop makes
+      // the request late, and the gate hears of it.
+      const asked = performance.now();
       const slot = await take();
       const waitMs = Math.max(0, slot.time - slot.now);
-      slot.due = performance.now() + waitMs;
+      slot.due = asked + waitMs;
       if (waitMs > 0) await sleep(waitMs, undefined, { signal });
       return slot;
     },
