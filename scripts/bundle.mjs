@@ -5,20 +5,24 @@
 // dist/ for the bench. The entries keep the depth of jobs/ (dist/bundle/ like dist/jobs/), so paths
 // relative to import.meta.url (package.json, samples/, sender-thread.js) stay the same.
 import { rmSync } from 'node:fs';
+import { fileURLToPath } from 'node:url';
 import { build } from 'esbuild';
 
+const root = fileURLToPath(new URL('..', import.meta.url));
+const outdir = `${root}dist/bundle`;
+
 // Chunk names carry content hashes: start empty, or old chunks pile up.
-rmSync('dist/bundle', { recursive: true, force: true });
+rmSync(outdir, { recursive: true, force: true });
 
 await build({
   entryPoints: {
-    cli: 'jobs/cli.ts',
+    cli: `${root}jobs/cli.ts`,
     // Its own entry: the sender runs in a worker thread started from this file's URL.
-    'sender-thread': 'jobs/sender-thread.ts',
+    'sender-thread': `${root}jobs/sender-thread.ts`,
     // The launcher prewarms the thread through this one; shared chunks keep it one module instance.
-    'thread-sender': 'jobs/thread-sender.ts',
+    'thread-sender': `${root}jobs/thread-sender.ts`,
   },
-  outdir: 'dist/bundle',
+  outdir,
   bundle: true,
   splitting: true,
   format: 'esm',
@@ -28,9 +32,17 @@ await build({
   // Kept as packages: a native addon (msgpackr), modules that resolve files or start threads from
   // their own directory (pino's transports, bull-board's UI, express), and ones loaded only on demand.
   external: ['msgpackr', 'pino', 'pino-pretty', 'cli-progress', 'express', '@bull-board/*'],
-  // Bundled CommonJS code still calls require() for the packages kept outside.
+  // Bundled CommonJS code still calls require() for the packages kept outside, and some of it reads
+  // __dirname (ioredis, for its own version).
   banner: {
-    js: "import { createRequire as __createRequire } from 'node:module'; const require = __createRequire(import.meta.url);",
+    js: [
+      "import { createRequire as __createRequire } from 'node:module';",
+      "import { dirname as __pathDirname } from 'node:path';",
+      "import { fileURLToPath as __fileURLToPath } from 'node:url';",
+      'const require = __createRequire(import.meta.url);',
+      'const __filename = __fileURLToPath(import.meta.url);',
+      'const __dirname = __pathDirname(__filename);',
+    ].join(' '),
   },
   logLevel: 'warning',
 });

@@ -4,11 +4,11 @@ import type { GateSettings } from './limiter.js';
 
 /**
  * KEYS: the gate's key. ARGV: mode, max, spanMs, then per mode:
- *   'take'           hand out the next send time: the latest of now, the previous time, and the
- *                    time `max` places back plus the span. Returns {time, now, place}.
- *   'left', place, t the request given time t left now: if place still holds t, it holds now
- *                    instead, so a request that left late pushes back the one `max` places on.
- *   'hold', ms       a 429: no time before now + ms.
+ *   'take'      hand out the next send time: the latest of now, the previous time, and the time `max`
+ *               places back plus the span. Returns {time, now, place}. A time more than a span away
+ *               is not handed out (place -1): the caller comes back later, so a worker that stops
+ *               leaves at most a span of booked times behind.
+ *   'hold', ms  a 429: no time before now + ms.
  * Times are Redis's clock in ms. The key is one string of 8-byte doubles: the count handed out, the
  * newest time, then the last `max` times by place (8 bytes a place: 24 KB for 3,000, 2 MB for
  * 250,000 an hour). It expires once its newest time is a span old: nothing in it matters then.
@@ -26,15 +26,6 @@ local function get(i)
 end
 local function put(i, v) redis.call('SETRANGE', KEYS[1], i * 8, struct.pack('>d', v)) end
 local function keep(at) redis.call('PEXPIRE', KEYS[1], string.format('%.0f', math.max(at - now, 0) + span + 1000)) end
-if mode == 'left' then
-  local place = tonumber(ARGV[4])
-  local was = tonumber(ARGV[5])
-  if get(2 + place) == was and was < now then
-    put(2 + place, now)
-    keep(now)
-  end
-  return 0
-end
 local at = math.max(now, get(1))
 if mode == 'hold' then
   at = math.max(at, now + tonumber(ARGV[4]))
@@ -46,6 +37,7 @@ local n = get(0)
 local place = n % max
 local old = get(2 + place)
 if old > 0 then at = math.max(at, old + span) end
+if at - now > span then return {at, now, -1} end
 put(0, n + 1)
 put(1, at)
 put(2 + place, at)
@@ -68,25 +60,30 @@ export interface Slot {
   time: number;
   /** Redis's clock when it was handed out. */
   now: number;
+  /** Its place in the ring; -1: not handed out, too far ahead (come back at time - span). */
   place: number;
   /** The earliest it can be due by this process's clock (performance.now()), if waited for with pass(). */
   due?: number;
 }
 
-/** A request that leaves this much after its time tells the gate; one on time saves the call. */
-const LATE_MS = 10;
+/**
+ * How late a request may leave and still use its time. Lateness is judged from when the time was
+ * asked for, so it includes the round trips to Redis; with what the network adds, it must stay
+ * within the slack (100 ms) that the span leaves over Braze's window.
+ */
+export const LATE_MS = 50;
 
 export interface RateGate {
-  /** Takes the next send time. */
+  /** Takes the next send time, unless it is more than a span away. */
   take(): Promise<Slot>;
-  /** Takes the next send time and waits for it. */
+  /** Takes the next send time (coming back while it is too far ahead) and waits for it. */
   pass(signal?: AbortSignal): Promise<Slot>;
   /**
-   * The request is leaving now: if that is late (a stalled event loop), the gate records when, so the
-   * request `max` places on keeps its distance. Not awaited: it goes out on the connection ahead of
-   * the commands that follow; a failure only means a late request did not push a later one back.
+   * Whether a request holding this time may leave now. One that is later than LATE_MS (a stalled
+   * event loop, a slow Redis) must take a new time: leaving late would crowd the window of the
+   * request `max` places on, which may already have its time.
    */
-  leaving(slot: Slot): void;
+  onTime(slot: Slot): boolean;
   /** Braze said wait (a 429): no send time before `ms` from now. */
   holdOff(ms: number): Promise<void>;
 }
@@ -105,23 +102,26 @@ export function createRateGate(redis: Redis, prefix: string, queue: string, g: G
     const [time, now, place] = (await lua.brazeGate(key, 'take', g.max, g.spanMs)) as number[];
     return { time: Number(time), now: Number(now), place: Number(place) };
   };
+  const spanMs = g.spanMs;
   return {
     take,
     async pass(signal) {
-      // Redis handed the time out somewhere between asking and hearing back. Wait from hearing back
-      // (never early), but judge lateness from asking: a reply that sat on a busy event loop makes
-      // the request late, and the gate hears of it.
-      const asked = performance.now();
-      const slot = await take();
-      const waitMs = Math.max(0, slot.time - slot.now);
-      slot.due = asked + waitMs;
-      if (waitMs > 0) await sleep(waitMs, undefined, { signal });
-      return slot;
+      for (;;) {
+        // Redis handed the time out somewhere between asking and hearing back. Wait from hearing
+        // back (never early), but judge lateness from asking.
+        const asked = performance.now();
+        const slot = await take();
+        const waitMs = Math.max(0, slot.time - slot.now);
+        if (slot.place < 0) {
+          await sleep(waitMs - spanMs, undefined, { signal });
+          continue;
+        }
+        slot.due = asked + waitMs;
+        if (waitMs > 0) await sleep(waitMs, undefined, { signal });
+        return slot;
+      }
     },
-    leaving(slot) {
-      if (slot.due !== undefined && performance.now() - slot.due < LATE_MS) return;
-      lua.brazeGate(key, 'left', g.max, g.spanMs, slot.place, slot.time).catch(() => undefined);
-    },
+    onTime: (slot) => slot.due === undefined || performance.now() - slot.due <= LATE_MS,
     async holdOff(ms) {
       await lua.brazeGate(key, 'hold', g.max, g.spanMs, Math.max(1, Math.ceil(ms)));
     },

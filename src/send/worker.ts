@@ -39,11 +39,20 @@ const MAX_STARTS = 60;
 async function waitForSendTime(deps: TrackWorkerDeps, signal?: AbortSignal): Promise<Slot> {
   const stop = deps.stopWaiting;
   if (stop?.aborted) throw new RateLimitError();
+  // One signal for "closing or cancelled", with listeners removed afterwards (AbortSignal.any on
+  // Node 20 keeps an entry per call on the long-lived signal: a leak in a worker that runs for days).
+  const both = new AbortController();
+  const abort = () => both.abort();
+  stop?.addEventListener('abort', abort, { once: true });
+  signal?.addEventListener('abort', abort, { once: true });
   try {
-    return await deps.gate.pass(stop && signal ? AbortSignal.any([stop, signal]) : (stop ?? signal));
+    return await deps.gate.pass(both.signal);
   } catch (err) {
     if (stop?.aborted) throw new RateLimitError();
     throw err;
+  } finally {
+    stop?.removeEventListener('abort', abort);
+    signal?.removeEventListener('abort', abort);
   }
 }
 
@@ -70,7 +79,7 @@ export function createTrackWorker(deps: TrackWorkerDeps): Worker<TrackJobData> {
     const data = job.data;
     const maxAttempts = job.opts.attempts ?? DEFAULT_ATTEMPTS;
     const jobId = job.id ?? trackJobId(data);
-    const slot = await waitForSendTime(deps, signal);
+    let slot = await waitForSendTime(deps, signal);
     // Set before the request, cleared by any answer: still set here means an earlier attempt's request
     // (a crashed worker's, a timed-out one) may have reached Braze, so this one may duplicate it.
     const mark = await runs.markInflight(data.runId, jobId);
@@ -81,7 +90,14 @@ export function createTrackWorker(deps: TrackWorkerDeps): Worker<TrackJobData> {
       return { accepted: 0, failed: 0 };
     }
     const again = mark === 'again';
-    deps.gate.leaving(slot);
+    try {
+      // Late for its time (a stalled event loop, a slow Redis): take a new one rather than crowd the
+      // window of the request `max` places on.
+      while (!deps.gate.onTime(slot)) slot = await waitForSendTime(deps, signal);
+    } catch (err) {
+      if (!again) await runs.clearInflight(data.runId, jobId);
+      throw err;
+    }
     const result = await deps.process(data, { attemptsMade: job.attemptsMade, maxAttempts }, signal);
     switch (result.kind) {
       case 'settle': {
