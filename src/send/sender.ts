@@ -1,3 +1,4 @@
+import { setMaxListeners } from 'node:events';
 import type { Config } from '../config.js';
 import type { Logger } from '../infra/logger.js';
 import { openTrackQueue, TRACK_QUEUE } from '../infra/queues.js';
@@ -62,6 +63,8 @@ export async function startSender(o: SenderOptions): Promise<Sender> {
     const blocking = createRedis(o.redisUrl, 'worker', 'braze-import:sender');
     res.defer('worker redis', () => closeRedis(blocking));
     const stopWaiting = new AbortController();
+    // Every chunk waiting at the gate listens to it (and stops listening when it leaves).
+    setMaxListeners(o.concurrency + 10, stopWaiting.signal);
     const worker = createTrackWorker({
       connection: blocking,
       queue,
