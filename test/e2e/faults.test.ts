@@ -92,7 +92,9 @@ async function verify(e: NodeJS.ProcessEnv, s: Summary) {
 describe('fault injection (real processes)', () => {
   it('(a) workers killed with SIGKILL at three points, each replaced', async () => {
     emu.reset();
-    const e = env();
+    // A slow contract, so the kills land mid-run: at 3,000 per 3 s the gate sends this whole file
+    // in the first window's budget, faster than the test can aim.
+    const e = env({ BRAZE_TRACK_RATE_LIMIT: '600/3s' });
     let worker = startCli(['worker', '--concurrency', '16'], e);
     const producer = await runCli(['run', file.path, '--enqueue-only', '--run-id', 'fa', '--json'], e);
     expect(producer.code).toBe(0);
