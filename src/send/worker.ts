@@ -1,3 +1,4 @@
+import { setTimeout as sleep } from 'node:timers/promises';
 import { type Job, type Queue, RateLimitError, UnrecoverableError, Worker } from 'bullmq';
 import type { Redis } from 'ioredis';
 import type { TrackJobData } from '../../schemas/track.js';
@@ -35,8 +36,11 @@ export class HaltError extends UnrecoverableError {}
 /** A 429 loop must end somewhere: after this many starts of one job it is given up. */
 const MAX_STARTS = 60;
 
-/** A chunk's turn at the gate; when the worker is closing, the chunk goes back to wait, unsent and unspent. */
-async function waitForSendTime(deps: TrackWorkerDeps, signal?: AbortSignal): Promise<Slot> {
+/**
+ * A chunk's turn at the gate, not before `notBefore` (ms since the epoch, this process's clock). When
+ * the worker is closing, the chunk goes back to wait, unsent and unspent.
+ */
+async function waitForSendTime(deps: TrackWorkerDeps, signal?: AbortSignal, notBefore = 0): Promise<Slot> {
   const stop = deps.stopWaiting;
   if (stop?.aborted) throw new RateLimitError();
   // One signal for "closing or cancelled", with listeners removed afterwards (AbortSignal.any on
@@ -46,6 +50,8 @@ async function waitForSendTime(deps: TrackWorkerDeps, signal?: AbortSignal): Pro
   stop?.addEventListener('abort', abort, { once: true });
   signal?.addEventListener('abort', abort, { once: true });
   try {
+    const holdMs = notBefore - Date.now();
+    if (holdMs > 0) await sleep(holdMs, undefined, { signal: both.signal });
     return await deps.gate.pass(both.signal);
   } catch (err) {
     if (stop?.aborted) throw new RateLimitError();
@@ -62,6 +68,12 @@ async function waitForSendTime(deps: TrackWorkerDeps, signal?: AbortSignal): Pro
  */
 export function createTrackWorker(deps: TrackWorkerDeps): Worker<TrackJobData> {
   const { queue, runs, log } = deps;
+  /**
+   * Braze said wait (a 429) until then. Chunks of this process that already hold a send time inside
+   * the pause take a new one after it instead of meeting the same 429 (BullMQ's pause only stops
+   * new chunks from starting).
+   */
+  let heldUntil = 0;
   /** A chunk's settlement into the run record (once per job id), with its dead letters. */
   const record = async (data: TrackJobData, jobId: string, s: Settlement, extra: Partial<Counts>) => {
     if (log.isLevelEnabled('debug')) {
@@ -79,7 +91,7 @@ export function createTrackWorker(deps: TrackWorkerDeps): Worker<TrackJobData> {
     const data = job.data;
     const maxAttempts = job.opts.attempts ?? DEFAULT_ATTEMPTS;
     const jobId = job.id ?? trackJobId(data);
-    let slot = await waitForSendTime(deps, signal);
+    let slot = await waitForSendTime(deps, signal, heldUntil);
     // Set before the request, cleared by any answer: still set here means an earlier attempt's request
     // (a crashed worker's, a timed-out one) may have reached Braze, so this one may duplicate it.
     const mark = await runs.markInflight(data.runId, jobId);
@@ -92,8 +104,10 @@ export function createTrackWorker(deps: TrackWorkerDeps): Worker<TrackJobData> {
     const again = mark === 'again';
     try {
       // Late for its time (a stalled event loop, a slow Redis): take a new one rather than crowd the
-      // window of the request `max` places on.
-      while (!deps.gate.onTime(slot)) slot = await waitForSendTime(deps, signal);
+      // window of the request `max` places on. Inside a 429 pause: take one after it.
+      while (!deps.gate.onTime(slot) || Date.now() < heldUntil) {
+        slot = await waitForSendTime(deps, signal, heldUntil);
+      }
     } catch (err) {
       if (!again) await runs.clearInflight(data.runId, jobId);
       throw err;
@@ -118,6 +132,7 @@ export function createTrackWorker(deps: TrackWorkerDeps): Worker<TrackJobData> {
         return { accepted: result.deltas.objectsAccepted ?? 0, failed: result.deltas.objectsFailed ?? 0 };
       }
       case 'rate-limited':
+        heldUntil = Math.max(heldUntil, Date.now() + result.waitMs);
         await runs.clearInflight(data.runId, jobId);
         await runs.incr(data.runId, { requestsSent: 1, requestsRateLimited: 1 });
         if ((job.attemptsStarted ?? 0) > MAX_STARTS)
