@@ -102,7 +102,6 @@ export function createRateGate(redis: Redis, prefix: string, queue: string, g: G
     const [time, now, place] = (await lua.brazeGate(key, 'take', g.max, g.spanMs)) as number[];
     return { time: Number(time), now: Number(now), place: Number(place) };
   };
-  const spanMs = g.spanMs;
   return {
     take,
     async pass(signal) {
@@ -113,7 +112,7 @@ export function createRateGate(redis: Redis, prefix: string, queue: string, g: G
         const slot = await take();
         const waitMs = Math.max(0, slot.time - slot.now);
         if (slot.place < 0) {
-          await sleep(waitMs - spanMs, undefined, { signal });
+          await sleep(waitMs - g.spanMs, undefined, { signal });
           continue;
         }
         slot.due = asked + waitMs;

@@ -39,7 +39,7 @@ export function bullLimiterFor(limit: RateLimit): LimiterSettings {
 
 /**
  * Reference model of the gate's rule (src/send/gate.ts runs it in Redis), for tests and the bench.
- * `times` holds each earlier request's time: the one it was given, or when it left if that was later.
+ * `times` holds every time handed out so far, in order (a late request's abandoned time included).
  * `last` is the latest time handed out (or the end of a 429 pause).
  */
 export interface GateState {

@@ -18,6 +18,22 @@ async function waitFor(check: () => Promise<boolean>, timeoutMs = 30_000) {
   throw new Error('condition not met in time');
 }
 
+/**
+ * Starts `run`, sends Ctrl-C once `ready` holds, and checks what every interrupted run must say:
+ * exit 1, status `interrupted`, and a summary whose counts add up.
+ */
+async function interruptRun(args: string[], e: NodeJS.ProcessEnv, ready: () => boolean) {
+  const child = startCli(['run', ...args, '--json'], e);
+  await waitFor(async () => ready());
+  child.kill('SIGINT');
+  const r = await child.result;
+  expect(r.code).toBe(1);
+  const s = JSON.parse(r.stdout);
+  expect(s.status).toBe('interrupted');
+  expect(checkSummary(s)).toEqual([]);
+  return { r, s };
+}
+
 describe('idempotent re-runs and resume', () => {
   it('running the same file twice sends nothing the second time and says why; --force sends again', async () => {
     t.emu.reset();
@@ -38,19 +54,16 @@ describe('idempotent re-runs and resume', () => {
     t.emu.reset();
     const e = t.env(SLOW);
     const { path, rows } = writeJsonl(t.dir, 12_000, 32, 0);
-    const child = startCli(['run', path, '--json', '--run-id', 'ctrlc'], e);
-    await waitFor(async () => t.emu.stats().objects.accepted > 2000);
-    child.kill('SIGINT');
-    const r = await child.result;
-    expect(r.code).toBe(1);
-    const s = JSON.parse(r.stdout);
-    expect(s.status).toBe('interrupted');
+    const { s } = await interruptRun(
+      [path, '--run-id', 'ctrlc'],
+      e,
+      () => t.emu.stats().objects.accepted > 2000,
+    );
     expect(s.objects.accepted).toBeGreaterThan(0);
     expect(s.objects.accepted + s.objects.failed + s.objects.notAttempted).toBe(s.objects.total);
     expect(s.possibleDuplicates).toBe(0);
     // What the summary says was accepted is what Braze has.
     expect(t.emu.stats().objects.accepted).toBe(s.objects.accepted);
-    expect(checkSummary(s)).toEqual([]);
 
     const resumed = await runCli(['run', path, '--resume', 'ctrlc', '--json'], e);
     expect(resumed.code).toBe(0);
@@ -75,19 +88,16 @@ describe('idempotent re-runs and resume', () => {
     // One request a minute: the first chunk leaves at once, the others (more than ten) wait at the gate.
     const e = t.env({ BRAZE_TRACK_RATE_LIMIT: '1/1m' });
     const { path } = writeJsonl(t.dir, 1500, 33, 0);
-    const child = startCli(['run', path, '--json', '--run-id', 'gate-wait'], e);
-    await waitFor(async () => t.emu.stats().requests.total >= 1);
-    child.kill('SIGINT');
-    const r = await child.result;
-    // Not the forced exit (130) that waiting out the gate would have run into.
-    expect(r.code).toBe(1);
-    const s = JSON.parse(r.stdout);
-    expect(s.status).toBe('interrupted');
+    // Exit 1, not the forced exit (130) that waiting out the gate would have run into.
+    const { r, s } = await interruptRun(
+      [path, '--run-id', 'gate-wait'],
+      e,
+      () => t.emu.stats().requests.total >= 1,
+    );
     expect(s.requests.sent).toBe(1);
     expect(s.objects.accepted).toBe(t.emu.stats().objects.accepted);
     expect(s.objects.notAttempted).toBe(s.objects.total - s.objects.accepted);
     expect(s.objects.notAttempted).toBeGreaterThan(0);
-    expect(checkSummary(s)).toEqual([]);
     expect(t.emu.stats().requests.total).toBe(1);
     expect(s.requests.sent).toBeLessThan(Math.ceil(s.objects.total / 75) - 10);
     // Many chunks waiting on one shutdown signal is expected, not a listener leak to warn about.
