@@ -29,7 +29,35 @@ export function createRedis(url: string, role: RedisRole, name?: string): Redis 
   // Connection errors surface as failed commands and the client reconnects by itself; without a
   // listener ioredis would also print each one as a raw stack trace.
   redis.on('error', () => {});
+  redis.on('connect', () => coalesceWrites(redis.stream));
   return redis;
+}
+
+const COALESCED = Symbol('coalesced');
+
+/**
+ * Commands written in one turn of the event loop leave in one write (writev) instead of one syscall
+ * each: the bytes and their order are unchanged. On a loopback socket each write also runs Redis's side
+ * of TCP, so with 32 chunks in flight this was most of the sender thread's CPU.
+ */
+export function coalesceWrites(stream: NodeJS.WritableStream & { cork(): void; uncork(): void }): void {
+  const s = stream as typeof stream & { [COALESCED]?: true };
+  if (s[COALESCED]) return;
+  s[COALESCED] = true;
+  const write = s.write;
+  let corked = false;
+  const flush = () => {
+    corked = false;
+    s.uncork();
+  };
+  s.write = function (this: typeof s, ...args: Parameters<typeof write>) {
+    if (!corked) {
+      corked = true;
+      s.cork();
+      process.nextTick(flush);
+    }
+    return write.apply(this, args);
+  } as typeof write;
 }
 
 /**
