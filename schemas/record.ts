@@ -70,7 +70,8 @@ export type RawRow =
   | {
       line: number;
       kind: 'jsonl';
-      value: unknown /** The line's text, kept for its dead letter. */;
+      value: unknown;
+      /** The line's text, kept for its dead letter. */
       text?: string;
     }
   | { line: number; kind: 'error'; code: RejectionCode; message: string; raw?: unknown };

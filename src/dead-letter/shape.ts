@@ -42,11 +42,7 @@ export function flatRow(dl: DeadLetter): Record<string, string> | undefined {
 export function jsonLine(dl: DeadLetter): string {
   const rec = dl.record;
   const text = rec?.format === 'json' ? rec.text?.trim() : undefined;
-  if (
-    text === undefined ||
-    !text.startsWith('{') ||
-    !isObject(rec?.format === 'json' ? rec.value : undefined)
-  ) {
+  if (rec?.format !== 'json' || text === undefined || !text.startsWith('{') || !isObject(rec.value)) {
     return JSON.stringify(jsonRow(dl));
   }
   const errors = JSON.stringify({ _error_code: dl.code, _error_message: dl.message, _source_line: dl.line });
