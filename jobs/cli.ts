@@ -4,9 +4,10 @@ import { describeError, exitCodeOf } from '../src/errors.js';
 import { checkCommand } from './check-command.js';
 import { dashboardCommand } from './dashboard-command.js';
 import { demoCommand } from './demo-command.js';
+import { dlqCommand } from './dlq-command.js';
 import { emulatorCommand } from './emulator-command.js';
 import { runCommand } from './run-command.js';
-import { dlqCommand, statusCommand } from './state-commands.js';
+import { cancelCommand, statusCommand } from './status-command.js';
 import { workerCommand } from './worker-command.js';
 
 const pkg = JSON.parse(readFileSync(new URL('../../package.json', import.meta.url), 'utf8')) as {
@@ -27,6 +28,7 @@ function buildProgram(): Command {
   runCommand(program);
   workerCommand(program);
   statusCommand(program);
+  cancelCommand(program);
   dlqCommand(program);
   emulatorCommand(program);
   checkCommand(program);
@@ -49,6 +51,14 @@ async function main(argv: string[]): Promise<number> {
     if (process.env['BRAZE_IMPORT_DEBUG'] && err instanceof Error) process.stderr.write(`${err.stack}\n`);
     return exitCodeOf(err);
   }
+}
+
+// `braze-import dlq export | head`: the reader went away. Stop quietly, with the command's own code.
+for (const stream of [process.stdout, process.stderr]) {
+  stream.on('error', (err: NodeJS.ErrnoException) => {
+    if (err.code !== 'EPIPE') throw err;
+    process.exit(typeof process.exitCode === 'number' ? process.exitCode : 0);
+  });
 }
 
 process.on('unhandledRejection', (reason) => {

@@ -42,3 +42,11 @@ export const out = (text: string) => process.stdout.write(`${text}\n`);
 export function tuneHeapForStreaming(): void {
   setFlagsFromString('--heap-growing-percent=150');
 }
+
+/**
+ * A forced stop: the process ends within `ms` whatever is still pending (a Redis that went away, a
+ * request that never answers), with `code`.
+ */
+export function exitAfter(ms: number, code: number): void {
+  setTimeout(() => process.exit(code), ms).unref();
+}

@@ -1,4 +1,3 @@
-import type { Queue } from 'bullmq';
 import type { Command } from 'commander';
 import type { Redis } from 'ioredis';
 import {
@@ -7,13 +6,12 @@ import {
   dashboardFlagsSchema,
   parseDashboardEnv,
 } from '../schemas/dashboard.js';
-import type { TrackJobData } from '../schemas/track.js';
 import { loadConfig } from '../src/config.js';
 import { isLoopbackHost } from '../src/dashboard/auth.js';
+import { runQueues } from '../src/dashboard/run-queues.js';
 import type { listenDashboard, RunningDashboard } from '../src/dashboard/server.js';
 import { UsageError } from '../src/errors.js';
 import { createLogger, type Logger } from '../src/infra/logger.js';
-import { createTrackQueue } from '../src/infra/queues.js';
 import { closeRedis, connectRedis, createRedis } from '../src/infra/redis.js';
 import { createResources, installShutdown } from '../src/infra/resources.js';
 import { createRunStore } from '../src/runs/store.js';
@@ -41,7 +39,7 @@ async function listen(
  * The dashboard outlives Redis restarts: say once that the connection is gone (BullMQ would
  * otherwise print a stack per retry) and once that it is back.
  */
-function reportRedisTrouble(redis: Redis, queue: Queue<TrackJobData>, log: Logger): void {
+function reportRedisTrouble(redis: Redis, log: Logger): void {
   let last: string | undefined;
   const onError = (err: Error) => {
     if (err.message === last) return;
@@ -49,7 +47,6 @@ function reportRedisTrouble(redis: Redis, queue: Queue<TrackJobData>, log: Logge
     log.warn({ err: err.message }, 'Redis connection problem; retrying');
   };
   redis.on('error', onError);
-  queue.on('error', onError);
   redis.on('ready', () => {
     if (last !== undefined) log.info('Redis connection back');
     last = undefined;
@@ -108,15 +105,14 @@ export function dashboardCommand(program: Command): void {
         await connectRedis(redis, redisUrl);
         redis.off('error', quiet);
         res.defer('redis', () => closeRedis(redis));
-        const queue = createTrackQueue(redis, config.prefix, (err) =>
-          log.debug({ err: err.message }, 'queue'),
-        );
-        res.defer('queue', () => queue.close());
-        reportRedisTrouble(redis, queue, log);
+        const runs = createRunStore(redis, config.prefix, config.retentionMs);
+        const queues = runQueues(redis, config.prefix, runs);
+        res.defer('queues', () => queues.close());
+        reportRedisTrouble(redis, log);
         const { createDashboardApp } = await import('../src/dashboard/app.js');
         const app = createDashboardApp({
-          queue,
-          runs: createRunStore(redis, config.prefix, config.retentionMs),
+          queues,
+          runs,
           auth,
           allowActions: flags.allowActions,
           log,

@@ -1,10 +1,10 @@
 import { randomBytes } from 'node:crypto';
 import { fileURLToPath } from 'node:url';
 import type { Command } from 'commander';
+import { runImport } from '../src/import/import.js';
+import { openInput } from '../src/import/input.js';
 import { provideRedis } from '../src/infra/redis.js';
 import { createResources, installShutdown } from '../src/infra/resources.js';
-import { runImport } from '../src/runs/import.js';
-import { openInput } from '../src/runs/input.js';
 import { exitCodeFor } from '../src/runs/summary.js';
 import { out, setup } from './common.js';
 import { report, saveDeadLetters } from './run-command.js';

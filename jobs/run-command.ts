@@ -4,15 +4,19 @@ import { runFlagConflicts, runFlagsSchema } from '../schemas/cli.js';
 import { requireBraze } from '../src/config.js';
 import { exportDeadLetters, readDeadLetters } from '../src/dead-letter/export.js';
 import { UsageError } from '../src/errors.js';
+import { dryRun } from '../src/import/dry-run.js';
+import { runImport } from '../src/import/import.js';
+import { openInput } from '../src/import/input.js';
 import { provideRedis } from '../src/infra/redis.js';
 import { installShutdown } from '../src/infra/resources.js';
-import { runImport } from '../src/runs/import.js';
-import { dryRun, openInput } from '../src/runs/input.js';
 import type { RunStore } from '../src/runs/store.js';
 import { exitCodeFor, formatSummary, type Summary } from '../src/runs/summary.js';
-import { out, parseFlags, setup, tuneHeapForStreaming } from './common.js';
+import { exitAfter, out, parseFlags, setup, tuneHeapForStreaming } from './common.js';
 import { createProgress } from './progress.js';
 import { prewarmSenderThread, startThreadSender } from './thread-sender.js';
+
+/** A forced stop ends the process within this long, whatever Redis and Braze are doing. */
+const FORCE_EXIT_MS = 1500;
 
 export function runCommand(program: Command): void {
   program
@@ -29,6 +33,10 @@ export function runCommand(program: Command): void {
     .option(
       '--resume <run>',
       'continue an interrupted, crashed or halted run with the same input (needs REDIS_URL)',
+    )
+    .option(
+      '--new-key',
+      "with --resume: the run's API key was rotated; send the rest with this key (same endpoint, same workspace)",
     )
     .option('--force', 'import even if this exact input was imported before')
     .option('--dry-run', 'read, validate and chunk without sending; report what would be sent')
@@ -62,16 +70,28 @@ export function runCommand(program: Command): void {
         throw new UsageError('--resume needs REDIS_URL: a run without it used a private Redis that is gone');
       }
       let stopping = false;
+      let recordForcedStop: () => Promise<void> = async () => {};
+      const progressShown = Boolean(process.stderr.isTTY) && !flags.json;
+      const progress = createProgress(progressShown);
       const uninstall = installShutdown({
         onGraceful: () => {
           stopping = true;
-          log.warn('stopping: no more reading; waiting for requests in flight (Ctrl-C again to force)');
+          const warning = 'stopping: no more reading; waiting for requests in flight (Ctrl-C again to force)';
+          // On a terminal the warning stays above the progress line whatever the log level.
+          if (progressShown) progress.note(warning);
+          else log.warn(warning);
         },
-        onForce: () => process.exit(130),
+        onForce: (why) => {
+          progress.stop();
+          log.warn({ why }, 'forced stop: recording the run as interrupted');
+          // Whatever Redis is doing, the process ends within FORCE_EXIT_MS; a run it could not record
+          // is found abandoned (its lease lapses) and resumed like an interrupted one.
+          exitAfter(FORCE_EXIT_MS, 130);
+          void recordForcedStop().finally(() => process.exit(130));
+        },
         deadlineMs: 30_000,
       });
       const redis = await provideRedis(config.redisUrl);
-      const progress = createProgress(Boolean(process.stderr.isTTY) && !flags.json);
       let exported: string | undefined;
       try {
         const summary = await runImport(input, {
@@ -81,11 +101,15 @@ export function runCommand(program: Command): void {
           braze,
           runId: flags.runId,
           resume: flags.resume,
+          newKey: flags.newKey,
           force: flags.force,
           enqueueOnly: flags.enqueueOnly,
           concurrency: flags.concurrency,
           stopped: () => stopping,
           onProgress: (run) => progress.update(run),
+          onForce: (f) => {
+            recordForcedStop = f;
+          },
           startSender: startThreadSender,
           beforeClose: async ({ runs, runId }) => {
             // A private Redis dies with this command: keep its dead letters in a file.

@@ -1,7 +1,7 @@
 /**
  * Entry point of the sending thread that `run` starts: the producer (parse, validate, chunk) keeps
  * the main thread, sending gets a core of its own. Messages: in `start {data}` (once), `close {force}`;
- * out `ready`, `error {message}`, `halt {runId, message}`, `closed {tally}`. The thread may be
+ * out `ready`, `error {message}`, `halt {runId, message, status}`, `log {line}`, `closed {tally}`. The thread may be
  * started before its options are known (see prewarmSenderThread), so they come as a message.
  */
 import { parentPort } from 'node:worker_threads';
@@ -15,12 +15,20 @@ const port = parentPort;
 if (!port) throw new Error('sender-thread must run in a worker thread');
 
 async function start(data: ThreadData, port: NonNullable<typeof parentPort>): Promise<void> {
-  const log = createLogger({ ...data.config.log, secrets: [data.braze.apiKey], name: 'braze-import:sender' });
+  // JSON lines to the main thread, which writes them where its own go (readable on a terminal, and
+  // never across the progress line).
+  const log = createLogger({
+    ...data.config.log,
+    format: 'json',
+    secrets: [data.braze.apiKey],
+    name: 'braze-import:sender',
+    destination: { write: (line: string) => port.postMessage({ type: 'log', line }) },
+  });
   try {
     const sender = await startSender({
       ...data,
       log,
-      onHalt: (runId, message) => port.postMessage({ type: 'halt', runId, message }),
+      onHalt: (runId, message, status) => port.postMessage({ type: 'halt', runId, message, status }),
       onFailure: (message) => port.postMessage({ type: 'failure', message }),
     });
     port.on('message', (m: { type: string; force?: boolean }) => {

@@ -1,13 +1,15 @@
 import { Worker } from 'node:worker_threads';
 import { EnvironmentError } from '../src/errors.js';
+import { threadLogSink } from '../src/infra/logger.js';
 import type { Sender, SenderOptions, SenderTally } from '../src/send/sender.js';
 
 type Message =
   | { type: 'ready' }
   | { type: 'closed'; tally: SenderTally }
   | { type: 'error'; message: string; usage: boolean }
-  | { type: 'halt'; runId: string; message: string }
-  | { type: 'failure'; message: string };
+  | { type: 'halt'; runId: string; message: string; status: number }
+  | { type: 'failure'; message: string }
+  | { type: 'log'; line: string };
 
 let prewarmed: { worker: Worker; exited: boolean } | undefined;
 
@@ -45,14 +47,17 @@ export async function startThreadSender(o: SenderOptions): Promise<Sender> {
   let started: { resolve: () => void; reject: (err: Error) => void } | undefined;
   let closed: (() => void) | undefined;
   let tally: SenderTally = { chunks: 0, objectsAccepted: 0, objectsFailed: 0 };
+  const writeLog = threadLogSink(o.config.log.format);
   worker.on('message', (m: Message) => {
     switch (m.type) {
+      case 'log':
+        return writeLog(m.line);
       case 'ready':
         return started?.resolve();
       case 'error':
         return started?.reject(m.usage ? new EnvironmentError(m.message) : new Error(m.message));
       case 'halt':
-        return onHalt?.(m.runId, m.message);
+        return onHalt?.(m.runId, m.message, m.status);
       case 'failure':
         return onFailure?.(m.message);
       case 'closed':

@@ -2,15 +2,19 @@ import type { Command } from 'commander';
 import { workerFlagsSchema } from '../schemas/cli.js';
 import { requireBraze } from '../src/config.js';
 import { installShutdown } from '../src/infra/resources.js';
+import { describeDestination, destinationOf } from '../src/runs/destination.js';
 import { gateFor } from '../src/send/limiter.js';
 import type { Sender } from '../src/send/sender.js';
-import { parseFlags, requireRedisUrl, setup, tuneHeapForStreaming } from './common.js';
+import { exitAfter, parseFlags, requireRedisUrl, setup, tuneHeapForStreaming } from './common.js';
+
+/** A forced stop ends the process within this long, whatever Redis and Braze are doing. */
+const FORCE_EXIT_MS = 2000;
 
 export function workerCommand(program: Command): void {
   program
     .command('worker')
     .description(
-      'send queued chunks to Braze until SIGTERM/SIGINT; run as many as you like (needs REDIS_URL)',
+      'send the queued chunks of enqueue-only runs to Braze until SIGTERM/SIGINT; run as many as you like (needs REDIS_URL)',
     )
     .option('--concurrency <n>', 'requests in flight in this process', '32')
     .option('--api-key-file <file>', 'read the Braze API key from FILE instead of BRAZE_API_KEY')
@@ -22,38 +26,56 @@ export function workerCommand(program: Command): void {
       const { config, log } = setup(flags);
       const braze = requireBraze(config);
       const redisUrl = requireRedisUrl(config, 'worker');
+      const dest = destinationOf(braze.endpoint, braze.apiKey);
       // Signals are handled from the first moment: a supervisor may stop a worker still connecting.
-      let force: boolean | undefined;
       let sender: Sender | undefined;
-      let wake = () => {};
+      let done = () => {};
+      const stopped = new Promise<void>((resolve) => {
+        done = resolve;
+      });
+      let halt: string | undefined;
       const uninstall = installShutdown({
         onGraceful: (signal) => {
           log.info({ signal }, 'draining: finishing requests in flight (signal again to force)');
-          force = false;
-          wake();
+          done();
         },
         onForce: (why) => {
           log.warn({ why }, 'forcing shutdown');
-          force = true;
+          // Chunks in flight keep their locks and go to another worker once those lapse.
           if (sender) void sender.close(true);
-          wake();
+          exitAfter(FORCE_EXIT_MS, 130);
         },
         deadlineMs: 30_000,
       });
       try {
         const { startSender } = await import('../src/send/sender.js');
-        sender = await startSender({ config, log, redisUrl, braze, concurrency: flags.concurrency });
+        sender = await startSender({
+          config,
+          log,
+          redisUrl,
+          braze,
+          concurrency: flags.concurrency,
+          scope: 'fleet',
+          onHalt: (runId, message, status) => {
+            if (halt !== undefined || (status !== 401 && status !== 403)) return;
+            // A key Braze refuses fails every run of this destination: stop sending with it at all.
+            halt = `Braze refused this worker's API key (${status}) while sending run ${runId}: ${message}`;
+            log.error({ runId, status }, 'this worker stops: fix the key and start it again');
+            done();
+          },
+        });
         log.info(
-          { concurrency: flags.concurrency, gate: gateFor(config.braze.trackRateLimit) },
+          {
+            concurrency: flags.concurrency,
+            destination: describeDestination(dest),
+            gate: gateFor(config.braze.trackRateLimit),
+          },
           'worker started',
         );
-        if (force === undefined) {
-          await new Promise<void>((resolve) => {
-            wake = resolve;
-          });
-        }
-        await sender.close(force);
+        await stopped;
+        await sender.close();
         log.info(sender.tally(), 'worker stopped');
+        if (halt) process.exitCode = 1;
       } finally {
         uninstall();
       }

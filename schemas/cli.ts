@@ -11,6 +11,7 @@ export const runFlagsSchema = z.object({
   idColumn: z.string().min(1).optional(),
   runId: z.string().optional(),
   resume: z.string().min(1).optional(),
+  newKey: z.boolean().default(false),
   force: z.boolean().default(false),
   dryRun: z.boolean().default(false),
   enqueueOnly: z.boolean().default(false),
@@ -28,6 +29,8 @@ export function runFlagConflicts(f: RunFlags): string[] {
   if (f.resume && f.runId)
     out.push('--resume and --run-id: the resumed run keeps its id; pass only --resume');
   if (f.resume && f.force) out.push('--resume and --force: --force starts a new run; pass one of them');
+  if (f.newKey && !f.resume)
+    out.push('--new-key goes with --resume: it moves a stopped run to a rotated key');
   if (f.dryRun && (f.resume || f.enqueueOnly))
     out.push('--dry-run sends nothing; it takes neither --resume nor --enqueue-only');
   return out;

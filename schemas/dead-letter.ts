@@ -28,6 +28,11 @@ export const deadLetterSchema = z.object({
   field: z.string().optional(),
   status: z.number().int().optional(),
   attempts: z.number().int().optional(),
+  /**
+   * An attempt at this object's chunk got no answer (a reset, a timeout, a crash): Braze may have it
+   * already. Its attributes can be sent again safely; its events and purchases may be recorded twice.
+   */
+  maybeDelivered: z.boolean().optional(),
   record: sourceRecordSchema.optional(),
   at: z.number(),
 });

@@ -31,7 +31,7 @@ await build({
   sourcemap: true,
   // Kept as packages: a native addon (msgpackr), modules that resolve files or start threads from
   // their own directory (pino's transports, bull-board's UI, express), and ones loaded only on demand.
-  external: ['msgpackr', 'pino', 'pino-pretty', 'cli-progress', 'express', '@bull-board/*'],
+  external: ['msgpackr', 'pino', 'pino-pretty', 'express', '@bull-board/*'],
   // Bundled CommonJS code still calls require() for the packages kept outside, and some of it reads
   // __dirname (ioredis, for its own version).
   banner: {

@@ -11,9 +11,11 @@ import type { RunStore } from '../runs/store.js';
 import { summarize } from '../runs/summary.js';
 import { basicAuth } from './auth.js';
 import { summarizeJobData, summarizeProgress, summarizeReturnValue } from './job-summary.js';
+import type { RunQueues } from './run-queues.js';
 
 export interface DashboardAppOptions {
-  queue: Queue<TrackJobData>;
+  /** The run queues to show in bull-board, looked up again as runs come and go. */
+  queues: RunQueues;
   runs: RunStore;
   /** When set, every route but /healthz requires these credentials (HTTP Basic). */
   auth?: DashboardAuth | undefined;
@@ -72,7 +74,7 @@ const noStore: RequestHandler = (_req, res, next) => {
  * every route but `/healthz` needs the credentials.
  */
 export function createDashboardApp(options: DashboardAppOptions): Express {
-  const { queue, runs, auth, allowActions, log, ping } = options;
+  const { queues, runs, auth, allowActions, log, ping } = options;
   const healthTimeoutMs = options.healthTimeoutMs ?? 2000;
 
   const app = express();
@@ -119,10 +121,27 @@ export function createDashboardApp(options: DashboardAppOptions): Express {
 
   const serverAdapter = new ExpressAdapter();
   serverAdapter.setBasePath(UI_BASE);
-  createBullBoard({
-    queues: [createQueueBoardAdapter(queue, allowActions)],
+  const board = createBullBoard({
+    queues: [],
     serverAdapter,
     options: { uiConfig: { boardTitle: 'braze-import', hideDocsLink: true } },
+  });
+  // Runs come and go, each with its queue: bull-board is told the current ones before it answers.
+  const adapters = new Map<Queue<TrackJobData>, BullMQAdapter>();
+  let synced = 0;
+  app.use(UI_BASE, async (_req, _res, next) => {
+    try {
+      if (Date.now() - synced > 1000) {
+        const list = await queues.current();
+        for (const q of adapters.keys()) if (!list.includes(q)) adapters.delete(q);
+        for (const q of list) if (!adapters.has(q)) adapters.set(q, createQueueBoardAdapter(q, allowActions));
+        board.replaceQueues([...adapters.values()]);
+        synced = Date.now();
+      }
+      next();
+    } catch (err) {
+      next(err);
+    }
   });
   app.use(UI_BASE, serverAdapter.getRouter() as Express);
 

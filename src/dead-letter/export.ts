@@ -1,7 +1,7 @@
 import { stringify } from 'csv-stringify/sync';
 import { type DeadLetter, deadLetterSchema } from '../../schemas/dead-letter.js';
 import type { RunStore } from '../runs/store.js';
-import { ERROR_COLUMNS, flatRow, jsonLine } from './shape.js';
+import { ERROR_COLUMNS, flatRow, jsonLine, MAYBE_COLUMN } from './shape.js';
 
 const PAGE = 1000;
 
@@ -49,8 +49,10 @@ export async function exportDeadLetters(
   }
   const columns = new Set<string>();
   for await (const dl of letters()) for (const k of Object.keys(flatRow(dl) ?? {})) columns.add(k);
-  for (const c of ERROR_COLUMNS) columns.delete(c);
-  const header = [...columns, ...ERROR_COLUMNS];
+  const extra: string[] = [...ERROR_COLUMNS];
+  if (columns.has(MAYBE_COLUMN)) extra.push(MAYBE_COLUMN);
+  for (const c of extra) columns.delete(c);
+  const header = [...columns, ...extra];
   await write(stringify([header]));
   for await (const dl of letters()) {
     const row = flatRow(dl);

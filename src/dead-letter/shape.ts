@@ -2,6 +2,8 @@ import type { DeadLetter } from '../../schemas/dead-letter.js';
 
 /** Columns every export adds after the record's own. */
 export const ERROR_COLUMNS = ['_error_code', '_error_message', '_source_line'] as const;
+/** Added (as "true") to a letter whose chunk may already be in Braze; the column exists only then. */
+export const MAYBE_COLUMN = '_maybe_delivered';
 
 function isObject(v: unknown): v is Record<string, unknown> {
   return typeof v === 'object' && v !== null && !Array.isArray(v);
@@ -21,7 +23,12 @@ function cell(v: unknown): string {
  */
 export function flatRow(dl: DeadLetter): Record<string, string> | undefined {
   const rec = dl.record;
-  const errors = { _error_code: dl.code, _error_message: dl.message, _source_line: String(dl.line) };
+  const errors: Record<string, string> = {
+    _error_code: dl.code,
+    _error_message: dl.message,
+    _source_line: String(dl.line),
+  };
+  if (dl.maybeDelivered) errors[MAYBE_COLUMN] = 'true';
   if (!rec) return { ...errors };
   if (rec.format === 'csv') return { ...rec.values, ...errors };
   const v = rec.value;
@@ -45,15 +52,25 @@ export function jsonLine(dl: DeadLetter): string {
   if (rec?.format !== 'json' || text === undefined || !text.startsWith('{') || !isObject(rec.value)) {
     return JSON.stringify(jsonRow(dl));
   }
-  const errors = JSON.stringify({ _error_code: dl.code, _error_message: dl.message, _source_line: dl.line });
+  const errors = JSON.stringify(errorFields(dl));
   const inner = text.slice(1, -1).trim();
   return inner === '' ? errors : `{${inner},${errors.slice(1)}`;
 }
 
 /** The dead letter as one JSONL object: the record as given plus the error columns. */
+function errorFields(dl: DeadLetter): Record<string, unknown> {
+  const fields: Record<string, unknown> = {
+    _error_code: dl.code,
+    _error_message: dl.message,
+    _source_line: dl.line,
+  };
+  if (dl.maybeDelivered) fields[MAYBE_COLUMN] = true;
+  return fields;
+}
+
 export function jsonRow(dl: DeadLetter): Record<string, unknown> {
   const rec = dl.record;
-  const errors = { _error_code: dl.code, _error_message: dl.message, _source_line: dl.line };
+  const errors = errorFields(dl);
   if (!rec) return errors;
   if (rec.format === 'csv') return { ...rec.values, ...errors };
   return isObject(rec.value) ? { ...rec.value, ...errors } : { _record: rec.value, ...errors };

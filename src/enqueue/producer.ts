@@ -46,6 +46,8 @@ export interface ProduceOptions {
   batchSize?: number;
   /** Checked between rows: when it turns true the producer stops reading (graceful shutdown). */
   stopped?: () => boolean;
+  /** Bytes of the input read so far (before decompression), recorded with each batch for progress. */
+  bytesRead?: () => number;
   now?: () => number;
 }
 
@@ -58,6 +60,8 @@ export interface ProduceResult {
   dataPoints: number;
   /** True when stopped() ended reading before the end of the input. */
   stoppedEarly: boolean;
+  /** Objects of the chunks still open when reading stopped early: counted, never queued. */
+  notQueued: number;
   /** Time reading stood still waiting for the previous batch to reach Redis (diagnostics). */
   flushWaitMs: number;
 }
@@ -68,7 +72,7 @@ interface Batch {
   bytes: number;
   objects: number;
   letters: DeadLetter[];
-  delta: { rowsRead: number; rowsValid: number; rowsRejected: number; dataPoints: number };
+  delta: { rowsRead: number; rowsValid: number; rowsRejected: number; dataPoints: number; bytesRead: number };
 }
 
 /** Flush when this many bytes of chunk bodies are pending, even if fewer than batchSize chunks. */
@@ -99,14 +103,16 @@ export async function produce(o: ProduceOptions): Promise<ProduceResult> {
     objects: 0,
     dataPoints: 0,
     stoppedEarly: false,
+    notQueued: 0,
     flushWaitMs: 0,
   };
+  let bytesSeen = 0;
   const emptyBatch = (): Batch => ({
     jobs: [],
     bytes: 0,
     objects: 0,
     letters: [],
-    delta: { rowsRead: 0, rowsValid: 0, rowsRejected: 0, dataPoints: 0 },
+    delta: { rowsRead: 0, rowsValid: 0, rowsRejected: 0, dataPoints: 0, bytesRead: 0 },
   });
   let batch = emptyBatch();
   const inFlight: Promise<void>[] = [];
@@ -119,12 +125,17 @@ export async function produce(o: ProduceOptions): Promise<ProduceResult> {
       await o.sink.enqueue(b.jobs, b.bytes);
       total.chunks += b.jobs.length;
       total.objects += b.objects;
-    } else if (b.delta.rowsRead > 0 || b.letters.length > 0) {
-      await o.sink.batch({ ...b.delta, deadLetters: b.letters.length }, b.letters);
+    } else if (b.delta.rowsRead > 0 || b.letters.length > 0 || b.objects > 0 || b.delta.bytesRead > 0) {
+      await o.sink.batch({ ...b.delta, deadLetters: b.letters.length, objects: b.objects }, b.letters);
     }
   };
   /** Starts a flush of the current batch once fewer than MAX_IN_FLIGHT are under way (errors surface here). */
   const flush = async (): Promise<void> => {
+    if (o.bytesRead) {
+      const seen = o.bytesRead();
+      batch.delta.bytesRead += seen - bytesSeen;
+      bytesSeen = seen;
+    }
     const started = performance.now();
     while (inFlight.length >= MAX_IN_FLIGHT) await inFlight.shift();
     total.flushWaitMs += performance.now() - started;
@@ -185,6 +196,13 @@ export async function produce(o: ProduceOptions): Promise<ProduceResult> {
     throw err;
   }
   if (!total.stoppedEarly) for (const chunk of o.chunker.flush()) add(chunk);
+  else {
+    // Rows read and found valid but still in an open chunk when reading stopped: they are counted as
+    // objects not attempted (a resume sends them), never left out of every bucket.
+    for (const chunk of o.chunker.flush()) total.notQueued += objectCount(chunk);
+    batch.objects += total.notQueued;
+    total.objects += total.notQueued;
+  }
   await drain();
   return total;
 }

@@ -2,6 +2,7 @@ import { createHash } from 'node:crypto';
 import { createRequire } from 'node:module';
 import { Writable } from 'node:stream';
 import { type DestinationStream, type Logger, type LoggerOptions as PinoOptions, pino } from 'pino';
+import { stderrTty } from './tty.js';
 
 export type { Logger } from 'pino';
 
@@ -141,8 +142,40 @@ export function silentLogger(): Logger {
   return pino({ level: 'silent' });
 }
 
-/** pino-pretty, loaded only for a terminal: machines and pipes get JSON and never pay for it. */
+const PRETTY = { colorize: true, translateTime: 'SYS:HH:MM:ss.l' } as const;
+
+/**
+ * pino-pretty, loaded only for a terminal: machines and pipes get JSON and never pay for it. Lines go
+ * through the terminal's owner (src/infra/tty.ts), so a progress line and log lines never overwrite
+ * each other.
+ */
 function prettyStream(): DestinationStream {
   const pretty = createRequire(import.meta.url)('pino-pretty') as typeof import('pino-pretty');
-  return pretty({ destination: 2, sync: true, colorize: true, translateTime: 'SYS:HH:MM:ss.l' });
+  const tty = stderrTty();
+  const destination = new Writable({
+    write(chunk: Buffer | string, _enc, done) {
+      tty.write(chunk.toString());
+      done();
+    },
+  });
+  return pretty({ ...PRETTY, destination, sync: true });
+}
+
+/**
+ * Where the log lines of another thread (the sender thread of `run`, which logs JSON) are written:
+ * on a terminal they are made readable like this thread's own, and take turns with the progress line.
+ */
+export function threadLogSink(format: 'auto' | 'json' | 'pretty'): (line: string) => void {
+  const usePretty = format === 'pretty' || (format !== 'json' && process.stderr.isTTY);
+  if (!usePretty) return (line) => process.stderr.write(line.endsWith('\n') ? line : `${line}\n`);
+  const { prettyFactory } = createRequire(import.meta.url)('pino-pretty') as typeof import('pino-pretty');
+  const toText = prettyFactory(PRETTY);
+  const tty = stderrTty();
+  return (line) => {
+    try {
+      tty.write(toText(JSON.parse(line)));
+    } catch {
+      tty.write(line);
+    }
+  };
 }

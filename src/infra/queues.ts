@@ -5,8 +5,15 @@ import type { Logger } from './logger.js';
 import { checkEvictionPolicy, closeRedis, connectRedis, createRedis, type RedisRole } from './redis.js';
 import type { Resources } from './resources.js';
 
-/** One BullMQ queue per Braze rate bucket; /users/track is the only bucket we send to so far. */
-export const TRACK_QUEUE = 'users-track';
+/**
+ * Each run has a queue of its own (`track.<runId>`), so that nothing can send one run's chunks but
+ * the processes serving that run: its own `run` process, or the workers of its destination for a
+ * fleet run. Pausing, resuming, cancelling and cleaning up a run are operations on its queue alone.
+ * The rate limit is shared through the send gate, not the queue.
+ */
+export function trackQueueName(runId: string): string {
+  return `track.${runId}`;
+}
 
 export const DEFAULT_ATTEMPTS = 8;
 
@@ -29,7 +36,7 @@ export function trackJobOptions(
     backoff: { type: 'exponential', delay: retry.baseMs, jitter: 0.5 },
     removeOnComplete: true,
     removeOnFail: { age: Math.ceil(retentionMs / 1000) },
-    stackTraceLimit: 3,
+    stackTraceLimit: 0,
   };
 }
 
@@ -40,9 +47,15 @@ export function trackJobOptions(
 export function createTrackQueue(
   connection: Redis,
   prefix: string,
+  runId: string,
   onError: (err: Error) => void = () => {},
 ): Queue<TrackJobData> {
-  const queue = new Queue<TrackJobData>(TRACK_QUEUE, { connection, prefix });
+  const queue = new Queue<TrackJobData>(trackQueueName(runId), {
+    connection,
+    prefix,
+    // Job events are for dashboards; a run's queue is short-lived and its ledger is the record.
+    streams: { events: { maxLen: 1000 } },
+  });
   queue.on('error', onError);
   return queue;
 }
@@ -54,17 +67,41 @@ export async function backlogJobs(queue: Queue<TrackJobData>): Promise<number> {
 }
 
 /**
- * The first connection of a command (fails with one line if Redis is unreachable), checked for
- * eviction, with the track queue on it; both close with `res`, queue first.
+ * Chunks still queued for a run and not failed: what a stopped run has parked (waiting, delayed, and
+ * active ones whose process died).
  */
-export async function openTrackQueue(
+export async function queuedChunks(queue: Queue<TrackJobData>): Promise<number> {
+  return backlogJobs(queue);
+}
+
+/**
+ * The first connection of a command (fails with one line if Redis is unreachable), checked for
+ * eviction; it closes with `res`.
+ */
+export async function openRedis(
   res: Resources,
-  o: { url: string; role: RedisRole; name: string; prefix: string; log: Logger },
-): Promise<{ redis: Redis; queue: Queue<TrackJobData> }> {
+  o: { url: string; role: RedisRole; name: string; log: Logger },
+): Promise<Redis> {
   const redis = await connectRedis(createRedis(o.url, o.role, o.name), o.url);
   res.defer(`${o.name} redis`, () => closeRedis(redis));
   await checkEvictionPolicy(redis, o.log);
-  const queue = createTrackQueue(redis, o.prefix, (err) => o.log.debug({ err: err.message }, 'queue'));
-  res.defer(`${o.name} queue`, () => queue.close());
-  return { redis, queue };
+  return redis;
+}
+
+/**
+ * Makes a dead process's chunks of this run's queue available at once: active jobs whose owner is
+ * gone would otherwise wait for their lock to lapse and two stalled checks (up to a minute). Only for
+ * a run nobody else owns (its lease lapsed or it was stopped); the next worker's first stalled check
+ * moves them back to wait.
+ */
+export async function releaseActive(redis: Redis, prefix: string, runId: string): Promise<number> {
+  const base = `${prefix}:${trackQueueName(runId)}`;
+  const active = await redis.lrange(`${base}:active`, 0, -1);
+  if (active.length === 0) return 0;
+  const m = redis.multi();
+  for (const id of active) m.del(`${base}:${id}:lock`);
+  m.sadd(`${base}:stalled`, ...active);
+  m.del(`${base}:stalled-check`);
+  await m.exec();
+  return active.length;
 }

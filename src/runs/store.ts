@@ -1,10 +1,17 @@
 import type { Redis } from 'ioredis';
-import { CLAIM, PRODUCER_BATCH, PRODUCER_DONE, RESUME, SETTLE, START } from './scripts.js';
+import { CLAIM } from './scripts/claim.js';
+import { LEASE } from './scripts/lease.js';
+import { PRODUCER_BATCH } from './scripts/producer-batch.js';
+import { PRODUCER_DONE } from './scripts/producer-done.js';
+import { RESUME } from './scripts/resume.js';
+import { SETTLE } from './scripts/settle.js';
+import { START } from './scripts/start.js';
+import { STOP } from './scripts/stop.js';
 
 /**
- * A run lives in Redis: a hash of counters and status, a set of settled job ids (the ledger that
- * keeps a re-processed job from being counted twice), the ids it enqueued and has in flight, and
- * two dead-letter lists (rows we rejected; objects Braze refused or we gave up on).
+ * A run lives in Redis: a hash of counters, status, destination and owner, a set of settled job ids
+ * (the ledger that keeps a re-processed job from being counted twice), the ids it enqueued and has in
+ * flight, and two dead-letter lists (rows we rejected; objects Braze refused or we gave up on).
  */
 export type RunStatus =
   | 'reading'
@@ -13,7 +20,8 @@ export type RunStatus =
   | 'completed_with_errors'
   | 'halted'
   | 'failed'
-  | 'interrupted';
+  | 'interrupted'
+  | 'cancelled';
 
 export const FINAL_STATUSES: ReadonlySet<string> = new Set([
   'completed',
@@ -21,11 +29,17 @@ export const FINAL_STATUSES: ReadonlySet<string> = new Set([
   'halted',
   'failed',
   'interrupted',
+  'cancelled',
 ]);
 
 /** The run finished and everything it read was dealt with (with or without dead letters). */
 export function isCompleted(status: string): boolean {
   return status === 'completed' || status === 'completed_with_errors';
+}
+
+/** Reading or sending: a run that some process is (or should be) working on. */
+export function isLive(status: string): boolean {
+  return status === 'reading' || status === 'sending';
 }
 
 export const COUNTERS = [
@@ -44,9 +58,32 @@ export const COUNTERS = [
   'dataPoints',
   'possibleDuplicates',
   'resumes',
+  'bytesRead',
 ] as const;
 export type Counter = (typeof COUNTERS)[number];
 export type Counts = Record<Counter, number>;
+
+/**
+ * Who sends a run's chunks: `local`, the `run` process that reads it (nobody else); `fleet`, the
+ * `braze-import worker` processes of its destination.
+ */
+export type RunMode = 'local' | 'fleet';
+
+/** What a run records when it begins (and a resume may record again). */
+export interface RunStart {
+  source: string;
+  fingerprint?: string;
+  endpoint: string;
+  keyFp: string;
+  destId: string;
+  mode: RunMode;
+  owner: string;
+  leaseUntil: number;
+  /** Size of the input in bytes, when known (not for stdin). */
+  inputBytes?: number;
+  /** The run whose dead letters this run replays. */
+  replayOf?: string;
+}
 
 export interface RunRecord extends Counts {
   runId: string;
@@ -57,6 +94,19 @@ export interface RunRecord extends Counts {
   finishedAt?: number;
   producerDone: boolean;
   reason?: string;
+  endpoint?: string;
+  keyFp?: string;
+  destId?: string;
+  mode?: RunMode;
+  owner?: string;
+  /** Until when the owner has said it is alive (ms since the epoch); only while live. */
+  leaseUntil?: number;
+  /** When the owner last said so. */
+  seenAt?: number;
+  inputBytes?: number;
+  replayOf?: string;
+  /** The latest run that replayed this run's dead letters. */
+  replayedBy?: string;
 }
 
 export function runKeys(prefix: string, runId: string) {
@@ -66,8 +116,10 @@ export function runKeys(prefix: string, runId: string) {
     done: `${prefix}:run:${runId}:done`,
     /** Job ids ever enqueued, so jobsOpen counts each once. */
     enqueued: `${prefix}:run:${runId}:enqueued`,
-    /** Job ids whose request may have reached Braze without an answer (crash, timeout, reset). */
+    /** Job ids with a request that has no answer yet (in flight, or lost to a crash, timeout, reset). */
     inflight: `${prefix}:run:${runId}:inflight`,
+    /** Job ids sent again after an unanswered attempt: they may reach Braze twice. */
+    maybe: `${prefix}:run:${runId}:maybe`,
     /** Dead letters from Braze or retries (kept across resumes). */
     dlq: `${prefix}:dlq:${runId}`,
     /** Rows our validation rejected (recounted on resume). */
@@ -82,56 +134,81 @@ export function fingerprintKey(prefix: string, fingerprint: string): string {
   return `${prefix}:fp:${fingerprint}`;
 }
 
-type Script = (...args: Array<string | number>) => Promise<unknown>;
-interface Scripted {
-  brazeSettle: Script;
-  brazeProducerDone: Script;
-  brazeClaim: Script;
-  brazeResume: Script;
-  brazeProducerBatch: Script;
-  brazeStart: Script;
+/** The fleet runs of one destination: what `braze-import worker` processes look for. */
+export function fleetKey(prefix: string, destId: string): string {
+  return `${prefix}:dest:${destId}:runs`;
 }
 
+type Script = (...args: Array<string | number>) => Promise<unknown>;
+const SCRIPTS = {
+  brazeSettle: [5, SETTLE],
+  brazeProducerDone: [1, PRODUCER_DONE],
+  brazeClaim: [3, CLAIM],
+  brazeResume: [3, RESUME],
+  brazeProducerBatch: [3, PRODUCER_BATCH],
+  brazeStart: [3, START],
+  brazeStop: [1, STOP],
+  brazeLease: [1, LEASE],
+} as const;
+type Scripted = Record<keyof typeof SCRIPTS, Script>;
+
+export type StartMark = 'first' | 'again' | 'settled';
+
 export interface RunStore {
-  create(runId: string, source: string, extra?: Record<string, string>): Promise<boolean>;
+  /** A new run with this id; false when the id is taken. */
+  create(runId: string, start: RunStart): Promise<boolean>;
   get(runId: string): Promise<RunRecord | undefined>;
   list(limit?: number): Promise<string[]>;
   incr(runId: string, deltas: Partial<Counts>): Promise<void>;
+  /** Sets plain fields of the run hash (links between runs, a destination taken over). */
+  set(runId: string, fields: Record<string, string | number>): Promise<void>;
   /** Once per job id: counters, dead letters and, when it was the last open job, the final status. */
   settle(runId: string, jobId: string, deltas: Partial<Counts>, deadLetters: string[]): Promise<boolean>;
   /** Which of these jobs still need a place in the queue (not settled); counts new ones as open. */
   claim(runId: string, jobIds: string[]): Promise<boolean[]>;
   isSettled(runId: string, jobId: string): Promise<boolean>;
   /**
-   * Before a request: marks it as possibly delivered. 'again' when an earlier attempt never got an
-   * answer; 'settled' when the chunk's outcome is already recorded, so it must not be sent again.
+   * Before a request: marks it as in flight. 'again' when an earlier attempt may have been delivered
+   * without an answer (this one may duplicate it); 'settled' when the chunk's outcome is already
+   * recorded, so it must not be sent again.
    */
-  markInflight(runId: string, jobId: string): Promise<'first' | 'again' | 'settled'>;
-  /** Braze answered (or the request never left): not in flight any more. */
+  markInflight(runId: string, jobId: string): Promise<StartMark>;
+  /** Braze answered (any status), or the request never left: not in flight any more. */
   clearInflight(runId: string, jobId: string): Promise<void>;
   markProducerDone(runId: string): Promise<string>;
-  /** Prepares a run to read its input again; returns the status it had. */
-  resume(runId: string): Promise<string>;
+  /**
+   * Takes a stopped run over to read its input again; the status it had, or 'owned' (still live
+   * elsewhere). `ownerGone`: the caller knows the owner died, so its lease need not lapse first.
+   */
+  resume(
+    runId: string,
+    owner: string,
+    leaseUntil: number,
+    mode: RunMode,
+    ownerGone?: boolean,
+  ): Promise<string>;
   /** The producer's counts and rejected rows for batch `seq`, applied once however often sent. */
   producerBatch(runId: string, seq: number, deltas: Partial<Counts>, rejections: string[]): Promise<void>;
   deadLetterPage(runId: string, list: 'rejected' | 'sent', start: number, stop: number): Promise<string[]>;
   countDeadLetters(runId: string): Promise<number>;
   purgeDeadLetters(runId: string): Promise<void>;
-  setStatus(runId: string, status: RunStatus, reason?: string): Promise<void>;
+  /** Ends a live run with this status (see scripts/stop.ts); returns the status it found. */
+  stop(runId: string, status: RunStatus, reason?: string): Promise<string | undefined>;
+  /** The owner's heartbeat; returns the run's status (a cancel from elsewhere shows here). */
+  renewLease(runId: string, owner: string, leaseUntil: number): Promise<string | undefined>;
   /** The run that imported this input before, if any (within the retention period). */
   findByFingerprint(fingerprint: string): Promise<string | undefined>;
   rememberFingerprint(fingerprint: string, runId: string): Promise<void>;
+  joinFleet(destId: string, runId: string): Promise<void>;
+  leaveFleet(destId: string, runId: string): Promise<void>;
+  fleetRuns(destId: string): Promise<string[]>;
 }
 
 export function createRunStore(redis: Redis, prefix: string, retentionMs: number): RunStore {
   const r = redis as Redis & Partial<Scripted>;
   if (!r.brazeSettle) {
-    r.defineCommand('brazeSettle', { numberOfKeys: 4, lua: SETTLE });
-    r.defineCommand('brazeProducerDone', { numberOfKeys: 1, lua: PRODUCER_DONE });
-    r.defineCommand('brazeClaim', { numberOfKeys: 3, lua: CLAIM });
-    r.defineCommand('brazeResume', { numberOfKeys: 3, lua: RESUME });
-    r.defineCommand('brazeProducerBatch', { numberOfKeys: 3, lua: PRODUCER_BATCH });
-    r.defineCommand('brazeStart', { numberOfKeys: 2, lua: START });
+    for (const [name, [numberOfKeys, lua]] of Object.entries(SCRIPTS))
+      r.defineCommand(name, { numberOfKeys, lua });
   }
   const lua = r as Redis & Scripted;
   const keys = (runId: string) => runKeys(prefix, runId);
@@ -139,20 +216,27 @@ export function createRunStore(redis: Redis, prefix: string, retentionMs: number
   // TTL refreshes are best effort: a MULTI cut off by a reconnect must not fail a chunk or a run.
   const expireAll = async (k: ReturnType<typeof keys>) => {
     const m = redis.multi();
-    for (const key of [k.run, k.done, k.enqueued, k.inflight, k.dlq, k.rejected, k.batches])
+    for (const key of [k.run, k.done, k.enqueued, k.inflight, k.maybe, k.dlq, k.rejected, k.batches])
       m.expire(key, ttl);
     await m.exec().catch(() => undefined);
   };
 
   return {
-    async create(runId, source, extra = {}) {
+    async create(runId, start) {
       const k = keys(runId);
       const created = await redis.hsetnx(k.run, 'runId', runId);
       if (created === 0) return false;
       const now = Date.now();
+      const fields: Record<string, string | number> = {
+        status: 'reading',
+        createdAt: now,
+        seenAt: now,
+        producerDone: '0',
+      };
+      for (const [name, value] of Object.entries(start)) if (value !== undefined) fields[name] = value;
       await redis
         .multi()
-        .hset(k.run, { status: 'reading', source, createdAt: now, producerDone: '0', ...extra })
+        .hset(k.run, fields)
         .zadd(k.index, now, runId)
         // Index entries of runs past the retention period point at nothing: drop them.
         .zremrangebyscore(k.index, '-inf', now - retentionMs)
@@ -175,11 +259,14 @@ export function createRunStore(redis: Redis, prefix: string, retentionMs: number
       for (const [name, delta] of Object.entries(deltas)) if (delta) m.hincrby(k, name, delta);
       await m.exec();
     },
+    async set(runId, fields) {
+      await redis.hset(keys(runId).run, fields);
+    },
     async settle(runId, jobId, deltas, deadLetters) {
       const k = keys(runId);
       const args = [jobId, Date.now(), ttl, ...counterArgs(deltas), ...deadLetters];
       // The script gives the keys it creates the retention TTL: no extra commands per chunk.
-      return (await lua.brazeSettle(k.done, k.run, k.dlq, k.inflight, ...args)) === 1;
+      return (await lua.brazeSettle(k.done, k.run, k.dlq, k.inflight, k.maybe, ...args)) === 1;
     },
     async claim(runId, jobIds) {
       if (jobIds.length === 0) return [];
@@ -195,7 +282,7 @@ export function createRunStore(redis: Redis, prefix: string, retentionMs: number
     },
     async markInflight(runId, jobId) {
       const k = keys(runId);
-      const mark = Number(await lua.brazeStart(k.done, k.inflight, jobId, ttl));
+      const mark = Number(await lua.brazeStart(k.done, k.inflight, k.maybe, jobId, ttl));
       return mark < 0 ? 'settled' : mark > 0 ? 'again' : 'first';
     },
     async clearInflight(runId, jobId) {
@@ -207,9 +294,10 @@ export function createRunStore(redis: Redis, prefix: string, retentionMs: number
       await expireAll(k);
       return status;
     },
-    async resume(runId) {
+    async resume(runId, owner, leaseUntil, mode, ownerGone = false) {
       const k = keys(runId);
-      return (await lua.brazeResume(k.run, k.rejected, k.batches)) as string;
+      const args = [owner, leaseUntil, mode, Date.now(), ownerGone ? 1 : 0];
+      return (await lua.brazeResume(k.run, k.rejected, k.batches, ...args)) as string;
     },
     async producerBatch(runId, seq, deltas, rejections) {
       const k = keys(runId);
@@ -227,13 +315,16 @@ export function createRunStore(redis: Redis, prefix: string, retentionMs: number
       const k = keys(runId);
       await redis.del(k.dlq, k.rejected);
     },
-    async setStatus(runId, status, reason) {
-      const fields: Record<string, string | number> = { status };
-      if (reason) fields['reason'] = reason;
-      if (FINAL_STATUSES.has(status)) fields['finishedAt'] = Date.now();
-      await redis.hset(keys(runId).run, fields);
-      // An interrupted or halted run may never reach markProducerDone: its sets still need a TTL.
-      if (FINAL_STATUSES.has(status)) await expireAll(keys(runId));
+    async stop(runId, status, reason) {
+      const k = keys(runId);
+      const was = (await lua.brazeStop(k.run, status, reason ?? '', Date.now())) as string | null;
+      // A stopped run may never reach markProducerDone: its sets still need a TTL.
+      await expireAll(k);
+      return was ?? undefined;
+    },
+    async renewLease(runId, owner, leaseUntil) {
+      const st = await lua.brazeLease(keys(runId).run, owner, leaseUntil, Date.now());
+      return (st as string | null) ?? undefined;
     },
     async findByFingerprint(fingerprint) {
       return (await redis.get(fingerprintKey(prefix, fingerprint))) ?? undefined;
@@ -241,6 +332,14 @@ export function createRunStore(redis: Redis, prefix: string, retentionMs: number
     async rememberFingerprint(fingerprint, runId) {
       await redis.set(fingerprintKey(prefix, fingerprint), runId, 'EX', ttl);
     },
+    async joinFleet(destId, runId) {
+      const key = fleetKey(prefix, destId);
+      await redis.multi().sadd(key, runId).expire(key, ttl).exec();
+    },
+    async leaveFleet(destId, runId) {
+      await redis.srem(fleetKey(prefix, destId), runId);
+    },
+    fleetRuns: (destId) => redis.smembers(fleetKey(prefix, destId)),
   };
 }
 
@@ -249,6 +348,8 @@ function counterArgs(deltas: Partial<Counts>): string[] {
   const pairs = Object.entries(deltas).filter(([, d]) => d !== 0 && d !== undefined);
   return [String(pairs.length), ...pairs.flat().map(String)];
 }
+
+const num = (v: string | undefined) => (v === undefined || v === '' ? undefined : Number(v));
 
 function toRecord(h: Record<string, string>): RunRecord {
   const counts = Object.fromEntries(COUNTERS.map((c) => [c, Number(h[c] ?? 0)])) as Counts;
@@ -259,8 +360,18 @@ function toRecord(h: Record<string, string>): RunRecord {
     source: h['source'] ?? '',
     fingerprint: h['fingerprint'],
     createdAt: Number(h['createdAt'] ?? 0),
-    finishedAt: h['finishedAt'] ? Number(h['finishedAt']) : undefined,
+    finishedAt: num(h['finishedAt']),
     producerDone: h['producerDone'] === '1',
     reason: h['reason'],
+    endpoint: h['endpoint'],
+    keyFp: h['keyFp'],
+    destId: h['destId'],
+    mode: h['mode'] === 'fleet' ? 'fleet' : h['mode'] === 'local' ? 'local' : undefined,
+    owner: h['owner'],
+    leaseUntil: num(h['leaseUntil']),
+    seenAt: num(h['seenAt']),
+    inputBytes: num(h['inputBytes']),
+    replayOf: h['replayOf'],
+    replayedBy: h['replayedBy'],
   };
 }

@@ -1,4 +1,5 @@
-import type { RunRecord, RunStatus } from './store.js';
+import { describeDestination } from './destination.js';
+import { isLive, type RunRecord, type RunStatus } from './store.js';
 
 /** What a run did, in the shape `--json` prints. The counts always add up (see checkSummary). */
 export interface Summary {
@@ -6,27 +7,60 @@ export interface Summary {
   status: RunStatus;
   source: string;
   reason?: string;
+  /** Where the run sends: endpoint and a fingerprint of the key (never the key). */
+  destination?: string;
   rows: { read: number; valid: number; rejected: number };
   objects: { total: number; sent: number; accepted: number; failed: number; notAttempted: number };
   requests: { sent: number; retried: number; rateLimited: number };
   deadLetters: number;
   estimatedDataPoints: number;
-  /** Chunks that may have reached Braze twice (in flight when a process died, or timed out). */
+  /**
+   * Chunks that may have reached Braze twice: a request went again after an earlier one got no answer
+   * (a crash, a forced stop, a timeout, a reset). Their events and purchases may be recorded twice.
+   */
   possibleDuplicates: number;
   durationMs: number;
+  /** The process running it stopped without recording why (its lease lapsed): shown as interrupted. */
+  abandoned?: true;
+  /** Chunks of a stopped run still queued, sent by nobody until `--resume` (or dropped by `cancel`). */
+  parked?: { chunks: number };
+  replayOf?: string;
+  replayedBy?: string;
   /** Set when the same input was imported before: nothing was sent this time. */
   alreadyImported?: boolean;
   /** Set when the input broke mid-way (status failed): why. */
   inputError?: string;
 }
 
-export function summarize(run: RunRecord, now = Date.now()): Summary {
+/**
+ * A live run whose owner stopped renewing its lease: killed (-9), or a machine that went away. A fleet
+ * run is owned only while its producer reads; its workers may come and go after that.
+ */
+export function isAbandoned(run: RunRecord, now = Date.now(), ownerDead = false): boolean {
+  if (!isLive(run.status) || run.leaseUntil === undefined) return false;
+  if (run.mode === 'fleet' && run.producerDone) return false;
+  return ownerDead || run.leaseUntil < now;
+}
+
+/**
+ * `ownerDead`: the caller knows the owning process is gone (see runs/owner.ts), so the run is shown
+ * as abandoned before its lease lapses.
+ */
+export function summarize(run: RunRecord, now = Date.now(), ownerDead = false): Summary {
   const sent = run.objectsAccepted + run.objectsFailed;
+  const abandoned = isAbandoned(run, now, ownerDead);
+  const reason = abandoned
+    ? `abandoned: the process running it stopped without recording why (last heard of ${new Date(run.seenAt ?? run.createdAt).toISOString()}); continue with --resume ${run.runId}`
+    : run.reason;
+  const end = run.finishedAt ?? (abandoned ? (run.seenAt ?? run.createdAt) : now);
   return {
     runId: run.runId,
-    status: run.status,
+    status: abandoned ? 'interrupted' : run.status,
     source: run.source,
-    ...(run.reason ? { reason: run.reason } : {}),
+    ...(reason ? { reason } : {}),
+    ...(run.endpoint && run.keyFp
+      ? { destination: describeDestination({ endpoint: run.endpoint, keyFp: run.keyFp }) }
+      : {}),
     rows: { read: run.rowsRead, valid: run.rowsValid, rejected: run.rowsRejected },
     objects: {
       total: run.objects,
@@ -39,7 +73,10 @@ export function summarize(run: RunRecord, now = Date.now()): Summary {
     deadLetters: run.deadLetters,
     estimatedDataPoints: run.dataPoints,
     possibleDuplicates: run.possibleDuplicates,
-    durationMs: (run.finishedAt ?? now) - run.createdAt,
+    durationMs: Math.max(0, end - run.createdAt),
+    ...(abandoned ? { abandoned: true as const } : {}),
+    ...(run.replayOf ? { replayOf: run.replayOf } : {}),
+    ...(run.replayedBy ? { replayedBy: run.replayedBy } : {}),
   };
 }
 
@@ -67,6 +104,12 @@ export function formatSummary(s: Summary): string {
   const rows: Array<[string, string]> = [
     ['Run', `${s.runId}  (${s.status})`],
     ['Source', s.source],
+  ];
+  if (s.reason) rows.push(['Reason', s.reason]);
+  if (s.destination) rows.push(['Destination', s.destination]);
+  if (s.replayOf) rows.push(['Replay of', s.replayOf]);
+  if (s.replayedBy) rows.push(['Replayed by', s.replayedBy]);
+  rows.push(
     ['Rows', `${n(s.rows.read)} read, ${n(s.rows.valid)} valid, ${n(s.rows.rejected)} rejected`],
     [
       'Objects',
@@ -76,11 +119,24 @@ export function formatSummary(s: Summary): string {
       'Requests',
       `${n(s.requests.sent)} sent, ${n(s.requests.retried)} retried, ${n(s.requests.rateLimited)} rate-limited`,
     ],
+  );
+  if (s.possibleDuplicates > 0) {
+    rows.push([
+      'Possible dups',
+      `${n(s.possibleDuplicates)} chunk(s) may have reached Braze twice (sent again after an attempt got no answer); their events and purchases may be recorded twice`,
+    ]);
+  }
+  if (s.parked && s.parked.chunks > 0) {
+    rows.push([
+      'Parked',
+      `${n(s.parked.chunks)} chunk(s) queued and sent by nobody: continue with --resume ${s.runId}, or drop them with: braze-import cancel ${s.runId}`,
+    ]);
+  }
+  rows.push(
     ['Dead letters', n(s.deadLetters)],
     ['Data points', `~${n(s.estimatedDataPoints)} (estimated)`],
     ['Duration', `${(s.durationMs / 1000).toFixed(1)} s`],
-  ];
-  if (s.reason) rows.splice(2, 0, ['Reason', s.reason]);
+  );
   const width = Math.max(...rows.map(([k]) => k.length));
   return rows.map(([k, v]) => `${k.padEnd(width)}  ${v}`).join('\n');
 }

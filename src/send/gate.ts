@@ -89,15 +89,15 @@ export interface RateGate {
 }
 
 /**
- * The Redis edge of the send-rate rule in limiter.ts. The key names the settings: workers that
- * disagree about the limit would not share a ring, so every worker of a queue needs the same one
- * (as with BullMQ's own limiter).
+ * The Redis edge of the send-rate rule in limiter.ts, for one rate group: every run sending to one
+ * destination (by default) shares it, whatever process sends. The key names the settings: workers
+ * that disagree about the limit would not share a ring, so every worker of a group needs the same one.
  */
-export function createRateGate(redis: Redis, prefix: string, queue: string, g: GateSettings): RateGate {
+export function createRateGate(redis: Redis, prefix: string, group: string, g: GateSettings): RateGate {
   const r = redis as Redis & Partial<GateScript>;
   if (!r.brazeGate) r.defineCommand('brazeGate', { numberOfKeys: 1, lua: GATE });
   const lua = r as Redis & GateScript;
-  const key = `${prefix}:${queue}:gate:${g.max}:${g.spanMs}`;
+  const key = `${prefix}:gate:${group}:${g.max}:${g.spanMs}`;
   const take = async (): Promise<Slot> => {
     const [time, now, place] = (await lua.brazeGate(key, 'take', g.max, g.spanMs)) as number[];
     return { time: Number(time), now: Number(now), place: Number(place) };

@@ -32,6 +32,8 @@ export interface AttemptInfo {
   /** Attempts already finished before this one (BullMQ attemptsMade). */
   attemptsMade: number;
   maxAttempts: number;
+  /** An earlier attempt got no answer: Braze may already have the chunk. */
+  maybeDelivered?: boolean;
 }
 
 /**
@@ -91,7 +93,10 @@ export function createChunkProcessor(deps: { client: TrackClient; now?: () => nu
           outcome.status,
           `gave up after ${attempts} attempts: ${outcome.message}`,
         );
-        return settle(data, 0, failed, [], 'exhausted', attempts, now());
+        // An attempt without an answer may have been applied: the letter says so, and a replay of its
+        // events and purchases needs the user's explicit choice.
+        const unsure = attempt.maybeDelivered === true || maybeDelivered;
+        return settle(data, 0, failed, [], 'exhausted', attempts, now(), unsure);
       }
     }
   };
@@ -100,8 +105,14 @@ export function createChunkProcessor(deps: { client: TrackClient; now?: () => nu
 export type ChunkProcessor = ReturnType<typeof createChunkProcessor>;
 
 /** Every object of a chunk as given up: for a job that failed in a way the processor did not decide. */
-export function giveUp(data: TrackJobData, message: string, attempts: number, at = Date.now()): Settlement {
-  return settle(data, 0, everyObject(data, 0, message), [], 'exhausted', attempts, at);
+export function giveUp(
+  data: TrackJobData,
+  message: string,
+  attempts: number,
+  maybeDelivered: boolean,
+  at = Date.now(),
+): Settlement {
+  return settle(data, 0, everyObject(data, 0, message), [], 'exhausted', attempts, at, maybeDelivered);
 }
 
 function continuation(data: TrackJobData, suffix: string, rest: Remainder): TrackJobData {
@@ -124,15 +135,17 @@ function settle(
   stage: 'braze' | 'exhausted',
   attempts: number,
   at: number,
+  maybeDelivered = false,
 ): Settlement {
-  const deadLetters = failed.map((f) => toDeadLetter(data.runId, f, stage, attempts, at));
+  const deadLetters = failed.map((f) => toDeadLetter(data.runId, f, stage, attempts, at, maybeDelivered));
   return {
     kind: 'settle',
     deltas: {
       objectsAccepted: accepted,
       objectsFailed: failed.length,
       deadLetters: deadLetters.length,
-      jobsOpen: continuations.length - 1,
+      // The continuations are counted open by the worker's claim before they are queued.
+      jobsOpen: -1,
     },
     deadLetters,
     continuations,
@@ -151,6 +164,7 @@ export function toDeadLetter(
   stage: 'braze' | 'exhausted',
   attempts: number,
   at: number,
+  maybeDelivered = false,
 ): DeadLetter {
   const { external_id, ...rest } = f.object as BrazeObject & { external_id?: unknown };
   const value =
@@ -165,6 +179,7 @@ export function toDeadLetter(
     message: f.message,
     ...(f.status ? { status: f.status } : {}),
     attempts,
+    ...(maybeDelivered ? { maybeDelivered: true } : {}),
     record: { format: 'json', value },
     at,
   };

@@ -1,10 +1,17 @@
 import { setMaxListeners } from 'node:events';
+import { setTimeout as sleep } from 'node:timers/promises';
+import type { Queue, Worker } from 'bullmq';
+import type { Redis } from 'ioredis';
+import pLimit from 'p-limit';
+import type { TrackJobData } from '../../schemas/track.js';
 import type { Config } from '../config.js';
 import type { Logger } from '../infra/logger.js';
-import { openTrackQueue, TRACK_QUEUE } from '../infra/queues.js';
+import { createTrackQueue, openRedis } from '../infra/queues.js';
 import { closeRedis, createRedis } from '../infra/redis.js';
 import { createResources } from '../infra/resources.js';
-import { createRunStore } from '../runs/store.js';
+import { destinationOf } from '../runs/destination.js';
+import { createRunStore, isCompleted, isLive, type RunRecord, type RunStore } from '../runs/store.js';
+import { isAbandoned } from '../runs/summary.js';
 import { createRateGate } from './gate.js';
 import { createTrackClient } from './http.js';
 import { bullLimiterFor, gateFor } from './limiter.js';
@@ -17,10 +24,17 @@ export interface SenderOptions {
   redisUrl: string;
   braze: { endpoint: string; apiKey: string };
   concurrency: number;
+  /**
+   * Which runs this process sends: one run (`run` sends its own chunks and nobody else's), or every
+   * fleet run of its destination (`braze-import worker`), found as they appear.
+   */
+  scope: { runId: string } | 'fleet';
   /** Braze refused us for good (401/403/404): the run is halted. */
-  onHalt?: (runId: string, message: string) => void;
+  onHalt?: (runId: string, message: string, status: number) => void;
   /** The sending side died (a crashed thread, a worker loop that gave up): the run cannot finish here. */
   onFailure?: (message: string) => void;
+  /** How often a fleet sender looks for runs to send (ms). */
+  discoverMs?: number;
 }
 
 /** What this process's sender did since it started (for its own log line; runs hold the totals). */
@@ -36,70 +50,134 @@ export interface Sender {
   tally(): SenderTally;
 }
 
+interface Attached {
+  queue: Queue<TrackJobData>;
+  worker: Worker<TrackJobData>;
+  blocking: Redis;
+  stopWaiting: AbortController;
+}
+
 /**
- * The sending side: a BullMQ worker on the track queue behind the shared rate gate, an undici pool and
- * the run store. The same wiring serves `braze-import worker`, `run` in-process and `run`'s thread.
+ * A fleet worker serves a run while it is live and nobody abandoned it, and only a run recorded for
+ * its own destination: a chunk never goes out with another workspace's key.
+ */
+function serves(run: RunRecord | undefined, destId: string): boolean {
+  return (
+    run !== undefined &&
+    run.mode === 'fleet' &&
+    run.destId === destId &&
+    isLive(run.status) &&
+    !isAbandoned(run)
+  );
+}
+
+/**
+ * The sending side: per run it serves, a BullMQ worker on that run's queue; shared by all of them,
+ * the rate gate of the destination, an undici pool, the run store and a limit on requests in flight.
+ * The same wiring serves `braze-import worker`, `run` in-process and `run`'s thread.
  */
 export async function startSender(o: SenderOptions): Promise<Sender> {
   const { config, log } = o;
   const res = createResources();
+  const dest = destinationOf(o.braze.endpoint, o.braze.apiKey);
+  const attached = new Map<string, Attached>();
+  const tally: SenderTally = { chunks: 0, objectsAccepted: 0, objectsFailed: 0 };
+  const stopLooking = new AbortController();
   try {
     // Workers wait through Redis outages, but the first connection must work: fail with one line.
-    const { redis: state, queue } = await openTrackQueue(res, {
+    const state = await openRedis(res, {
       url: o.redisUrl,
       role: 'worker',
       name: 'braze-import:sender-state',
-      prefix: config.prefix,
       log,
     });
-    // BullMQ drops old failed jobs only when another fails; they hold user data, so enforce retention.
-    await queue.clean(config.retentionMs, 1000, 'failed');
     const client = createTrackClient({
       ...o.braze,
       connections: o.concurrency,
       timeoutMs: config.braze.requestTimeoutMs,
     });
     res.defer('http pool', () => client.close());
-    const blocking = createRedis(o.redisUrl, 'worker', 'braze-import:sender');
-    res.defer('worker redis', () => closeRedis(blocking));
-    const stopWaiting = new AbortController();
-    // Every chunk waiting at the gate listens to it (and stops listening when it leaves).
-    setMaxListeners(o.concurrency + 10, stopWaiting.signal);
-    const worker = createTrackWorker({
-      connection: blocking,
-      queue,
-      prefix: config.prefix,
-      concurrency: o.concurrency,
-      gate: createRateGate(state, config.prefix, TRACK_QUEUE, gateFor(config.braze.trackRateLimit)),
-      limiter: bullLimiterFor(config.braze.trackRateLimit),
-      stopWaiting: stopWaiting.signal,
-      process: createChunkProcessor({ client }),
-      runs: createRunStore(state, config.prefix, config.retentionMs),
-      log,
-      retentionMs: config.retentionMs,
-      lockMs: config.worker.lockMs,
-      onHalt: o.onHalt,
-    });
-    res.defer('worker', () => {
-      // Requests in flight finish; chunks still waiting for their send time go back to the queue.
-      stopWaiting.abort();
-      return worker.close();
-    });
-    const tally: SenderTally = { chunks: 0, objectsAccepted: 0, objectsFailed: 0 };
-    worker.on('completed', (_job, done: { accepted: number; failed: number }) => {
-      tally.chunks++;
-      tally.objectsAccepted += done.accepted;
-      tally.objectsFailed += done.failed;
-    });
-    worker.run().catch((err: Error) => {
-      log.error({ err: err.message }, 'worker stopped unexpectedly');
-      o.onFailure?.(`sending stopped: ${err.message}`);
-    });
+    const runs = createRunStore(state, config.prefix, config.retentionMs);
+    const gate = createRateGate(state, config.prefix, dest.id, gateFor(config.braze.trackRateLimit));
+    const slots = pLimit(o.concurrency);
+    const process = createChunkProcessor({ client });
+    const onQueueError = (err: Error) => log.debug({ err: err.message }, 'queue');
+
+    const attach = async (runId: string) => {
+      const queue = createTrackQueue(state, config.prefix, runId, onQueueError);
+      // BullMQ drops old failed jobs only when another fails; they hold user data, so enforce retention.
+      await queue.clean(config.retentionMs, 1000, 'failed');
+      const blocking = createRedis(o.redisUrl, 'worker', 'braze-import:sender');
+      const stopWaiting = new AbortController();
+      // Every chunk waiting at the gate listens to it (and stops listening when it leaves).
+      setMaxListeners(o.concurrency + 10, stopWaiting.signal);
+      const worker = createTrackWorker({
+        runId,
+        connection: blocking,
+        queue,
+        prefix: config.prefix,
+        concurrency: o.concurrency,
+        slots,
+        gate,
+        limiter: bullLimiterFor(config.braze.trackRateLimit),
+        stopWaiting: stopWaiting.signal,
+        process,
+        runs,
+        log,
+        retentionMs: config.retentionMs,
+        lockMs: config.worker.lockMs,
+        onHalt: o.onHalt,
+      });
+      worker.on('completed', (_job, done: { accepted: number; failed: number }) => {
+        tally.chunks++;
+        tally.objectsAccepted += done.accepted;
+        tally.objectsFailed += done.failed;
+      });
+      attached.set(runId, { queue, worker, blocking, stopWaiting });
+      worker.run().catch((err: Error) => {
+        log.error({ runId, err: err.message }, 'worker stopped unexpectedly');
+        o.onFailure?.(`sending stopped: ${err.message}`);
+      });
+      log.debug({ runId }, 'sending run');
+    };
+    /** Requests in flight finish; chunks still waiting for their send time go back to the queue. */
+    const detach = async (runId: string, force = false) => {
+      const a = attached.get(runId);
+      if (!a) return;
+      attached.delete(runId);
+      a.stopWaiting.abort();
+      if (force) void a.worker.close(true).catch(() => undefined);
+      else await a.worker.close().catch(() => undefined);
+      await a.queue.close().catch(() => undefined);
+      await closeRedis(a.blocking);
+    };
+
+    const scope = o.scope;
+    let discovery: Promise<void> = Promise.resolve();
+    if (scope === 'fleet') {
+      discovery = discover({
+        runs,
+        destId: dest.id,
+        every: o.discoverMs ?? 1000,
+        stop: stopLooking.signal,
+        attached: () => attached.keys(),
+        attach,
+        detach,
+        cleanUp: async (runId) => {
+          const queue = createTrackQueue(state, config.prefix, runId, onQueueError);
+          await queue.obliterate().finally(() => queue.close());
+        },
+        log,
+      });
+    } else {
+      await attach(scope.runId);
+    }
     return {
       tally: () => ({ ...tally }),
       async close(force = false) {
-        // A second, forcing call may arrive while the graceful close waits for requests in flight.
-        if (force) void worker.close(true);
+        stopLooking.abort();
+        await discovery;
+        await Promise.all([...attached.keys()].map((id) => detach(id, force)));
         const errors = await res.closeAll();
         for (const e of errors) log.warn(e.message);
       },
@@ -107,5 +185,51 @@ export async function startSender(o: SenderOptions): Promise<Sender> {
   } catch (err) {
     await res.closeAll();
     throw err;
+  }
+}
+
+/**
+ * A fleet sender's loop: start sending a fleet run of its destination when it appears, stop when it
+ * ends, is stopped or is abandoned. The worker that finds a run completed or cancelled removes its
+ * queue's keys and takes it off the destination's list.
+ */
+async function discover(o: {
+  runs: RunStore;
+  destId: string;
+  every: number;
+  stop: AbortSignal;
+  attached: () => Iterable<string>;
+  attach: (runId: string) => Promise<void>;
+  detach: (runId: string) => Promise<void>;
+  cleanUp: (runId: string) => Promise<void>;
+  log: Logger;
+}): Promise<void> {
+  while (!o.stop.aborted) {
+    try {
+      const ids = await o.runs.fleetRuns(o.destId);
+      const wanted = new Set<string>();
+      for (const id of ids) {
+        const run = await o.runs.get(id);
+        if (serves(run, o.destId)) {
+          wanted.add(id);
+          continue;
+        }
+        if (run && isLive(run.status)) continue; // abandoned while reading: parked until resumed
+        if (run && (isCompleted(run.status) || run.status === 'cancelled')) {
+          // Non-forced: fails while another worker still finishes a job; the next look tries again.
+          const cleaned = await o.cleanUp(id).then(
+            () => true,
+            () => false,
+          );
+          if (!cleaned) continue;
+        }
+        await o.runs.leaveFleet(o.destId, id);
+      }
+      for (const id of [...o.attached()]) if (!wanted.has(id)) void o.detach(id);
+      for (const id of wanted) if (![...o.attached()].includes(id) && !o.stop.aborted) await o.attach(id);
+    } catch (err) {
+      o.log.warn({ err: (err as Error).message }, 'could not look for runs to send; trying again');
+    }
+    await sleep(o.every, undefined, { signal: o.stop }).catch(() => undefined);
   }
 }

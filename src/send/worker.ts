@@ -1,24 +1,29 @@
 import { setTimeout as sleep } from 'node:timers/promises';
 import { type Job, type Queue, RateLimitError, UnrecoverableError, Worker } from 'bullmq';
 import type { Redis } from 'ioredis';
+import type { LimitFunction } from 'p-limit';
 import type { TrackJobData } from '../../schemas/track.js';
 import type { Logger } from '../infra/logger.js';
-import { DEFAULT_ATTEMPTS, TRACK_QUEUE, trackJobId, trackJobOptions } from '../infra/queues.js';
-import type { Counts, RunStore } from '../runs/store.js';
+import { DEFAULT_ATTEMPTS, trackJobId, trackJobOptions } from '../infra/queues.js';
+import { type Counts, isLive, type RunStore } from '../runs/store.js';
 import type { RateGate, Slot } from './gate.js';
 import type { LimiterSettings } from './limiter.js';
 import { type ChunkProcessor, giveUp, type Settlement } from './processor.js';
 
 export interface TrackWorkerDeps {
+  /** The run whose queue this worker serves: nothing else's chunks can reach it. */
+  runId: string;
   connection: Redis;
   queue: Queue<TrackJobData>;
   prefix: string;
   concurrency: number;
+  /** Requests in flight in this process, across every run it serves. */
+  slots: LimitFunction;
   /** Paces requests under Braze's limit, across all workers. */
   gate: RateGate;
   /** Aborted when this worker starts closing: a chunk still waiting for its send time goes back to the queue unsent. */
   stopWaiting?: AbortSignal;
-  /** BullMQ's limiter: loose, there so that a 429 pause reaches every worker. */
+  /** BullMQ's limiter: loose, there so that a 429 pause reaches every worker of the run. */
   limiter: LimiterSettings;
   process: ChunkProcessor;
   runs: RunStore;
@@ -26,8 +31,8 @@ export interface TrackWorkerDeps {
   retentionMs: number;
   /** BullMQ lock: a dead worker's chunks go back to the queue this long after it stopped renewing. */
   lockMs?: number;
-  /** Called once when Braze refuses us for good (401/403/404): the run halts. */
-  onHalt?: (runId: string, message: string) => void;
+  /** Braze refused us for good (401/403/404): called once per chunk that met it; the run is halted. */
+  onHalt?: (runId: string, message: string, status: number) => void;
 }
 
 /** Braze refused us for good: the job fails without retries and is not dead-lettered (the run halts). */
@@ -87,7 +92,21 @@ export function createTrackWorker(deps: TrackWorkerDeps): Worker<TrackJobData> {
     const letters = s.deadLetters.map((d) => JSON.stringify(d));
     await runs.settle(data.runId, jobId, { ...s.deltas, ...extra }, letters);
   };
-  const handler = async (job: Job<TrackJobData>, _token?: string, signal?: AbortSignal) => {
+  /** The remainder of a chunk (halves, a re-send) joins the queue, counted open before it exists. */
+  const carryOn = async (job: Job<TrackJobData>, continuations: TrackJobData[], maxAttempts: number) => {
+    const backoff = job.opts.backoff;
+    const baseMs = typeof backoff === 'object' ? (backoff.delay ?? 1000) : (backoff ?? 1000);
+    const opts = trackJobOptions(deps.retentionMs, { attempts: maxAttempts, baseMs });
+    const ids = continuations.map((c) => trackJobId(c));
+    // Claimed first: a worker that dies between the claim and the add re-runs this chunk, and the
+    // claim does not count the same continuation twice.
+    const wanted = await runs.claim(job.data.runId, ids);
+    const add = continuations.flatMap((c, i) =>
+      wanted[i] ? [{ name: 'track', data: c, opts: { ...opts, jobId: ids[i] } }] : [],
+    );
+    if (add.length > 0) await queue.addBulk(add);
+  };
+  const send = async (job: Job<TrackJobData>, signal?: AbortSignal) => {
     const data = job.data;
     const maxAttempts = job.opts.attempts ?? DEFAULT_ATTEMPTS;
     const jobId = job.id ?? trackJobId(data);
@@ -109,26 +128,17 @@ export function createTrackWorker(deps: TrackWorkerDeps): Worker<TrackJobData> {
         slot = await waitForSendTime(deps, signal, heldUntil);
       }
     } catch (err) {
+      // Never sent: this attempt leaves no mark (an earlier unanswered one keeps its own).
       if (!again) await runs.clearInflight(data.runId, jobId);
       throw err;
     }
-    const result = await deps.process(data, { attemptsMade: job.attemptsMade, maxAttempts }, signal);
+    const attempt = { attemptsMade: job.attemptsMade, maxAttempts, maybeDelivered: again };
+    const result = await deps.process(data, attempt, signal);
     switch (result.kind) {
       case 'settle': {
-        if (result.continuations.length > 0) {
-          const backoff = job.opts.backoff;
-          const baseMs = typeof backoff === 'object' ? (backoff.delay ?? 1000) : (backoff ?? 1000);
-          const opts = trackJobOptions(deps.retentionMs, { attempts: maxAttempts, baseMs });
-          await queue.addBulk(
-            result.continuations.map((c) => ({
-              name: 'track',
-              data: c,
-              opts: { ...opts, jobId: trackJobId(c) },
-            })),
-          );
-        }
+        if (result.continuations.length > 0) await carryOn(job, result.continuations, maxAttempts);
         // One round trip per chunk: the request is counted with its outcome.
-        await record(data, jobId, result, { requestsSent: 1, possibleDuplicates: again ? 1 : 0 });
+        await record(data, jobId, result, { requestsSent: 1 });
         return { accepted: result.deltas.objectsAccepted ?? 0, failed: result.deltas.objectsFailed ?? 0 };
       }
       case 'rate-limited':
@@ -137,25 +147,29 @@ export function createTrackWorker(deps: TrackWorkerDeps): Worker<TrackJobData> {
         await runs.incr(data.runId, { requestsSent: 1, requestsRateLimited: 1 });
         if ((job.attemptsStarted ?? 0) > MAX_STARTS)
           throw new Error('rate limited too many times; retrying later');
-        // Pauses every worker of the queue (the limiter option makes them honour it), not just this one,
-        // and moves the gate's next slots past the pause.
+        // Pauses every worker of the run (the limiter option makes them honour it), not just this one,
+        // and moves the gate's next slots past the pause for every run of the rate group.
         await Promise.all([queue.rateLimit(result.waitMs), deps.gate.holdOff(result.waitMs)]);
         throw new RateLimitError();
       case 'retry':
         if (!result.maybeDelivered) await runs.clearInflight(data.runId, jobId);
         await runs.incr(data.runId, { requestsSent: 1, requestsRetried: 1 });
         throw new Error(result.message);
-      case 'halt':
+      case 'halt': {
         await runs.clearInflight(data.runId, jobId);
         await runs.incr(data.runId, { requestsSent: 1 });
-        await runs.setStatus(data.runId, 'halted', result.message);
+        const was = await runs.stop(data.runId, 'halted', result.message);
         await queue.pause();
-        log.error({ runId: data.runId, status: result.status }, result.message);
-        deps.onHalt?.(data.runId, result.message);
+        // Every chunk in flight meets the same answer: the one that halts the run says so.
+        if (was && isLive(was)) log.error({ runId: data.runId, status: result.status }, result.message);
+        deps.onHalt?.(data.runId, result.message, result.status);
         throw new HaltError(result.message);
+      }
     }
   };
-  const worker = new Worker<TrackJobData>(TRACK_QUEUE, handler, {
+  const handler = (job: Job<TrackJobData>, _token?: string, signal?: AbortSignal) =>
+    deps.slots(() => send(job, signal));
+  const worker = new Worker<TrackJobData>(queue.name, handler, {
     connection: deps.connection,
     prefix: deps.prefix,
     concurrency: deps.concurrency,
@@ -174,7 +188,7 @@ export function createTrackWorker(deps: TrackWorkerDeps): Worker<TrackJobData> {
     const final = err instanceof UnrecoverableError || job.attemptsMade >= (job.opts.attempts ?? 1);
     if (!final) return;
     // Safety net: a failure the processor did not turn into an outcome must still be accounted for.
-    const result = giveUp(job.data, `failed: ${err.message}`, job.attemptsMade);
+    const result = giveUp(job.data, `failed: ${err.message}`, job.attemptsMade, true);
     record(job.data, job.id ?? trackJobId(job.data), result, {}).catch((e: Error) => {
       log.error({ jobId: job.id, err: e.message }, 'could not record a failed chunk');
     });

@@ -13,7 +13,8 @@ describe('dead letters: inspect, export, replay, purge', () => {
     const env = t.env({ BRAZE_RETRY_ATTEMPTS: '2', BRAZE_RETRY_BASE_MS: '20' });
     const { path, users } = writeCsv(t.dir, 300, 21, 0.05);
     const bad = users.filter((u) => u.bad);
-    t.emu.setFaults({ failRate: 1, seed: 1 });
+    // 500 and 503 only: answers that say the chunk was not applied (a 504 may have been).
+    t.emu.setFaults({ failRate: 1, failStatuses: [500, 503], seed: 1 });
     const first = await runCli(['run', path, '--json', '--run-id', 'outage'], env);
     t.emu.setFaults({ failRate: 0 });
     expect(first.code).toBe(3);

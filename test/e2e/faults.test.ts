@@ -120,7 +120,7 @@ describe('fault injection (real processes)', () => {
     const before = await status(e, 'fb');
     expect(before.rows.read).toBeLessThan(ROWS); // it really died mid-file
     const resumed = await runCli(['run', file.path, '--resume', 'fb', '--json'], e);
-    expect(resumed.code).toBe(3);
+    expect(resumed.code, resumed.stderr).toBe(3);
     await verify(e, JSON.parse(resumed.stdout) as Summary);
   });
 

@@ -233,7 +233,7 @@ describe('the API key never leaves the process', () => {
     expect(keys).toEqual(
       expect.arrayContaining([`${prefix}:run:normal`, `${prefix}:dlq:faults`, `${prefix}:runs`]),
     );
-    expect(keys.some((k) => k.startsWith(`${prefix}:users-track:`))).toBe(true);
+    expect(keys.some((k) => k.startsWith(`${prefix}:track.`))).toBe(true);
     expect(text).toContain('@example.com');
     expectNoKey(keys.join('\n'), 'a Redis key name');
     expectNoKey(text, 'a Redis value');

@@ -1,4 +1,5 @@
 import type { RawRow, UserRecord } from '../../schemas/record.js';
+import type { RunStart } from '../../src/runs/store.js';
 
 /** A valid UserRecord; override any field. */
 export function makeUserRecord(overrides: Partial<UserRecord> = {}): UserRecord {
@@ -45,4 +46,18 @@ export function makeCsvRow(values: Record<string, string>, line = 2, header = Ob
 
 export function makeJsonRow(value: unknown, line = 1): RawRow {
   return { line, kind: 'jsonl', value };
+}
+
+/** What a run records when it begins, for store-level tests; override any field. */
+export function runStart(source: string, overrides: Partial<RunStart> = {}): RunStart {
+  return {
+    source,
+    endpoint: 'http://127.0.0.1:1',
+    keyFp: '0123456789abcdef',
+    destId: 'dest00000000',
+    mode: 'local',
+    owner: 'test-owner',
+    leaseUntil: Date.now() + 60_000,
+    ...overrides,
+  };
 }

@@ -1,8 +1,8 @@
 import type { RawRow } from '../../schemas/record.js';
 import { type Config, loadConfig } from '../../src/config.js';
+import type { ImportInput } from '../../src/import/import.js';
+import { inputChunker } from '../../src/import/input.js';
 import { silentLogger } from '../../src/infra/logger.js';
-import type { ImportInput } from '../../src/runs/import.js';
-import { inputChunker } from '../../src/runs/input.js';
 import { createValidator, estimateDataPoints } from '../../src/validate/index.js';
 import { uniquePrefix } from './redis.js';
 

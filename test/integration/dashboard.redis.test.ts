@@ -7,13 +7,15 @@ import { createDashboardApp } from '../../src/dashboard/app.js';
 import { isLoopbackHost } from '../../src/dashboard/auth.js';
 import { summarizeJobData } from '../../src/dashboard/job-summary.js';
 import { listenDashboard, type RunningDashboard } from '../../src/dashboard/server.js';
-import { createTrackQueue, TRACK_QUEUE, trackJobId } from '../../src/infra/queues.js';
+import { createTrackQueue, trackJobId, trackQueueName } from '../../src/infra/queues.js';
 import { createRunStore, type RunStore } from '../../src/runs/store.js';
+import { runStart } from '../helpers/factories.js';
 import { deletePrefix, testRedis, uniquePrefix } from '../helpers/redis.js';
 
 const EMAIL = 'ada.lovelace@example.com';
 const SURNAME = 'Lovelace';
 const RUN_ID = 'run-dashboard-test';
+const TRACK_QUEUE = trackQueueName(RUN_ID);
 const AUTH: DashboardAuth = { user: 'ops', password: 'correct horse battery staple' };
 
 const BODY = (n: number) => ({
@@ -66,7 +68,7 @@ async function start(
   options: { auth?: DashboardAuth; allowActions?: boolean; ping?: () => Promise<unknown> } = {},
 ) {
   const app = createDashboardApp({
-    queue,
+    queues: { current: async () => [queue], close: async () => {} },
     runs,
     auth: options.auth,
     allowActions: options.allowActions ?? false,
@@ -81,10 +83,10 @@ async function start(
 beforeAll(async () => {
   redis = testRedis();
   prefix = uniquePrefix('dash');
-  queue = createTrackQueue(redis, prefix);
+  queue = createTrackQueue(redis, prefix, RUN_ID);
   runs = createRunStore(redis, prefix, 86_400_000);
   for (const data of [chunk(0), chunk(1)]) await queue.add('track', data, { jobId: trackJobId(data) });
-  await runs.create(RUN_ID, 'users.csv');
+  await runs.create(RUN_ID, runStart('users.csv'));
   await runs.incr(RUN_ID, { rowsRead: 6, rowsValid: 6, chunks: 2, objects: 6 });
 });
 

@@ -86,7 +86,7 @@ describe('send gate in Redis', () => {
     const prefix = t.prefix();
     const gate = createRateGate(t.redis(), prefix, 'q', g);
     await gate.take();
-    const keys = await t.redis().keys(`${prefix}:q:gate:*`);
+    const keys = await t.redis().keys(`${prefix}:gate:q:*`);
     expect(keys).toHaveLength(1);
     // One string: the count, the newest time, then 8 bytes a place.
     expect(await t.redis().strlen(keys[0]!)).toBe(3 * 8);

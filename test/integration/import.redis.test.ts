@@ -1,7 +1,8 @@
 import { afterAll, beforeAll, beforeEach, describe, expect, it } from 'vitest';
 import { type Emulator, startEmulator } from '../../src/emulator/index.js';
-import { runImport } from '../../src/runs/import.js';
+import { runImport } from '../../src/import/import.js';
 import { checkSummary } from '../../src/runs/summary.js';
+import { runStart } from '../helpers/factories.js';
 import { jsonInput, quietLog, testConfig } from '../helpers/import.js';
 import { testRedisUrl } from '../helpers/redis.js';
 
@@ -131,13 +132,14 @@ describe('run store: a producer batch sent twice counts once', () => {
     const redis = new Redis(testRedisUrl());
     try {
       const runs = createRunStore(redis, testConfig().prefix, 60_000);
-      await runs.create('b1', 'f');
+      // Its owner is gone (lease lapsed), so a resume may take it over.
+      await runs.create('b1', runStart('f', { leaseUntil: 0 }));
       await runs.producerBatch('b1', 0, { rowsRead: 10, rowsRejected: 1, deadLetters: 1 }, ['{"x":1}']);
       await runs.producerBatch('b1', 0, { rowsRead: 10, rowsRejected: 1, deadLetters: 1 }, ['{"x":1}']);
       await runs.producerBatch('b1', 1, { rowsRead: 5 }, []);
       expect(await runs.get('b1')).toMatchObject({ rowsRead: 15, rowsRejected: 1, deadLetters: 1 });
       expect(await runs.countDeadLetters('b1')).toBe(1);
-      await runs.resume('b1');
+      expect(await runs.resume('b1', 'next-owner', Date.now() + 10_000, 'local')).toBe('reading');
       expect(await runs.get('b1')).toMatchObject({
         rowsRead: 0,
         rowsRejected: 0,

@@ -2,6 +2,7 @@ import { describe, expect, it } from 'vitest';
 import { loadConfig } from '../../src/config.js';
 import { trackJobOptions } from '../../src/infra/queues.js';
 import { createRunStore, runKeys } from '../../src/runs/store.js';
+import { runStart } from '../helpers/factories.js';
 import { useTestRedis } from '../helpers/redis.js';
 
 const RETENTION_MS = 5000;
@@ -46,7 +47,7 @@ describe('retention: every key a run writes expires', () => {
     const p = prefix();
     const runs = createRunStore(t.redis(), p, RETENTION_MS);
     const k = runKeys(p, 'run-a');
-    expect(await runs.create('run-a', 'f.csv')).toBe(true);
+    expect(await runs.create('run-a', runStart('f.csv'))).toBe(true);
     await runs.producerBatch('run-a', 0, {}, [letter(3, 'rejected'), letter(9, 'rejected')]);
     expect(await runs.claim('run-a', ['run-a-0', 'run-a-1'])).toEqual([true, true]);
     await runs.rememberFingerprint('fp-a', 'run-a');
@@ -75,16 +76,16 @@ describe('retention: every key a run writes expires', () => {
   it('an interrupted run (never marked producer-done) gets TTLs on its sets too', async () => {
     const p = prefix();
     const runs = createRunStore(t.redis(), p, RETENTION_MS);
-    await runs.create('run-i', 'f.csv');
+    await runs.create('run-i', runStart('f.csv'));
     await runs.claim('run-i', ['run-i-0', 'run-i-1', 'run-i-2']);
-    await runs.setStatus('run-i', 'interrupted', 'stopped by signal while reading');
+    await runs.stop('run-i', 'interrupted', 'stopped by signal while reading');
     await expectAllExpiring(p, RETENTION_MS, [runKeys(p, 'run-i').enqueued]);
   });
 
   it('after the retention period the run, its dead letters and its index entry are gone', async () => {
     const p = prefix();
     const runs = createRunStore(t.redis(), p, 1000);
-    await runs.create('old', 'f.csv');
+    await runs.create('old', runStart('f.csv'));
     await runs.producerBatch('old', 0, {}, [letter(2, 'rejected')]);
     await runs.markProducerDone('old');
     expect(await runs.list()).toEqual(['old']);
@@ -94,7 +95,7 @@ describe('retention: every key a run writes expires', () => {
     // Not listed although the index entry may still be there (a dead id is never offered) ...
     expect(await runs.list()).toEqual([]);
     // ... and the next run prunes it from the index.
-    await runs.create('new', 'f.csv');
+    await runs.create('new', runStart('f.csv'));
     expect(await t.redis().zrange(runKeys(p, '').index, 0, -1)).toEqual(['new']);
     expect(await runs.list()).toEqual(['new']);
   });
@@ -105,7 +106,7 @@ describe('retention: every key a run writes expires', () => {
     const index = runKeys(p, '').index;
     await t.redis().zadd(index, Date.now() - 10 * 86_400_000, 'ancient');
     await t.redis().zadd(index, Date.now() - RETENTION_MS - 1, 'just-expired');
-    await runs.create('fresh', 'f.csv');
+    await runs.create('fresh', runStart('f.csv'));
     expect(await t.redis().zrange(index, 0, -1)).toEqual(['fresh']);
     expect(await runs.list()).toEqual(['fresh']);
   });
@@ -113,7 +114,7 @@ describe('retention: every key a run writes expires', () => {
   it('dlq purge deletes both dead-letter lists at once, before they expire', async () => {
     const p = prefix();
     const runs = createRunStore(t.redis(), p, RETENTION_MS);
-    await runs.create('purge-me', 'f.csv');
+    await runs.create('purge-me', runStart('f.csv'));
     await runs.producerBatch('purge-me', 0, {}, [letter(2, 'rejected')]);
     await runs.claim('purge-me', ['purge-me-0']);
     await runs.settle('purge-me', 'purge-me-0', { jobsOpen: -1, deadLetters: 1 }, [letter(4, 'braze')]);

@@ -1,12 +1,13 @@
-import { Queue } from 'bullmq';
+import pLimit from 'p-limit';
 import { describe, expect, it } from 'vitest';
 import type { TrackJobData } from '../../schemas/track.js';
-import { TRACK_QUEUE, trackJobId, trackJobOptions } from '../../src/infra/queues.js';
+import { createTrackQueue, trackJobId, trackJobOptions } from '../../src/infra/queues.js';
 import { createRunStore } from '../../src/runs/store.js';
 import { createRateGate } from '../../src/send/gate.js';
 import { bullLimiterFor, gateFor } from '../../src/send/limiter.js';
 import type { ChunkResult } from '../../src/send/processor.js';
 import { createTrackWorker } from '../../src/send/worker.js';
+import { runStart } from '../helpers/factories.js';
 import { quietLog } from '../helpers/import.js';
 import { testRedis, useTestRedis } from '../helpers/redis.js';
 
@@ -19,9 +20,9 @@ describe('the track worker after a 429', () => {
     // spread over the next windows, so some of those times fall inside the pause.
     const limit = { max: 10, windowMs: 1000 };
     const pauseMs = 1500;
-    const queue = new Queue<TrackJobData>(TRACK_QUEUE, { connection: t.redis(), prefix });
+    const queue = createTrackQueue(t.redis(), prefix, 'r');
     const runs = createRunStore(t.redis(), prefix, 60_000);
-    await runs.create('r', 'test');
+    await runs.create('r', runStart('test'));
     const calls: { chunk: number; at: number }[] = [];
     let answered429At = 0;
     const process = async (data: TrackJobData): Promise<ChunkResult> => {
@@ -34,11 +35,13 @@ describe('the track worker after a 429', () => {
     };
     const connection = testRedis();
     const worker = createTrackWorker({
+      runId: 'r',
       connection,
       queue,
       prefix,
       concurrency: 16,
-      gate: createRateGate(t.redis(), prefix, TRACK_QUEUE, gateFor(limit)),
+      slots: pLimit(16),
+      gate: createRateGate(t.redis(), prefix, 'dest', gateFor(limit)),
       limiter: bullLimiterFor(limit),
       process,
       runs,

@@ -117,6 +117,7 @@ describe('summary', () => {
       requestsRateLimited: 0,
       deadLetters: 3,
       dataPoints: 16,
+      bytesRead: 0,
     };
     const s = summarize(base);
     expect(s.objects).toEqual({ total: 8, sent: 8, accepted: 7, failed: 1, notAttempted: 0 });

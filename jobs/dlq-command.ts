@@ -7,67 +7,22 @@ import { requireBraze } from '../src/config.js';
 import { exportDeadLetters, readDeadLetters } from '../src/dead-letter/export.js';
 import { type ReplayStage, replayRows } from '../src/dead-letter/replay.js';
 import { UsageError } from '../src/errors.js';
-import { closeRedis, connectRedis, createRedis } from '../src/infra/redis.js';
-import { runImport } from '../src/runs/import.js';
-import { inputChunker, loadMapping } from '../src/runs/input.js';
-import { createRunStore, type RunStore, runKeys } from '../src/runs/store.js';
-import { exitCodeFor, formatSummary, summarize } from '../src/runs/summary.js';
+import { runImport } from '../src/import/import.js';
+import { inputChunker, loadMapping } from '../src/import/input.js';
+import { isLive, runKeys } from '../src/runs/store.js';
+import { exitCodeFor, isAbandoned } from '../src/runs/summary.js';
 import { createValidator, estimateDataPoints } from '../src/validate/index.js';
 import { out, parseFlags, requireRedisUrl, setup } from './common.js';
 import { report } from './run-command.js';
-
-/** Runs a body with a run store on REDIS_URL, closing the connection afterwards. */
-async function withRuns<T>(what: string, body: (runs: RunStore, prefix: string) => Promise<T>): Promise<T> {
-  const { config } = setup();
-  const url = requireRedisUrl(config, what);
-  const redis = await connectRedis(createRedis(url, 'producer', `braze-import:${what}`), url);
-  try {
-    return await body(createRunStore(redis, config.prefix, config.retentionMs), config.prefix);
-  } finally {
-    await closeRedis(redis);
-  }
-}
-
-async function runOrLatest(runs: RunStore, runId: string | undefined): Promise<string> {
-  if (runId) {
-    if (!(await runs.get(runId)))
-      throw new UsageError(`no run ${runId} (runs are kept for the retention period)`);
-    return runId;
-  }
-  const [latest] = await runs.list(1);
-  if (!latest) throw new UsageError('no runs yet');
-  return latest;
-}
-
-export function statusCommand(program: Command): void {
-  program
-    .command('status')
-    .description('show a run (default: the latest) or, with --all, the recent runs (needs REDIS_URL)')
-    .argument('[run]', 'run id')
-    .option('--all', 'list recent runs')
-    .option('--json', 'print JSON')
-    .action(async (runId: string | undefined, flags: { all?: boolean; json?: boolean }) => {
-      await withRuns('status', async (runs) => {
-        if (flags.all) {
-          const ids = await runs.list(50);
-          const all = (await Promise.all(ids.map((id) => runs.get(id)))).filter((r) => r !== undefined);
-          if (flags.json) out(JSON.stringify(all.map((r) => summarize(r))));
-          else for (const r of all) out(`${r.runId}  ${r.status.padEnd(22)} ${r.source}`);
-          return;
-        }
-        const run = await runs.get(await runOrLatest(runs, runId));
-        if (!run) throw new UsageError(`no run ${runId}`);
-        const summary = summarize(run);
-        out(flags.json ? JSON.stringify(summary) : formatSummary(summary));
-      });
-    });
-}
+import { runOrLatest, withRuns } from './state.js';
 
 const replayFlags = z.object({
   run: z.string().optional(),
   includeRejected: z.boolean().default(false),
   mapping: z.string().optional(),
   newRunId: z.string().optional(),
+  force: z.boolean().default(false),
+  includeMaybeDelivered: z.boolean().default(false),
   enqueueOnly: z.boolean().default(false),
   concurrency: concurrencyFlag,
   json: z.boolean().default(false),
@@ -90,7 +45,7 @@ export function dlqCommand(program: Command): void {
     .option('--limit <n>', 'at most this many', '100')
     .option('--json', 'one JSON object per line')
     .action(async (flags: { run?: string; limit: string; json?: boolean }) => {
-      await withRuns('dlq list', async (runs) => {
+      await withRuns('dlq list', async ({ runs }) => {
         const runId = await runOrLatest(runs, flags.run);
         const limit = Number(flags.limit) || 100;
         let shown = 0;
@@ -99,7 +54,7 @@ export function dlqCommand(program: Command): void {
           out(
             flags.json
               ? JSON.stringify(withoutRecord(dl))
-              : `line ${dl.line}\t${dl.stage}\t${dl.code}\t${dl.message}`,
+              : `line ${dl.line}\t${dl.stage}\t${dl.code}\t${dl.message}${dl.maybeDelivered ? '\t(may already be in Braze)' : ''}`,
           );
         }
         const total = await runs.countDeadLetters(runId);
@@ -115,7 +70,7 @@ export function dlqCommand(program: Command): void {
     .option('--out <file>', 'output file (default: stdout)')
     .action(async (raw: Record<string, unknown>) => {
       const flags = parseFlags(exportFlags, raw);
-      await withRuns('dlq export', async (runs) => {
+      await withRuns('dlq export', async ({ runs }) => {
         const runId = await runOrLatest(runs, flags.run);
         const stream = flags.out ? createWriteStream(flags.out) : process.stdout;
         const result = await exportDeadLetters(
@@ -139,6 +94,11 @@ export function dlqCommand(program: Command): void {
     .option('--include-rejected', 'also replay rows our validation rejected (they are re-validated)')
     .option('--mapping <file>', 'the mapping the original run used (for re-validating rejected CSV rows)')
     .option('--new-run-id <id>', 'id of the replay run (default: generated)')
+    .option('--force', 'replay letters that an earlier replay already sent')
+    .option(
+      '--include-maybe-delivered',
+      'also re-send the events and purchases of letters that may already be in Braze (they may be recorded twice)',
+    )
     .option('--enqueue-only', 'only enqueue; `braze-import worker` processes send')
     .option('--concurrency <n>', 'requests in flight in this process', '32')
     .option('--json', 'print the summary as one JSON object on stdout')
@@ -151,12 +111,29 @@ export function dlqCommand(program: Command): void {
         flags.includeRejected ? ['braze', 'exhausted', 'rejected'] : ['braze', 'exhausted'],
       );
       const mapping = flags.mapping ? await loadMapping(flags.mapping) : undefined;
-      const summary = await withRuns('dlq replay', async (runs) => {
+      let skipped = 0;
+      const summary = await withRuns('dlq replay', async ({ runs }) => {
         const runId = await runOrLatest(runs, flags.run);
+        const original = await runs.get(runId);
+        if (original && isLive(original.status) && !isAbandoned(original)) {
+          throw new UsageError(
+            `run ${runId} is still ${original.status}; replay its dead letters when it has stopped`,
+          );
+        }
+        const earlier = original?.replayedBy ? await runs.get(original.replayedBy) : undefined;
+        if (earlier && !flags.force) {
+          throw new UsageError(
+            `the dead letters of ${runId} were replayed by run ${earlier.runId} (${earlier.status}); pass --force to send them again`,
+          );
+        }
+        const rows = replayRows(readDeadLetters(runs, runId), stages, {
+          includeMaybeDelivered: flags.includeMaybeDelivered,
+          onSkip: () => skipped++,
+        });
         return runImport(
           {
             source: `dead letters of ${runId}`,
-            rows: replayRows(readDeadLetters(runs, runId), stages),
+            rows,
             validate: createValidator({ mapping }),
             ...inputChunker(config),
             estimateDataPoints,
@@ -167,11 +144,18 @@ export function dlqCommand(program: Command): void {
             redisUrl: url,
             braze,
             runId: flags.newRunId,
+            replayOf: runId,
+            onBegin: (replayId) => runs.set(runId, { replayedBy: replayId }),
             enqueueOnly: flags.enqueueOnly,
             concurrency: flags.concurrency,
           },
         );
       });
+      if (skipped > 0) {
+        process.stderr.write(
+          `${skipped} event/purchase letter(s) may already be in Braze and were not replayed; --include-maybe-delivered sends them (they may then be recorded twice)\n`,
+        );
+      }
       report(summary, flags.json);
       process.exitCode = flags.enqueueOnly ? 0 : exitCodeFor(summary.status);
     });
@@ -180,7 +164,7 @@ export function dlqCommand(program: Command): void {
     .description("delete a run's dead letters now (they also expire after the retention period)")
     .requiredOption('--run <id>', 'run id')
     .action(async (flags: { run: string }) => {
-      await withRuns('dlq purge', async (runs, prefix) => {
+      await withRuns('dlq purge', async ({ runs, prefix }) => {
         const n = await runs.countDeadLetters(flags.run);
         await runs.purgeDeadLetters(flags.run);
         process.stderr.write(
