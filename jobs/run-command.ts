@@ -89,7 +89,7 @@ export function runCommand(program: Command): void {
           exitAfter(FORCE_EXIT_MS, 130);
           void recordForcedStop().finally(() => process.exit(130));
         },
-        deadlineMs: 30_000,
+        deadlineMs: config.shutdownMs,
       });
       const redis = await provideRedis(config.redisUrl);
       let exported: string | undefined;

@@ -68,6 +68,7 @@ export function cancelCommand(program: Command): void {
         try {
           dropped = await queuedChunks(queue);
           await queue.obliterate({ force: true });
+          await queue.removeRateLimitKey();
         } finally {
           await queue.close();
         }

@@ -7,8 +7,12 @@ import { gateFor } from '../src/send/limiter.js';
 import type { Sender } from '../src/send/sender.js';
 import { exitAfter, parseFlags, requireRedisUrl, setup, tuneHeapForStreaming } from './common.js';
 
-/** A forced stop ends the process within this long, whatever Redis and Braze are doing. */
-const FORCE_EXIT_MS = 2000;
+/**
+ * A forced stop ends the process within this long, whatever Redis and Braze are doing: enough for
+ * a close that can still happen, nothing to wait for otherwise (a worker records nothing on its way
+ * out; its chunks in flight go to another worker when their locks lapse).
+ */
+const FORCE_EXIT_MS = 500;
 
 export function workerCommand(program: Command): void {
   program
@@ -45,7 +49,7 @@ export function workerCommand(program: Command): void {
           if (sender) void sender.close(true);
           exitAfter(FORCE_EXIT_MS, 130);
         },
-        deadlineMs: 30_000,
+        deadlineMs: config.shutdownMs,
       });
       try {
         const { startSender } = await import('../src/send/sender.js');

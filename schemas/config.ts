@@ -73,6 +73,8 @@ export const envSchema = z.object({
     .string()
     .regex(/^[A-Za-z0-9_-]{1,64}$/, { message: 'expected 1-64 letters, digits, _ or -' })
     .default('braze-import'),
+  /** How long a first SIGINT/SIGTERM may drain (requests in flight) before the stop is forced. */
+  BRAZE_IMPORT_SHUTDOWN_MS: wholeNumber(100, 600_000).default(30_000),
   BRAZE_IMPORT_MAX_BACKLOG_MB: wholeNumber(1, 65_536).default(64),
   BRAZE_IMPORT_RETENTION_DAYS: wholeNumber(1, 3650).default(14),
   LOG_LEVEL: z.enum(['fatal', 'error', 'warn', 'info', 'debug', 'trace', 'silent']).optional(),

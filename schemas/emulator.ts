@@ -29,6 +29,10 @@ export const faultPatchSchema = z
     burst429Length: z.number().int().min(1).max(1_000_000),
     burst429RetryAfterS: z.number().int().min(1).max(3600),
     queuedRate: probability,
+    /** The outcomes of the next requests, in order, before the dice decide again (see faults.ts). */
+    script: z.array(
+      z.union([z.enum(['ok', 'reset-before', 'reset-after', '429']), z.number().int().min(500).max(599)]),
+    ),
     seed: z.number().int().min(0).max(0xffffffff),
   })
   .partial();

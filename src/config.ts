@@ -17,6 +17,8 @@ export interface Config {
   retry: { attempts: number; baseMs: number };
   /** A crashed worker's chunks are taken over after lockMs (BullMQ lock and stalled check). */
   worker: { lockMs: number };
+  /** How long a graceful stop (first signal) may take before it is forced. */
+  shutdownMs: number;
   redisUrl: string | undefined;
   prefix: string;
   maxBacklogBytes: number;
@@ -75,6 +77,7 @@ export function loadConfig(env: NodeJS.ProcessEnv = process.env, overrides: Conf
     },
     retry: { attempts: e.BRAZE_RETRY_ATTEMPTS, baseMs: e.BRAZE_RETRY_BASE_MS },
     worker: { lockMs: e.BRAZE_WORKER_LOCK_MS },
+    shutdownMs: e.BRAZE_IMPORT_SHUTDOWN_MS,
     redisUrl: e.REDIS_URL,
     prefix: e.BRAZE_IMPORT_PREFIX,
     maxBacklogBytes: e.BRAZE_IMPORT_MAX_BACKLOG_MB * 1024 * 1024,

@@ -22,7 +22,15 @@ export interface FaultConfig {
   burst429RetryAfterS: number;
   /** Probability of Braze's old maintenance answer: 202 {"message":"queued"} (body applied). */
   queuedRate: number;
+  /**
+   * The outcomes of the next requests, one each, in order, before the dice decide again: 'ok', a
+   * reset before or after applying the body, an injected '429', or a 5xx status (body not applied).
+   * For tests that need one exact sequence (a reset after apply, then a 500, then a success).
+   */
+  script: ScriptedFault[];
 }
+
+export type ScriptedFault = 'ok' | 'reset-before' | 'reset-after' | '429' | number;
 
 export const DEFAULT_FAULTS: FaultConfig = {
   failRate: 0,
@@ -36,6 +44,7 @@ export const DEFAULT_FAULTS: FaultConfig = {
   burst429Length: 1,
   burst429RetryAfterS: 1,
   queuedRate: 0,
+  script: [],
 };
 
 export interface FaultDecision {
@@ -86,12 +95,12 @@ export class FaultInjector {
   }
 
   get config(): FaultConfig {
-    return { ...this.cfg, failStatuses: [...this.cfg.failStatuses] };
+    return { ...this.cfg, failStatuses: [...this.cfg.failStatuses], script: [...this.cfg.script] };
   }
 
   /** Merges a patch; a new seed restarts the dice and the burst counter. */
   update(patch: Partial<FaultConfig>, seed?: number): FaultConfig {
-    this.cfg = { ...this.cfg, ...patch };
+    this.cfg = { ...this.cfg, ...patch, script: [...(patch.script ?? this.cfg.script)] };
     if (seed !== undefined) this.restart(seed);
     return this.config;
   }
@@ -111,6 +120,8 @@ export class FaultInjector {
     const rSlow = this.rng();
     const rQueued = this.rng();
     this.requests++;
+    const scripted = c.script.shift();
+    if (scripted !== undefined) return scriptedDecision(scripted, c, out);
     out.burst429 = this.nextIsBurst();
     out.reset = rReset < c.resetRate ? c.resetMode : 'none';
     out.failStatus = rFail < c.failRate ? pick(c.failStatuses, rStatus) : 0;
@@ -132,6 +143,16 @@ export class FaultInjector {
     }
     return false;
   }
+}
+
+function scriptedDecision(f: ScriptedFault, c: FaultConfig, out: FaultDecision): FaultDecision {
+  out.burst429 = f === '429';
+  out.reset = f === 'reset-before' ? 'before' : f === 'reset-after' ? 'after' : 'none';
+  out.failStatus = typeof f === 'number' ? f : 0;
+  out.queued = false;
+  out.slow = false;
+  out.delayMs = c.latencyMs;
+  return out;
 }
 
 function pick(statuses: number[], r: number): number {

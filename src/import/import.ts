@@ -253,6 +253,7 @@ async function park(c: RunContext, run: RunRecord): Promise<void> {
   if (isCompleted(run.status) || run.status === 'cancelled') {
     // Requests of a cancelled run still in flight elsewhere keep their locks: then leave the keys.
     await c.queue.obliterate({ force: run.status === 'cancelled' }).catch(() => undefined);
+    await c.queue.removeRateLimitKey().catch(() => undefined);
     if (run.destId) await c.runs.leaveFleet(run.destId, run.runId);
     return;
   }

@@ -111,7 +111,12 @@ export function createLogger(options: LoggerOptions = {}): Logger {
     options.format === 'pretty' ||
     (options.format !== 'json' && !options.destination && process.stderr.isTTY);
   const base: DestinationStream =
-    options.destination ?? (usePretty ? prettyStream() : pino.destination({ dest: 2, sync: true }));
+    options.destination ??
+    (usePretty
+      ? prettyStream()
+      : process.stderr.isTTY
+        ? ttyStream()
+        : pino.destination({ dest: 2, sync: true }));
   const destination = secrets.length > 0 ? scrubbing(base, secrets) : base;
   return pino(
     {
@@ -151,14 +156,18 @@ const PRETTY = { colorize: true, translateTime: 'SYS:HH:MM:ss.l' } as const;
  */
 function prettyStream(): DestinationStream {
   const pretty = createRequire(import.meta.url)('pino-pretty') as typeof import('pino-pretty');
+  return pretty({ ...PRETTY, destination: ttyStream(), sync: true });
+}
+
+/** Lines to a terminal's stderr, taking turns with the progress line. */
+function ttyStream(): Writable {
   const tty = stderrTty();
-  const destination = new Writable({
+  return new Writable({
     write(chunk: Buffer | string, _enc, done) {
       tty.write(chunk.toString());
       done();
     },
   });
-  return pretty({ ...PRETTY, destination, sync: true });
 }
 
 /**
@@ -167,6 +176,7 @@ function prettyStream(): DestinationStream {
  */
 export function threadLogSink(format: 'auto' | 'json' | 'pretty'): (line: string) => void {
   const usePretty = format === 'pretty' || (format !== 'json' && process.stderr.isTTY);
+  if (!usePretty && process.stderr.isTTY) return (line) => stderrTty().write(line);
   if (!usePretty) return (line) => process.stderr.write(line.endsWith('\n') ? line : `${line}\n`);
   const { prettyFactory } = createRequire(import.meta.url)('pino-pretty') as typeof import('pino-pretty');
   const toText = prettyFactory(PRETTY);
