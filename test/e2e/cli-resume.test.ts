@@ -3,20 +3,12 @@ import { checkSummary } from '../../src/runs/summary.js';
 import { runCli, startCli } from '../helpers/cli.js';
 import { useEmulator } from '../helpers/emulator.js';
 import { writeJsonl } from '../helpers/files.js';
+import { waitFor } from '../helpers/wait.js';
 
 const KEY = 'resume-key';
 // A slow Braze (600 requests per 3 s), and a client that knows it, so a run is still going when we interrupt it.
 const t = useEmulator(KEY, { rateLimits: { track: { limit: 600, windowMs: 3000 } } });
 const SLOW = { BRAZE_TRACK_RATE_LIMIT: '600/3s' };
-
-async function waitFor(check: () => Promise<boolean>, timeoutMs = 30_000) {
-  const end = Date.now() + timeoutMs;
-  while (Date.now() < end) {
-    if (await check()) return;
-    await new Promise((r) => setTimeout(r, 100));
-  }
-  throw new Error('condition not met in time');
-}
 
 /**
  * Starts `run`, sends Ctrl-C once `ready` holds, and checks what every interrupted run must say:

@@ -11,6 +11,7 @@ import { checkSummary, type Summary } from '../../src/runs/summary.js';
 import { cliEnv, runCli, startCli } from '../helpers/cli.js';
 import { tempDir, writeJsonl } from '../helpers/files.js';
 import { uniquePrefix } from '../helpers/redis.js';
+import { waitFor } from '../helpers/wait.js';
 
 const KEY = 'fault-key';
 const ROWS = 100_000;
@@ -41,14 +42,6 @@ function env(extra: Record<string, string> = {}) {
   });
 }
 
-const sleep = (ms: number) => new Promise((r) => setTimeout(r, ms));
-async function until(check: () => boolean | Promise<boolean>, timeoutMs = 120_000) {
-  const end = Date.now() + timeoutMs;
-  while (!(await check())) {
-    if (Date.now() > end) throw new Error('timed out');
-    await sleep(50);
-  }
-}
 const totalObjects = () =>
   file.rows.filter((r) => !r.user.bad).reduce((n, r) => n + 1 + r.events + r.purchases, 0);
 const accepted = () => emu.stats().objects.accepted;
@@ -99,12 +92,12 @@ describe('fault injection (real processes)', () => {
     const producer = await runCli(['run', file.path, '--enqueue-only', '--run-id', 'fa', '--json'], e);
     expect(producer.code).toBe(0);
     for (const share of [0.2, 0.45, 0.7]) {
-      await until(() => accepted() >= totalObjects() * share);
+      await waitFor(() => accepted() >= totalObjects() * share, 120_000);
       worker.kill('SIGKILL');
       await worker.result;
       worker = startCli(['worker', '--concurrency', '16'], e);
     }
-    await until(async () => (await status(e, 'fa')).status.startsWith('completed'));
+    await waitFor(async () => (await status(e, 'fa')).status.startsWith('completed'), 120_000);
     worker.kill('SIGTERM');
     expect((await worker.result).code).toBe(0);
     await verify(e, await status(e, 'fa'));
@@ -114,7 +107,7 @@ describe('fault injection (real processes)', () => {
     emu.reset();
     const e = env({ BRAZE_IMPORT_MAX_BACKLOG_MB: '1' });
     const first = startCli(['run', file.path, '--run-id', 'fb', '--json'], e);
-    await until(() => accepted() >= totalObjects() * 0.3);
+    await waitFor(() => accepted() >= totalObjects() * 0.3, 120_000);
     first.kill('SIGKILL');
     await first.result;
     const before = await status(e, 'fb');
@@ -128,7 +121,7 @@ describe('fault injection (real processes)', () => {
     emu.reset();
     const e = env({ BRAZE_IMPORT_MAX_BACKLOG_MB: '1' });
     const run = startCli(['run', file.path, '--run-id', 'fc', '--json'], e);
-    await until(() => accepted() >= totalObjects() * 0.3);
+    await waitFor(() => accepted() >= totalObjects() * 0.3, 120_000);
     await redis.restart();
     const r = await run.result;
     expect(r.stderr).not.toMatch(/\n\s+at /);

@@ -8,6 +8,7 @@ import { checkSummary, type Summary } from '../../src/runs/summary.js';
 import { cliEnv, runCli, startCli } from '../helpers/cli.js';
 import { tempDir, writeJsonl } from '../helpers/files.js';
 import { testRedis, testRedisUrl, uniquePrefix } from '../helpers/redis.js';
+import { waitFor } from '../helpers/wait.js';
 
 let a: Emulator;
 let b: Emulator;
@@ -40,14 +41,6 @@ const env = (emu: Emulator, key: string, extra: Record<string, string> = {}) =>
     LOG_LEVEL: 'warn',
     ...extra,
   });
-
-async function waitFor(check: () => boolean | Promise<boolean>, timeoutMs = 30_000) {
-  const end = Date.now() + timeoutMs;
-  while (!(await check())) {
-    if (Date.now() > end) throw new Error('condition not met in time');
-    await new Promise((r) => setTimeout(r, 50));
-  }
-}
 
 const objectsOf = (rows: ReturnType<typeof writeJsonl>['rows']) =>
   rows.reduce((n, r) => n + 1 + r.events + r.purchases, 0);

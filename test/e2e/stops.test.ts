@@ -9,6 +9,7 @@ import { checkSummary, type Summary } from '../../src/runs/summary.js';
 import { cliEnv, runCli, startCli } from '../helpers/cli.js';
 import { tempDir, writeJsonl } from '../helpers/files.js';
 import { testRedisUrl, uniquePrefix } from '../helpers/redis.js';
+import { waitFor } from '../helpers/wait.js';
 
 const KEY = 'stops-key';
 let emu: Emulator;
@@ -28,14 +29,6 @@ const env = (extra: Record<string, string> = {}) =>
     LOG_LEVEL: 'warn',
     ...extra,
   });
-
-async function waitFor(check: () => boolean | Promise<boolean>, timeoutMs = 30_000) {
-  const end = Date.now() + timeoutMs;
-  while (!(await check())) {
-    if (Date.now() > end) throw new Error('condition not met in time');
-    await new Promise((r) => setTimeout(r, 20));
-  }
-}
 
 type Rows = ReturnType<typeof writeJsonl>['rows'];
 const objectsOf = (rows: Rows) => rows.reduce((n, r) => n + 1 + r.events + r.purchases, 0);

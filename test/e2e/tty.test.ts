@@ -6,17 +6,10 @@ import { describe, expect, it } from 'vitest';
 import { useEmulator } from '../helpers/emulator.js';
 import { writeJsonl } from '../helpers/files.js';
 import { renderTerminal, runOnPty, stripEscapes } from '../helpers/terminal.js';
+import { waitFor } from '../helpers/wait.js';
 
 const KEY = 'tty-key';
 const t = useEmulator(KEY, { rateLimits: { track: { limit: 600, windowMs: 3000 } } });
-
-async function waitFor(check: () => boolean, timeoutMs = 30_000) {
-  const end = Date.now() + timeoutMs;
-  while (!check()) {
-    if (Date.now() > end) throw new Error('condition not met in time');
-    await new Promise((r) => setTimeout(r, 50));
-  }
-}
 
 /** The rendered screen has each summary row whole, on a line of its own. */
 function expectSummaryIntact(screen: string[], runId: string, status: string) {

@@ -2,18 +2,14 @@
  * A chunk split in halves: the halves may be taken by other workers and settle before the chunk
  * that made them does. The run must not be finished until every part is, whatever the order.
  */
-import pLimit from 'p-limit';
 import { describe, expect, it } from 'vitest';
 import type { TrackJobData } from '../../schemas/track.js';
 import { createTrackQueue, trackJobId, trackJobOptions } from '../../src/infra/queues.js';
 import { createRunStore, type RunStore } from '../../src/runs/store.js';
-import { createRateGate } from '../../src/send/gate.js';
-import { bullLimiterFor, gateFor } from '../../src/send/limiter.js';
 import type { ChunkResult } from '../../src/send/processor.js';
-import { createTrackWorker } from '../../src/send/worker.js';
 import { runStart } from '../helpers/factories.js';
-import { quietLog } from '../helpers/import.js';
 import { testRedis, useTestRedis } from '../helpers/redis.js';
+import { testTrackWorker } from '../helpers/worker.js';
 
 const t = useTestRedis('cont');
 
@@ -73,19 +69,16 @@ describe('continuations are counted open before they exist', () => {
     const queue = createTrackQueue(redis, prefix, 'r');
     const connection = testRedis();
     const limit = { max: 1000, windowMs: 1000 };
-    const worker = createTrackWorker({
+    const worker = testTrackWorker({
       runId: 'r',
+      redis: redis,
       connection,
       queue,
       prefix,
-      concurrency: 4,
-      slots: pLimit(4),
-      gate: createRateGate(redis, prefix, 'dest', gateFor(limit)),
-      limiter: bullLimiterFor(limit),
-      process,
       runs,
-      log: quietLog,
-      retentionMs: 60_000,
+      process,
+      limit,
+      concurrency: 4,
     });
     try {
       await queue.add('track', chunk(''), { ...trackJobOptions(60_000), jobId: trackJobId(chunk('')) });

@@ -1,15 +1,11 @@
-import pLimit from 'p-limit';
 import { describe, expect, it } from 'vitest';
 import type { TrackJobData } from '../../schemas/track.js';
 import { createTrackQueue, trackJobId, trackJobOptions } from '../../src/infra/queues.js';
 import { createRunStore } from '../../src/runs/store.js';
-import { createRateGate } from '../../src/send/gate.js';
-import { bullLimiterFor, gateFor } from '../../src/send/limiter.js';
 import type { ChunkResult } from '../../src/send/processor.js';
-import { createTrackWorker } from '../../src/send/worker.js';
 import { runStart } from '../helpers/factories.js';
-import { quietLog } from '../helpers/import.js';
 import { testRedis, useTestRedis } from '../helpers/redis.js';
+import { testTrackWorker } from '../helpers/worker.js';
 
 const t = useTestRedis('w429');
 
@@ -34,19 +30,16 @@ describe('the track worker after a 429', () => {
       return { kind: 'settle', deltas: { jobsOpen: -1 }, deadLetters: [], continuations: [] };
     };
     const connection = testRedis();
-    const worker = createTrackWorker({
+    const worker = testTrackWorker({
       runId: 'r',
+      redis: t.redis(),
       connection,
       queue,
       prefix,
-      concurrency: 16,
-      slots: pLimit(16),
-      gate: createRateGate(t.redis(), prefix, 'dest', gateFor(limit)),
-      limiter: bullLimiterFor(limit),
-      process,
       runs,
-      log: quietLog,
-      retentionMs: 60_000,
+      process,
+      limit,
+      concurrency: 16,
     });
     try {
       const jobs = Array.from({ length: 30 }, (_, chunk) => {
