@@ -76,3 +76,22 @@ describe('pure modules', () => {
     expect(offenders).toEqual([]);
   });
 });
+
+describe('layers', () => {
+  /** Folders of src/ that a folder must not import (directly), so the layers have no cycle. */
+  const FORBIDDEN: Record<string, string[]> = {
+    'src/runs': ['enqueue', 'send', 'import', 'dashboard', 'dead-letter', 'emulator'],
+    'src/enqueue': ['send', 'import', 'dashboard'],
+    'src/send': ['enqueue', 'import', 'dashboard'],
+    'src/dead-letter': ['enqueue', 'send', 'import'],
+    'src/dashboard': ['enqueue', 'send', 'import'],
+  };
+  it.each(Object.keys(FORBIDDEN))('%s imports no layer above it', (dir) => {
+    const offenders = sources(dir).flatMap((file) =>
+      importsOf(readFileSync(file, 'utf8'))
+        .filter((spec) => FORBIDDEN[dir]!.some((up) => new RegExp(`^\\.\\./(\\.\\./)?${up}/`).test(spec)))
+        .map((spec) => `${relative(root, file)} imports ${spec}`),
+    );
+    expect(offenders).toEqual([]);
+  });
+});
