@@ -6,6 +6,7 @@ import type { DeadLetter } from '../schemas/dead-letter.js';
 import { requireBraze } from '../src/config.js';
 import { exportDeadLetters, readDeadLetters } from '../src/dead-letter/export.js';
 import { type ReplayStage, replayRows } from '../src/dead-letter/replay.js';
+import { type Superseded, withoutSuperseded } from '../src/dead-letter/supersede.js';
 import { UsageError } from '../src/errors.js';
 import { runImport } from '../src/import/import.js';
 import { inputChunker, loadMapping } from '../src/import/input.js';
@@ -112,6 +113,7 @@ export function dlqCommand(program: Command): void {
       );
       const mapping = flags.mapping ? await loadMapping(flags.mapping) : undefined;
       let skipped = 0;
+      const superseded: Superseded = { attributes: 0, letters: 0 };
       const summary = await withRuns('dlq replay', async ({ runs }) => {
         const runId = await runOrLatest(runs, flags.run);
         const original = await runs.get(runId);
@@ -126,7 +128,8 @@ export function dlqCommand(program: Command): void {
             `the dead letters of ${runId} were replayed by run ${earlier.runId} (${earlier.status}); pass --force to send them again`,
           );
         }
-        const rows = replayRows(readDeadLetters(runs, runId), stages, {
+        const current = withoutSuperseded(readDeadLetters(runs, runId), runs, runId, superseded);
+        const rows = replayRows(current, stages, {
           includeMaybeDelivered: flags.includeMaybeDelivered,
           onSkip: () => skipped++,
         });
@@ -151,6 +154,11 @@ export function dlqCommand(program: Command): void {
           },
         );
       });
+      if (superseded.letters + superseded.attributes > 0) {
+        process.stderr.write(
+          `newer rows of the run had written since: ${superseded.letters} letter(s) not replayed, ${superseded.attributes} attribute(s) left out of the others\n`,
+        );
+      }
       if (skipped > 0) {
         process.stderr.write(
           `${skipped} event/purchase letter(s) may already be in Braze and were not replayed; --include-maybe-delivered sends them (they may then be recorded twice)\n`,

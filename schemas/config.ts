@@ -75,6 +75,11 @@ export const envSchema = z.object({
     .default('braze-import'),
   /** How long a first SIGINT/SIGTERM may drain (requests in flight) before the stop is forced. */
   BRAZE_IMPORT_SHUTDOWN_MS: wholeNumber(100, 600_000).default(30_000),
+  /**
+   * Lanes a run's users are spread over: a user's rows are sent one request at a time, in file order,
+   * in its lane; lanes go side by side. Part of what a run is (a resume needs the same).
+   */
+  BRAZE_IMPORT_LANES: wholeNumber(1, 1024).default(64),
   BRAZE_IMPORT_MAX_BACKLOG_MB: wholeNumber(1, 65_536).default(64),
   BRAZE_IMPORT_RETENTION_DAYS: wholeNumber(1, 3650).default(14),
   LOG_LEVEL: z.enum(['fatal', 'error', 'warn', 'info', 'debug', 'trace', 'silent']).optional(),

@@ -18,14 +18,34 @@ export interface ChunkLines {
   purchases: number[];
 }
 
-/** One queued request: a chunk, or the remainder of one after a split or a partial rejection. */
+/** A body still to send after the current one, for the same chunk (the second half of a split). */
+export interface PendingBody {
+  body: string;
+  objects: number;
+  lines: ChunkLines;
+}
+
+/**
+ * One queued request: a chunk, or what follows it after a split or a partial rejection. The parts of
+ * one chunk form a chain: only one is ever queued or in flight, so a user's objects in the chunk never
+ * travel in two requests at once, and the chunk is finished when a part settles with nothing after it.
+ */
 export interface TrackJobData {
   v: 1;
   runId: string;
   /** Index of the chunk in the run; continuations keep their parent's. */
   chunk: number;
-  /** '' for an original chunk; '.0', '.1', '.r' ... for halves and remainders. */
+  /** '' for an original chunk; '.1', '.2' ... for the parts that follow it, in order. */
   part: string;
+  /** The chunk's lane and its place in the lane (see src/chunk). */
+  lane: number;
+  seq: number;
+  /** Sent only once the lane has finished every chunk with seq <= needs. */
+  needs: number;
+  /** How many parts of the chunk came before this one (0 for the chunk itself). */
+  step?: number;
+  /** Bodies of the chunk still to send after this one, in order. */
+  rest?: PendingBody[];
   /**
    * The request body, serialised once by the producer: the worker sends it as it is and parses it
    * only when Braze's answer names objects (errors, splits), so the common path never re-encodes it.

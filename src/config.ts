@@ -19,6 +19,8 @@ export interface Config {
   worker: { lockMs: number };
   /** How long a graceful stop (first signal) may take before it is forced. */
   shutdownMs: number;
+  /** Lanes of a run's chunks (see src/chunk): how many of a run's users' sequences go side by side. */
+  lanes: number;
   redisUrl: string | undefined;
   prefix: string;
   maxBacklogBytes: number;
@@ -78,6 +80,7 @@ export function loadConfig(env: NodeJS.ProcessEnv = process.env, overrides: Conf
     retry: { attempts: e.BRAZE_RETRY_ATTEMPTS, baseMs: e.BRAZE_RETRY_BASE_MS },
     worker: { lockMs: e.BRAZE_WORKER_LOCK_MS },
     shutdownMs: e.BRAZE_IMPORT_SHUTDOWN_MS,
+    lanes: e.BRAZE_IMPORT_LANES,
     redisUrl: e.REDIS_URL,
     prefix: e.BRAZE_IMPORT_PREFIX,
     maxBacklogBytes: e.BRAZE_IMPORT_MAX_BACKLOG_MB * 1024 * 1024,

@@ -9,19 +9,29 @@ import {
   type Kind,
   type Tally,
 } from './body.js';
+import { laneOf } from './lane.js';
+import { canMerge, merged as mergedObject } from './merge.js';
 import { type BrazeObject, exactSize, fieldOf, type Piece, piecesOf } from './pieces.js';
 
 /**
  * UserRecords -> /users/track bodies. Pure and deterministic: the same records in the same order give
- * the same chunks with the same indexes. Each record contributes one attributes object (when it has
- * `attributes`) and one object per event and purchase, each with external_id added.
+ * the same chunks with the same indexes, lanes and dependencies. Each record contributes one
+ * attributes object (when it has `attributes`) and one object per event and purchase, each with
+ * external_id added.
  *
+ * - **Lanes.** A user's rows always go to one lane (a hash of its external_id, `lanes` of them); each
+ *   lane fills its own chunks, numbered `seq` 0, 1, 2 ... in file order. A chunk may be sent only
+ *   once its lane has finished every chunk up to `needs`: the last earlier chunk of the lane holding
+ *   one of its users (so a user's requests go one at a time, in file order), and in any case the
+ *   chunk `window + 1` places back (so a lane has at most `window + 1` chunks under way).
  * - A chunk holds at most `maxObjects` objects in all (with `legacyPerArray`: per array) and its JSON
  *   body is at most `maxBytes`.
- * - Rows of one external_id inside one chunk share one attributes object (later values win); its entry
- *   in `lines.attributes` lists every source line merged into it. Events and purchases are appended.
+ * - Rows of one external_id inside one chunk share one attributes object only when one object does
+ *   what the rows would do in order (src/chunk/merge.ts); otherwise the later row starts the lane's
+ *   next chunk. Its entry in `lines.attributes` lists every source line merged into it. Events and
+ *   purchases are appended.
  * - A record is kept whole in one chunk when it fits in an empty one; a bigger record (say 200 events)
- *   is split across consecutive chunks, attributes first.
+ *   is split across consecutive chunks of its lane, attributes first.
  * - A record with one object too large for any body is not chunked at all: it is handed to
  *   `onReject` as a Rejection with code `object_too_large` (record = the UserRecord). Without
  *   `onReject`, push throws, because dropping a row silently is worse than stopping.
@@ -31,6 +41,10 @@ export interface ChunkerOptions {
   maxObjects?: number;
   legacyPerArray?: boolean;
   maxBytes?: number;
+  /** Lanes a run's users are spread over (default 1: one ordered sequence). */
+  lanes?: number;
+  /** Chunks of one lane that may be under way beyond the last one finished, less one (default 8). */
+  window?: number;
   onReject?: (rejection: Rejection) => void;
 }
 
@@ -45,6 +59,11 @@ export interface TrackBody {
 export interface Chunk {
   /** 0-based, in the order chunks are completed. */
   index: number;
+  /** The lane of every user in it, and its place in the lane. */
+  lane: number;
+  seq: number;
+  /** Sent only once the lane has finished every chunk with seq <= needs (-1: nothing to wait for). */
+  needs: number;
   body: TrackBody;
   /** Source line(s) of each object, index-aligned with the body's arrays. */
   lines: { attributes: number[][]; events: number[]; purchases: number[] };
@@ -59,7 +78,7 @@ export interface Chunk {
 export interface Chunker {
   /** Adds one record; returns the chunks it completed (usually none). */
   push(record: UserRecord): Chunk[];
-  /** Completes the open chunk, if any. */
+  /** Completes every open chunk, lane by lane. */
   flush(): Chunk[];
 }
 
@@ -71,8 +90,20 @@ interface Open {
   tally: Tally;
   /** external_id -> position of its attributes object, for merging. */
   attributesAt: Map<string, number>;
+  /** Every external_id with an object here. */
+  users: Set<string>;
   rows: number;
   lastLine: number;
+}
+
+/** A lane: its open chunk, and the users of its last `window` chunks (for their successors' `needs`). */
+interface Lane {
+  open: Open;
+  nextSeq: number;
+  /** external_id -> seq of the newest chunk of this lane within the window that holds it. */
+  recent: Map<string, number>;
+  /** Users of the lane's chunks still in the window, by seq. */
+  history: Map<number, string[]>;
 }
 
 function openChunk(): Open {
@@ -81,6 +112,7 @@ function openChunk(): Open {
     lines: { attributes: [], events: [], purchases: [] },
     tally: emptyTally(),
     attributesAt: new Map(),
+    users: new Set(),
     rows: 0,
     lastLine: -1,
   };
@@ -90,23 +122,32 @@ export function createChunker(options: ChunkerOptions = {}): Chunker {
   const maxObjects = options.maxObjects ?? 75;
   const maxBytes = options.maxBytes ?? 4 * 1024 * 1024;
   const perArray = options.legacyPerArray ?? false;
+  const laneCount = options.lanes ?? 1;
+  const window = options.window ?? 8;
   if (!Number.isInteger(maxObjects) || maxObjects < 1)
     throw new RangeError(`maxObjects must be >= 1, got ${maxObjects}`);
-  let open = openChunk();
+  if (!Number.isInteger(laneCount) || laneCount < 1)
+    throw new RangeError(`lanes must be >= 1, got ${laneCount}`);
+  const lanes: Lane[] = Array.from({ length: laneCount }, () => ({
+    open: openChunk(),
+    nextSeq: 0,
+    recent: new Map(),
+    history: new Map(),
+  }));
   let nextIndex = 0;
   let done: Chunk[] = [];
 
-  const hasRoom = (kind: Kind, added: number): boolean => {
-    const c = open.tally.count;
-    return perArray
-      ? c[kind] + added <= maxObjects
-      : c.attributes + c.events + c.purchases + added <= maxObjects;
-  };
-  const isEmpty = () =>
+  const isEmpty = (open: Open) =>
     open.tally.count.attributes + open.tally.count.events + open.tally.count.purchases === 0;
 
-  function close(): void {
-    if (isEmpty()) return;
+  function close(laneNo: number): void {
+    const lane = lanes[laneNo]!;
+    const open = lane.open;
+    if (isEmpty(open)) return;
+    const seq = lane.nextSeq++;
+    let needs = seq - window - 1;
+    for (const user of open.users) needs = Math.max(needs, lane.recent.get(user) ?? -1);
+    remember(lane, seq, open.users);
     const body: TrackBody = {};
     for (const kind of KINDS) {
       if (open.pieces[kind].length > 0) body[kind] = open.pieces[kind].map((p) => p.object);
@@ -115,16 +156,61 @@ export function createChunker(options: ChunkerOptions = {}): Chunker {
     const json = JSON.stringify(body);
     done.push({
       index: nextIndex++,
+      lane: laneNo,
+      seq,
+      needs: Math.max(needs, -1),
       body,
       lines: open.lines,
       rows: open.rows,
       bytes: Buffer.byteLength(json, 'utf8'),
       json,
     });
-    open = openChunk();
+    lane.open = openChunk();
   }
 
-  function noteRow(line: number): void {
+  /** The window moves on: a chunk `window` places back no longer needs remembering. */
+  function remember(lane: Lane, seq: number, users: Set<string>): void {
+    const list = [...users];
+    for (const user of list) lane.recent.set(user, seq);
+    lane.history.set(seq, list);
+    const gone = lane.history.get(seq - window);
+    if (!gone) return;
+    lane.history.delete(seq - window);
+    for (const user of gone) if (lane.recent.get(user) === seq - window) lane.recent.delete(user);
+  }
+
+  return chunkFilling(
+    { lanes, maxObjects, maxBytes, perArray, close, onReject: options.onReject, laneCount },
+    () => {
+      const out = done;
+      done = [];
+      return out;
+    },
+  );
+}
+
+interface Filling {
+  lanes: Lane[];
+  laneCount: number;
+  maxObjects: number;
+  maxBytes: number;
+  perArray: boolean;
+  close: (lane: number) => void;
+  onReject?: ((rejection: Rejection) => void) | undefined;
+}
+
+/** Putting records' objects into their lane's open chunk, closing it when they do not fit. */
+function chunkFilling(f: Filling, take: () => Chunk[]): Chunker {
+  const { maxObjects, maxBytes, perArray } = f;
+
+  const hasRoom = (open: Open, kind: Kind, added: number): boolean => {
+    const c = open.tally.count;
+    return perArray
+      ? c[kind] + added <= maxObjects
+      : c.attributes + c.events + c.purchases + added <= maxObjects;
+  };
+
+  function noteRow(open: Open, line: number): void {
     if (open.lastLine !== line) open.rows++;
     open.lastLine = line;
   }
@@ -133,7 +219,7 @@ export function createChunker(options: ChunkerOptions = {}): Chunker {
    * The exact body size of the open chunk plus `extra` pieces, with the attributes piece at
    * `merged.at` replaced: asked only when the bounds say the body might pass maxBytes.
    */
-  function exactBytes(extra: readonly Piece[], merged?: { at: number; piece: Piece }): number {
+  function exactBytes(open: Open, extra: readonly Piece[], merged?: { at: number; piece: Piece }): number {
     const t = emptyTally();
     const count = (p: Piece) => {
       t.count[p.kind]++;
@@ -149,34 +235,46 @@ export function createChunker(options: ChunkerOptions = {}): Chunker {
     return bodyBytes(t);
   }
 
-  /** Merges into this chunk's attributes object for the same user; false when it would not fit. */
-  function tryMerge(piece: Piece, line: number): boolean {
+  /**
+   * Folds into this chunk's attributes object for the same user. 'merged'; 'later' when the two may
+   * not travel as one (the row goes in the lane's next chunk); 'full' when it would not fit.
+   */
+  function tryMerge(open: Open, piece: Piece, line: number): 'merged' | 'later' | 'full' | 'none' {
     const at = open.attributesAt.get(piece.object.external_id);
-    if (at === undefined) return false;
+    if (at === undefined) return 'none';
     const old = open.pieces.attributes[at]!;
-    const object: BrazeObject = { ...old.object, ...piece.object };
+    if (!canMerge(old.object, piece.object)) return 'later';
+    const object = mergedObject(old.object, piece.object);
     const merged: Piece = { kind: 'attributes', object, bound: jsonBytesBound(object) };
     const growth = merged.bound - old.bound;
     if (
       bytesWith(open.tally, 'attributes', growth, 0) > maxBytes &&
-      exactBytes([], { at, piece: merged }) > maxBytes
+      exactBytes(open, [], { at, piece: merged }) > maxBytes
     )
-      return false;
+      return 'full';
     open.pieces.attributes[at] = merged;
     open.tally.bytes.attributes += growth;
     open.lines.attributes[at]!.push(line);
-    noteRow(line);
-    return true;
+    noteRow(open, line);
+    return 'merged';
   }
 
-  function fits(piece: Piece): boolean {
-    if (!hasRoom(piece.kind, 1)) return false;
-    return bytesWith(open.tally, piece.kind, piece.bound, 1) <= maxBytes || exactBytes([piece]) <= maxBytes;
+  function fits(open: Open, piece: Piece): boolean {
+    if (!hasRoom(open, piece.kind, 1)) return false;
+    return (
+      bytesWith(open.tally, piece.kind, piece.bound, 1) <= maxBytes || exactBytes(open, [piece]) <= maxBytes
+    );
   }
 
-  function add(piece: Piece, line: number): void {
-    if (piece.kind === 'attributes' && tryMerge(piece, line)) return;
-    if (!fits(piece)) close();
+  function add(laneNo: number, piece: Piece, line: number): void {
+    const lane = f.lanes[laneNo]!;
+    if (piece.kind === 'attributes') {
+      const merge = tryMerge(lane.open, piece, line);
+      if (merge === 'merged') return;
+      if (merge !== 'none') f.close(laneNo);
+    }
+    if (!fits(lane.open, piece)) f.close(laneNo);
+    const open = lane.open;
     const list = open.pieces[piece.kind];
     if (piece.kind === 'attributes') {
       open.attributesAt.set(piece.object.external_id, list.length);
@@ -185,14 +283,15 @@ export function createChunker(options: ChunkerOptions = {}): Chunker {
       open.lines[piece.kind].push(line);
     }
     list.push(piece);
+    open.users.add(piece.object.external_id);
     open.tally.count[piece.kind]++;
     open.tally.bytes[piece.kind] += piece.bound;
-    noteRow(line);
+    noteRow(open, line);
   }
 
   /** Would the whole record fit in the open chunk? (Merging is treated as a new object: conservative.) */
-  function fitsWhole(pieces: Piece[]): boolean {
-    if (pieces.length === 1) return fits(pieces[0]!);
+  function fitsWhole(open: Open, pieces: Piece[]): boolean {
+    if (pieces.length === 1) return fits(open, pieces[0]!);
     const t = open.tally;
     for (const p of pieces) {
       t.count[p.kind]++;
@@ -207,7 +306,7 @@ export function createChunker(options: ChunkerOptions = {}): Chunker {
       t.count[p.kind]--;
       t.bytes[p.kind] -= p.bound;
     }
-    return small || (roomy && exactBytes(pieces) <= maxBytes);
+    return small || (roomy && exactBytes(open, pieces) <= maxBytes);
   }
 
   function reject(record: UserRecord, piece: Piece, field: string): void {
@@ -219,13 +318,12 @@ export function createChunker(options: ChunkerOptions = {}): Chunker {
       externalId: record.externalId,
       record,
     };
-    if (!options.onReject) throw new RangeError(`line ${record.line}: ${rejection.message}`);
-    options.onReject(rejection);
+    if (!f.onReject) throw new RangeError(`line ${record.line}: ${rejection.message}`);
+    f.onReject(rejection);
   }
 
   return {
     push(record) {
-      done = [];
       const pieces = piecesOf(record);
       for (const [i, piece] of pieces.entries()) {
         if (
@@ -233,17 +331,19 @@ export function createChunker(options: ChunkerOptions = {}): Chunker {
           aloneBytes(piece.kind, exactSize(piece)) > maxBytes
         ) {
           reject(record, piece, fieldOf(pieces, i));
-          return done;
+          return take();
         }
       }
-      if (!fitsWhole(pieces) && !(pieces.length === 1 && open.attributesAt.has(record.externalId))) close();
-      for (const piece of pieces) add(piece, record.line);
-      return done;
+      const laneNo = f.laneCount === 1 ? 0 : laneOf(record.externalId, f.laneCount);
+      const open = f.lanes[laneNo]!.open;
+      if (!fitsWhole(open, pieces) && !(pieces.length === 1 && open.attributesAt.has(record.externalId)))
+        f.close(laneNo);
+      for (const piece of pieces) add(laneNo, piece, record.line);
+      return take();
     },
     flush() {
-      done = [];
-      close();
-      return done;
+      for (let lane = 0; lane < f.laneCount; lane++) f.close(lane);
+      return take();
     },
   };
 }

@@ -6,6 +6,9 @@ import type { Counts } from '../runs/store.js';
 /** The chunk shape the chunker emits (see src/chunk). */
 export interface ChunkLike {
   index: number;
+  lane: number;
+  seq: number;
+  needs: number;
   body: TrackBody;
   lines: TrackJobData['lines'];
   bytes: number;
@@ -213,6 +216,9 @@ function toJob(runId: string, c: ChunkLike): TrackJobData {
     runId,
     chunk: c.index,
     part: '',
+    lane: c.lane,
+    seq: c.seq,
+    needs: c.needs,
     // Serialised once, by the chunker; nothing downstream encodes it again.
     body: c.json,
     objects: objectCount(c),

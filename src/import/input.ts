@@ -15,6 +15,12 @@ import {
 import { fingerprintFile } from './fingerprint.js';
 import type { ImportInput } from './import.js';
 
+/**
+ * Chunks of one lane that may be under way beyond the last finished, less one: with 64 lanes, up to
+ * 576 requests in flight for a run whose users do not repeat, more than a far Braze needs.
+ */
+export const LANE_WINDOW = 8;
+
 export interface InputFlags {
   format?: 'csv' | 'jsonl';
   delimiter?: string;
@@ -49,6 +55,8 @@ export async function openInput(file: string, flags: InputFlags, config: Config)
             idColumn,
             maxObjects: config.braze.maxObjects,
             legacyPerArray: config.braze.legacyPerArray,
+            lanes: config.lanes,
+            window: LANE_WINDOW,
           });
   return {
     source: source.name,
@@ -73,6 +81,8 @@ export function inputChunker(config: Config): {
   const chunker = createChunker({
     maxObjects: config.braze.maxObjects,
     legacyPerArray: config.braze.legacyPerArray,
+    lanes: config.lanes,
+    window: LANE_WINDOW,
     onReject: (r) => chunkRejects.push(r),
   });
   return { chunker, chunkRejects };

@@ -1,5 +1,6 @@
 import type { Redis } from 'ioredis';
 import { CLAIM } from './scripts/claim.js';
+import { DEAD_USERS, LATER } from './scripts/later.js';
 import { LEASE } from './scripts/lease.js';
 import { PRODUCER_BATCH } from './scripts/producer-batch.js';
 import { PRODUCER_DONE } from './scripts/producer-done.js';
@@ -120,6 +121,15 @@ export function runKeys(prefix: string, runId: string) {
     inflight: `${prefix}:run:${runId}:inflight`,
     /** Job ids sent again after an unanswered attempt: they may reach Braze twice. */
     maybe: `${prefix}:run:${runId}:maybe`,
+    /** Per lane, the highest seq up to which every chunk is finished. */
+    lanes: `${prefix}:run:${runId}:lanes`,
+    /** Finished chunks beyond their lane's mark ("lane:seq"). */
+    lanefin: `${prefix}:run:${runId}:lanefin`,
+    /** Jobs waiting for their lane to move on (score: lane * 2^32 + the seq it must reach). */
+    waiters: `${prefix}:run:${runId}:waiters`,
+    /** Users with a dead-lettered attributes object, and what later chunks wrote for them (later.ts). */
+    deadusers: `${prefix}:run:${runId}:deadusers`,
+    later: `${prefix}:run:${runId}:later`,
     /** Dead letters from Braze or retries (kept across resumes). */
     dlq: `${prefix}:dlq:${runId}`,
     /** Rows our validation rejected (recounted on resume). */
@@ -141,18 +151,48 @@ export function fleetKey(prefix: string, destId: string): string {
 
 type Script = (...args: Array<string | number>) => Promise<unknown>;
 const SCRIPTS = {
-  brazeSettle: [5, SETTLE],
+  brazeSettle: [8, SETTLE],
   brazeProducerDone: [1, PRODUCER_DONE],
   brazeClaim: [3, CLAIM],
   brazeResume: [3, RESUME],
   brazeProducerBatch: [3, PRODUCER_BATCH],
-  brazeStart: [3, START],
+  brazeStart: [6, START],
+  brazeDeadUsers: [1, DEAD_USERS],
+  brazeLater: [2, LATER],
   brazeStop: [1, STOP],
   brazeLease: [1, LEASE],
 } as const;
 type Scripted = Record<keyof typeof SCRIPTS, Script>;
 
-export type StartMark = 'first' | 'again' | 'settled';
+export type StartMark = 'first' | 'again' | 'settled' | 'blocked';
+
+/** What the check before a request found: the mark, and whether the run has dead-lettered users. */
+export interface Started {
+  mark: StartMark;
+  deadUsers: boolean;
+}
+
+/** An attribute a chunk wrote for a user: 'inc' for an increment, 'set' for anything else; its line. */
+export type LaterWrite = [externalId: string, key: string, kind: 'inc' | 'set', line: number];
+
+/** The newest source lines that set and that incremented an attribute of a user (0: none). */
+export interface LaterLines {
+  set: number;
+  inc: number;
+}
+
+/** Where a chunk stands in its lane (see src/chunk): what it waits for, and whether it ends the chunk. */
+export interface LanePlace {
+  lane: number;
+  seq: number;
+  needs: number;
+}
+
+/** What a settle did: whether it counted (first time), and the jobs its lane's progress set free. */
+export interface Settled {
+  counted: boolean;
+  ready: string[];
+}
 
 export interface RunStore {
   /** A new run with this id; false when the id is taken. */
@@ -162,17 +202,37 @@ export interface RunStore {
   incr(runId: string, deltas: Partial<Counts>): Promise<void>;
   /** Sets plain fields of the run hash (links between runs, a destination taken over). */
   set(runId: string, fields: Record<string, string | number>): Promise<void>;
-  /** Once per job id: counters, dead letters and, when it was the last open job, the final status. */
-  settle(runId: string, jobId: string, deltas: Partial<Counts>, deadLetters: string[]): Promise<boolean>;
+  /**
+   * Once per job id: counters, dead letters and, when it was the last open job, the final status.
+   * With `place` and `finished` (the chunk's last part), the chunk's lane moves on.
+   */
+  settle(
+    runId: string,
+    jobId: string,
+    deltas: Partial<Counts>,
+    deadLetters: string[],
+    place?: LanePlace & { finished: boolean },
+  ): Promise<Settled>;
   /** Which of these jobs still need a place in the queue (not settled); counts new ones as open. */
   claim(runId: string, jobIds: string[]): Promise<boolean[]>;
   isSettled(runId: string, jobId: string): Promise<boolean>;
   /**
    * Before a request: marks it as in flight. 'again' when an earlier attempt may have been delivered
    * without an answer (this one may duplicate it); 'settled' when the chunk's outcome is already
-   * recorded, so it must not be sent again.
+   * recorded, so it must not be sent again; 'blocked' when its lane has not finished what it needs
+   * (nothing marked; the job is recorded as waiting and a later settle names it).
    */
-  markInflight(runId: string, jobId: string): Promise<StartMark>;
+  markInflight(runId: string, jobId: string, place?: LanePlace): Promise<Started>;
+  /** Users whose attributes object was dead-lettered: later writes for them are recorded. */
+  noteDeadUsers(runId: string, externalIds: string[]): Promise<void>;
+  /** Which of these users have a dead-lettered attributes object. */
+  deadAmong(runId: string, externalIds: string[]): Promise<boolean[]>;
+  /** Attributes a chunk Braze accepted wrote; kept only for users with dead letters. */
+  noteLater(runId: string, writes: LaterWrite[]): Promise<void>;
+  /** For a user's keys: the newest lines that set and incremented it in accepted chunks. */
+  laterWrites(runId: string, externalId: string, keys: string[]): Promise<LaterLines[]>;
+  /** Whether the lane has finished every chunk up to `needs`. */
+  laneReady(runId: string, place: LanePlace): Promise<boolean>;
   /** Braze answered (any status), or the request never left: not in flight any more. */
   clearInflight(runId: string, jobId: string): Promise<void>;
   markProducerDone(runId: string): Promise<string>;
@@ -216,7 +276,19 @@ export function createRunStore(redis: Redis, prefix: string, retentionMs: number
   // TTL refreshes are best effort: a MULTI cut off by a reconnect must not fail a chunk or a run.
   const expireAll = async (k: ReturnType<typeof keys>) => {
     const m = redis.multi();
-    for (const key of [k.run, k.done, k.enqueued, k.inflight, k.maybe, k.dlq, k.rejected, k.batches])
+    for (const key of [
+      k.run,
+      k.done,
+      k.enqueued,
+      k.inflight,
+      k.maybe,
+      k.lanes,
+      k.lanefin,
+      k.waiters,
+      k.dlq,
+      k.rejected,
+      k.batches,
+    ])
       m.expire(key, ttl);
     await m.exec().catch(() => undefined);
   };
@@ -262,11 +334,23 @@ export function createRunStore(redis: Redis, prefix: string, retentionMs: number
     async set(runId, fields) {
       await redis.hset(keys(runId).run, fields);
     },
-    async settle(runId, jobId, deltas, deadLetters) {
+    async settle(runId, jobId, deltas, deadLetters, place) {
       const k = keys(runId);
-      const args = [jobId, Date.now(), ttl, ...counterArgs(deltas), ...deadLetters];
+      const lane = place ? [place.lane, place.seq, place.finished ? 1 : 0] : [0, -1, 0];
+      const args = [jobId, Date.now(), ttl, ...lane, ...counterArgs(deltas), ...deadLetters];
       // The script gives the keys it creates the retention TTL: no extra commands per chunk.
-      return (await lua.brazeSettle(k.done, k.run, k.dlq, k.inflight, k.maybe, ...args)) === 1;
+      const [counted, ...ready] = (await lua.brazeSettle(
+        k.done,
+        k.run,
+        k.dlq,
+        k.inflight,
+        k.maybe,
+        k.lanes,
+        k.lanefin,
+        k.waiters,
+        ...args,
+      )) as [number, ...string[]];
+      return { counted: counted === 1, ready };
     },
     async claim(runId, jobIds) {
       if (jobIds.length === 0) return [];
@@ -280,10 +364,49 @@ export function createRunStore(redis: Redis, prefix: string, retentionMs: number
     async isSettled(runId, jobId) {
       return (await redis.sismember(keys(runId).done, jobId)) === 1;
     },
-    async markInflight(runId, jobId) {
+    async markInflight(runId, jobId, place) {
       const k = keys(runId);
-      const mark = Number(await lua.brazeStart(k.done, k.inflight, k.maybe, jobId, ttl));
-      return mark < 0 ? 'settled' : mark > 0 ? 'again' : 'first';
+      const lane = place ? [place.lane, place.needs] : [0, -1];
+      const [mark, dead] = (await lua.brazeStart(
+        k.done,
+        k.inflight,
+        k.maybe,
+        k.lanes,
+        k.waiters,
+        k.deadusers,
+        jobId,
+        ttl,
+        ...lane,
+      )) as [number, number];
+      const deadUsers = dead === 1;
+      if (mark === -2) return { mark: 'blocked', deadUsers };
+      return { mark: mark < 0 ? 'settled' : mark > 0 ? 'again' : 'first', deadUsers };
+    },
+    async noteDeadUsers(runId, externalIds) {
+      if (externalIds.length > 0) await lua.brazeDeadUsers(keys(runId).deadusers, ttl, ...externalIds);
+    },
+    async deadAmong(runId, externalIds) {
+      if (externalIds.length === 0) return [];
+      const flags = await redis.smismember(keys(runId).deadusers, ...externalIds);
+      return flags.map((f) => f === 1);
+    },
+    async noteLater(runId, writes) {
+      if (writes.length === 0) return;
+      const k = keys(runId);
+      await lua.brazeLater(k.deadusers, k.later, ttl, ...writes.flat());
+    },
+    async laterWrites(runId, externalId, names) {
+      if (names.length === 0) return [];
+      const got = await redis.hmget(keys(runId).later, ...names.map((n) => `${externalId}\0${n}`));
+      return got.map((v) => {
+        const [set, inc] = (v ?? '0,0').split(',').map(Number);
+        return { set: set ?? 0, inc: inc ?? 0 };
+      });
+    },
+    async laneReady(runId, place) {
+      if (place.needs < 0) return true;
+      const finished = await redis.hget(keys(runId).lanes, String(place.lane));
+      return Number(finished ?? -1) >= place.needs;
     },
     async clearInflight(runId, jobId) {
       await redis.srem(keys(runId).inflight, jobId);

@@ -1,5 +1,5 @@
 import type { DeadLetter } from '../../schemas/dead-letter.js';
-import { type BrazeObject, sentChunk, type TrackJobData } from '../../schemas/track.js';
+import { type BrazeObject, type PendingBody, sentChunk, type TrackJobData } from '../../schemas/track.js';
 import { RetryableError } from '../errors.js';
 import type { Counts } from '../runs/store.js';
 import {
@@ -56,30 +56,18 @@ export function createChunkProcessor(deps: { client: TrackClient; now?: () => nu
     const attempts = attempt.attemptsMade + 1;
     switch (outcome.kind) {
       case 'accepted':
-        return settle(data, outcome.accepted, outcome.failed, [], 'braze', attempts, now());
+        return settle(data, outcome.accepted, outcome.failed, after(data, []), 'braze', attempts, now());
       case 'rejected':
-        return settle(data, 0, outcome.failed, [], 'braze', attempts, now());
-      case 'partial':
-        return settle(
-          data,
-          0,
-          outcome.failed,
-          [continuation(data, '.r', outcome.remainder)],
-          'braze',
-          attempts,
-          now(),
-        );
+        return settle(data, 0, outcome.failed, after(data, []), 'braze', attempts, now());
+      case 'partial': {
+        const next = after(data, [pending(outcome.remainder)]);
+        return settle(data, 0, outcome.failed, next, 'braze', attempts, now());
+      }
       case 'split': {
+        // The halves go one after the other, never both at once: a user in both would otherwise
+        // have two requests in flight.
         const [a, b] = splitInHalves(sent.body(), data.lines);
-        return settle(
-          data,
-          0,
-          [],
-          [continuation(data, '.0', a), continuation(data, '.1', b)],
-          'braze',
-          attempts,
-          now(),
-        );
+        return settle(data, 0, [], after(data, [pending(a), pending(b)]), 'braze', attempts, now());
       }
       case 'rate-limited':
         return { kind: 'rate-limited', waitMs: outcome.waitMs } satisfies ChunkResult;
@@ -96,7 +84,7 @@ export function createChunkProcessor(deps: { client: TrackClient; now?: () => nu
         // An attempt without an answer may have been applied: the letter says so, and a replay of its
         // events and purchases needs the user's explicit choice.
         const unsure = attempt.maybeDelivered === true || maybeDelivered;
-        return settle(data, 0, failed, [], 'exhausted', attempts, now(), unsure);
+        return settle(data, 0, failed, after(data, []), 'exhausted', attempts, now(), unsure);
       }
     }
   };
@@ -112,19 +100,46 @@ export function giveUp(
   maybeDelivered: boolean,
   at = Date.now(),
 ): Settlement {
-  return settle(data, 0, everyObject(data, 0, message), [], 'exhausted', attempts, at, maybeDelivered);
+  return settle(
+    data,
+    0,
+    everyObject(data, 0, message),
+    after(data, []),
+    'exhausted',
+    attempts,
+    at,
+    maybeDelivered,
+  );
 }
 
-function continuation(data: TrackJobData, suffix: string, rest: Remainder): TrackJobData {
-  return {
-    v: 1,
-    runId: data.runId,
-    chunk: data.chunk,
-    part: data.part + suffix,
-    body: JSON.stringify(rest.body),
-    objects: countObjects(rest.body),
-    lines: rest.lines,
-  };
+function pending(r: Remainder): PendingBody {
+  return { body: JSON.stringify(r.body), objects: countObjects(r.body), lines: r.lines };
+}
+
+/**
+ * The part that follows this one: `first` (what this answer left to send), then whatever the chunk
+ * still had pending. At most one: the parts of a chunk go one at a time, in order.
+ */
+function after(data: TrackJobData, first: PendingBody[]): TrackJobData[] {
+  const [head, ...tail] = [...first, ...(data.rest ?? [])];
+  if (!head) return [];
+  const step = (data.step ?? 0) + 1;
+  return [
+    {
+      v: 1,
+      runId: data.runId,
+      chunk: data.chunk,
+      part: `.${step}`,
+      lane: data.lane,
+      seq: data.seq,
+      needs: data.needs,
+      step,
+      body: head.body,
+      objects: head.objects,
+      lines: head.lines,
+      ...(tail.length > 0 ? { rest: tail } : {}),
+    },
+  ];
 }
 
 function settle(

@@ -1,11 +1,12 @@
 import { setTimeout as sleep } from 'node:timers/promises';
-import { type Job, type Queue, RateLimitError, UnrecoverableError, Worker } from 'bullmq';
+import { DelayedError, type Job, type Queue, RateLimitError, UnrecoverableError, Worker } from 'bullmq';
 import type { Redis } from 'ioredis';
 import type { LimitFunction } from 'p-limit';
-import type { TrackJobData } from '../../schemas/track.js';
+import type { DeadLetter } from '../../schemas/dead-letter.js';
+import { sentChunk, type TrackJobData } from '../../schemas/track.js';
 import type { Logger } from '../infra/logger.js';
 import { DEFAULT_ATTEMPTS, trackJobId, trackJobOptions } from '../infra/queues.js';
-import { type Counts, isLive, type RunStore } from '../runs/store.js';
+import { type Counts, isLive, type LaterWrite, type RunStore } from '../runs/store.js';
 import type { RateGate, Slot } from './gate.js';
 import type { LimiterSettings } from './limiter.js';
 import { type ChunkProcessor, giveUp, type Settlement } from './processor.js';
@@ -35,11 +36,38 @@ export interface TrackWorkerDeps {
   onHalt?: (runId: string, message: string, status: number) => void;
 }
 
+/** The external_id of a dead letter that holds an attributes object (events are never superseded). */
+function attributesLetterUser(d: DeadLetter): string[] {
+  const v = d.record?.format === 'json' ? d.record.value : undefined;
+  if (typeof v !== 'object' || v === null || !('attributes' in v)) return [];
+  const id = (v as { external_id?: unknown }).external_id;
+  return typeof id === 'string' ? [id] : [];
+}
+
+/** What an accepted attributes object wrote: each key, as an increment or anything else, at `line`. */
+function writesOf(o: Record<string, unknown>, line: number): LaterWrite[] {
+  const id = String(o['external_id']);
+  const out: LaterWrite[] = [];
+  for (const [key, value] of Object.entries(o)) {
+    if (key === 'external_id' || key.startsWith('_') || key === 'push_token_import') continue;
+    const inc =
+      typeof value === 'object' && value !== null && Object.keys(value).length === 1 && 'inc' in value;
+    out.push([id, key, inc ? 'inc' : 'set', line]);
+  }
+  return out;
+}
+
 /** Braze refused us for good: the job fails without retries and is not dead-lettered (the run halts). */
 export class HaltError extends UnrecoverableError {}
 
 /** A 429 loop must end somewhere: after this many starts of one job it is given up. */
 const MAX_STARTS = 60;
+
+/**
+ * A chunk waiting for its lane is woken by the settle that lets it go; if that wake-up is lost (the
+ * settling worker died), it looks again after this long.
+ */
+const BLOCKED_RECHECK_MS = 30_000;
 
 /**
  * A chunk's turn at the gate, not before `notBefore` (ms since the epoch, this process's clock). When
@@ -79,6 +107,38 @@ export function createTrackWorker(deps: TrackWorkerDeps): Worker<TrackJobData> {
    * new chunks from starting).
    */
   let heldUntil = 0;
+  /** Jobs of the run whose lane this settle moved far enough: back to the queue from their wait. */
+  const wake = async (ids: string[]) => {
+    for (const id of ids) {
+      // Not delayed yet (its worker is still moving it there) or gone: that worker checks again itself.
+      await queue
+        .getJob(id)
+        .then((j) => j?.promote())
+        .catch(() => undefined);
+    }
+  };
+  /**
+   * Before the settle, while the chunk's lane still waits for it: the users whose attributes object is
+   * dead-lettered, and (when the run has any) what this chunk wrote for such users, so that a replay
+   * of their letters leaves out what newer rows wrote (src/runs/scripts/later.ts).
+   */
+  const noteForReplays = async (data: TrackJobData, s: Settlement, deadUsers: boolean) => {
+    const dead = s.deadLetters.flatMap((d) => (d.stage !== 'rejected' ? attributesLetterUser(d) : []));
+    if (dead.length > 0) await runs.noteDeadUsers(data.runId, dead);
+    if (!deadUsers || !s.deltas.objectsAccepted) return;
+    const all = sentChunk(data).body().attributes ?? [];
+    const objects = all
+      .map((o, i) => ({ o, line: Math.max(0, ...(data.lines.attributes[i] ?? [])) }))
+      .filter(({ o }) => !dead.includes(String(o['external_id'])));
+    const flags = await runs.deadAmong(
+      data.runId,
+      objects.map(({ o }) => String(o['external_id'])),
+    );
+    await runs.noteLater(
+      data.runId,
+      objects.flatMap(({ o, line }, i) => (flags[i] ? writesOf(o, line) : [])),
+    );
+  };
   /** A chunk's settlement into the run record (once per job id), with its dead letters. */
   const record = async (data: TrackJobData, jobId: string, s: Settlement, extra: Partial<Counts>) => {
     if (log.isLevelEnabled('debug')) {
@@ -90,7 +150,15 @@ export function createTrackWorker(deps: TrackWorkerDeps): Worker<TrackJobData> {
       }
     }
     const letters = s.deadLetters.map((d) => JSON.stringify(d));
-    await runs.settle(data.runId, jobId, { ...s.deltas, ...extra }, letters);
+    // The chunk is finished with its last part: then its lane moves on.
+    const place = {
+      lane: data.lane,
+      seq: data.seq,
+      needs: data.needs,
+      finished: s.continuations.length === 0,
+    };
+    const settled = await runs.settle(data.runId, jobId, { ...s.deltas, ...extra }, letters, place);
+    if (settled.ready.length > 0) await wake(settled.ready);
   };
   /** The remainder of a chunk (halves, a re-send) joins the queue, counted open before it exists. */
   const carryOn = async (job: Job<TrackJobData>, continuations: TrackJobData[], maxAttempts: number) => {
@@ -106,14 +174,22 @@ export function createTrackWorker(deps: TrackWorkerDeps): Worker<TrackJobData> {
     );
     if (add.length > 0) await queue.addBulk(add);
   };
-  const send = async (job: Job<TrackJobData>, signal?: AbortSignal) => {
+  const send = async (job: Job<TrackJobData>, token?: string, signal?: AbortSignal) => {
     const data = job.data;
     const maxAttempts = job.opts.attempts ?? DEFAULT_ATTEMPTS;
     const jobId = job.id ?? trackJobId(data);
     let slot = await waitForSendTime(deps, signal, heldUntil);
     // Set before the request, cleared by any answer: still set here means an earlier attempt's request
     // (a crashed worker's, a timed-out one) may have reached Braze, so this one may duplicate it.
-    const mark = await runs.markInflight(data.runId, jobId);
+    const { mark, deadUsers } = await runs.markInflight(data.runId, jobId, data);
+    if (mark === 'blocked') {
+      // An earlier chunk of its lane (one of its users, or the window) is still under way: it waits,
+      // out of the way, until the settle that moves the lane far enough wakes it.
+      await job.moveToDelayed(Date.now() + BLOCKED_RECHECK_MS, token);
+      // That settle may have come between the check and the move, and found nothing to wake.
+      if (await runs.laneReady(data.runId, data)) await job.promote().catch(() => undefined);
+      throw new DelayedError();
+    }
     if (mark === 'settled') {
       // A copy of a chunk whose outcome is recorded: a resumed run re-enqueued it in the moment between
       // its check and the first copy finishing. Sending it again would duplicate its events.
@@ -137,6 +213,7 @@ export function createTrackWorker(deps: TrackWorkerDeps): Worker<TrackJobData> {
     switch (result.kind) {
       case 'settle': {
         if (result.continuations.length > 0) await carryOn(job, result.continuations, maxAttempts);
+        await noteForReplays(data, result, deadUsers);
         // One round trip per chunk: the request is counted with its outcome.
         await record(data, jobId, result, { requestsSent: 1 });
         return { accepted: result.deltas.objectsAccepted ?? 0, failed: result.deltas.objectsFailed ?? 0 };
@@ -167,8 +244,8 @@ export function createTrackWorker(deps: TrackWorkerDeps): Worker<TrackJobData> {
       }
     }
   };
-  const handler = (job: Job<TrackJobData>, _token?: string, signal?: AbortSignal) =>
-    deps.slots(() => send(job, signal));
+  const handler = (job: Job<TrackJobData>, token?: string, signal?: AbortSignal) =>
+    deps.slots(() => send(job, token, signal));
   const worker = new Worker<TrackJobData>(queue.name, handler, {
     connection: deps.connection,
     prefix: deps.prefix,

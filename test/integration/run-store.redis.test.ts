@@ -11,25 +11,25 @@ describe('run store: before a request', () => {
     const runs = store();
     await runs.create('r', runStart('f.csv'));
     // A 5xx answer, then another attempt: nothing can have been delivered twice.
-    expect(await runs.markInflight('r', 'r-0')).toBe('first');
+    expect((await runs.markInflight('r', 'r-0')).mark).toBe('first');
     await runs.clearInflight('r', 'r-0');
-    expect(await runs.markInflight('r', 'r-0')).toBe('first');
+    expect((await runs.markInflight('r', 'r-0')).mark).toBe('first');
   });
 
   it('once an attempt went unanswered, every later attempt may duplicate it, whatever answers come between', async () => {
     const runs = store();
     await runs.create('r', runStart('f.csv'));
     await runs.claim('r', ['r-0']);
-    expect(await runs.markInflight('r', 'r-0')).toBe('first'); // a reset after Braze applied it
-    expect(await runs.markInflight('r', 'r-0')).toBe('again'); // answered 500
+    expect((await runs.markInflight('r', 'r-0')).mark).toBe('first'); // a reset after Braze applied it
+    expect((await runs.markInflight('r', 'r-0')).mark).toBe('again'); // answered 500
     await runs.clearInflight('r', 'r-0');
-    expect(await runs.markInflight('r', 'r-0')).toBe('again'); // answered 429
+    expect((await runs.markInflight('r', 'r-0')).mark).toBe('again'); // answered 429
     await runs.clearInflight('r', 'r-0');
-    expect(await runs.markInflight('r', 'r-0')).toBe('again'); // answered 201
-    expect(await runs.settle('r', 'r-0', { jobsOpen: -1, objectsAccepted: 75 }, [])).toBe(true);
+    expect((await runs.markInflight('r', 'r-0')).mark).toBe('again'); // answered 201
+    expect((await runs.settle('r', 'r-0', { jobsOpen: -1, objectsAccepted: 75 }, [])).counted).toBe(true);
     expect((await runs.get('r'))?.possibleDuplicates).toBe(1);
     // A settle delivered twice (a worker that died after it) counts nothing again.
-    expect(await runs.settle('r', 'r-0', { jobsOpen: -1, objectsAccepted: 75 }, [])).toBe(false);
+    expect((await runs.settle('r', 'r-0', { jobsOpen: -1, objectsAccepted: 75 }, [])).counted).toBe(false);
     expect(await runs.get('r')).toMatchObject({ possibleDuplicates: 1, objectsAccepted: 75 });
   });
 
@@ -37,11 +37,40 @@ describe('run store: before a request', () => {
     const runs = store();
     await runs.create('r', runStart('f.csv'));
     expect(await runs.claim('r', ['r-0'])).toEqual([true]);
-    expect(await runs.markInflight('r', 'r-0')).toBe('first');
-    expect(await runs.settle('r', 'r-0', { jobsOpen: -1, objectsAccepted: 75 }, [])).toBe(true);
+    expect((await runs.markInflight('r', 'r-0')).mark).toBe('first');
+    expect((await runs.settle('r', 'r-0', { jobsOpen: -1, objectsAccepted: 75 }, [])).counted).toBe(true);
     // A resumed run claimed the chunk before the settle and re-added it after the first copy left.
-    expect(await runs.markInflight('r', 'r-0')).toBe('settled');
+    expect((await runs.markInflight('r', 'r-0')).mark).toBe('settled');
     expect(await runs.isSettled('r', 'r-0')).toBe(true);
     expect((await runs.get('r'))?.objectsAccepted).toBe(75);
+  });
+});
+
+describe('run store: lanes', () => {
+  const place = (seq: number, needs: number) => ({ lane: 3, seq, needs });
+  it('a chunk waits until its lane has finished what it needs; the settle that gets there names it', async () => {
+    const runs = store();
+    await runs.create('r', runStart('f.csv'));
+    // seq 2 needs seq 0 and 1 finished (a user in seq 1).
+    expect((await runs.markInflight('r', 'r-2', place(2, 1))).mark).toBe('blocked');
+    expect(await runs.laneReady('r', place(2, 1))).toBe(false);
+    // seq 1 finishes first: beyond the mark, nothing moves yet.
+    expect(await runs.settle('r', 'r-1', { jobsOpen: -1 }, [], { ...place(1, -1), finished: true })).toEqual({
+      counted: true,
+      ready: [],
+    });
+    // A part of seq 0 that has more to come does not finish it.
+    expect(
+      (await runs.settle('r', 'r-0', { jobsOpen: -1 }, [], { ...place(0, -1), finished: false })).ready,
+    ).toEqual([]);
+    // Its last part does: the lane moves past 0 and 1 at once, and the waiting chunk is named.
+    expect(
+      await runs.settle('r', 'r-0.1', { jobsOpen: -1 }, [], { ...place(0, -1), finished: true }),
+    ).toEqual({
+      counted: true,
+      ready: ['r-2'],
+    });
+    expect(await runs.laneReady('r', place(2, 1))).toBe(true);
+    expect((await runs.markInflight('r', 'r-2', place(2, 1))).mark).toBe('first');
   });
 });

@@ -32,6 +32,9 @@ describe('createChunker', () => {
     expect(chunk).toEqual({
       json: expect.any(String),
       index: 0,
+      lane: 0,
+      seq: 0,
+      needs: -1,
       body: {
         attributes: [{ external_id: 'u1', plan: 'pro' }],
         events: [{ external_id: 'u1', name: 'signup', time: '2024-05-01' }],
@@ -211,5 +214,79 @@ describe('JSON sizes', () => {
     const exact = Buffer.byteLength(JSON.stringify(object), 'utf8');
     expect(jsonBytes(object)).toBe(exact);
     expect(jsonBytesBound(object)).toBeGreaterThanOrEqual(exact);
+  });
+});
+
+describe('lanes: a user in one lane, its rows in file order', () => {
+  const ops = (n: number, reps: number) =>
+    Array.from({ length: n * reps }, (_, i) =>
+      makeUserRecord({
+        line: i + 2,
+        externalId: `u${Math.floor(i / reps)}`,
+        attributes: { visits: { inc: 1 } },
+      }),
+    );
+
+  it('keeps each user in one lane, and each lane numbers its chunks in file order', () => {
+    const chunks = chunkAll(users(5000), { lanes: 16 });
+    const laneOfUser = new Map<string, number>();
+    for (const c of chunks) {
+      for (const a of c.body.attributes ?? []) {
+        expect(laneOfUser.get(a.external_id) ?? c.lane).toBe(c.lane);
+        laneOfUser.set(a.external_id, c.lane);
+      }
+    }
+    expect(new Set(laneOfUser.values()).size).toBe(16);
+    for (let lane = 0; lane < 16; lane++) {
+      const mine = chunks.filter((c) => c.lane === lane);
+      expect(mine.map((c) => c.seq)).toEqual(mine.map((_, i) => i));
+      const firstLines = mine.map((c) => c.lines.attributes[0]![0]!);
+      expect(firstLines).toEqual([...firstLines].sort((a, b) => a - b));
+    }
+    expect(chunks.reduce((n, c) => n + objects(c), 0)).toBe(5000);
+  });
+
+  it('never merges operations: ten inc rows of a user are ten objects, each in the next chunk of its lane', () => {
+    const chunks = chunkAll(ops(50, 10), { lanes: 4 });
+    expect(chunks.reduce((n, c) => n + objects(c), 0)).toBe(500);
+    for (let u = 0; u < 50; u++) {
+      const holding = chunks.filter((c) => c.body.attributes?.some((a) => a.external_id === `u${u}`));
+      expect(holding).toHaveLength(10);
+      // Each waits for the one before it in its lane.
+      for (let i = 1; i < holding.length; i++) {
+        expect(holding[i]!.lane).toBe(holding[0]!.lane);
+        expect(holding[i]!.seq).toBeGreaterThan(holding[i - 1]!.seq);
+        expect(holding[i]!.needs).toBeGreaterThanOrEqual(holding[i - 1]!.seq);
+      }
+    }
+  });
+
+  it('a chunk with no user in common with recent ones waits only for the one window + 1 places back', () => {
+    const chunks = chunkAll(users(75 * 12), { lanes: 1, window: 4 });
+    expect(chunks.map((c) => c.needs)).toEqual([-1, -1, -1, -1, -1, 0, 1, 2, 3, 4, 5, 6]);
+  });
+
+  it('a user seen again beyond the window is covered by the window rule', () => {
+    const rows = [...users(75 * 6), makeUserRecord({ line: 999, externalId: 'u0', attributes: { a: 1 } })];
+    const chunks = chunkAll(rows, { lanes: 1, window: 2 });
+    const last = chunks.at(-1)!;
+    // u0 was in seq 0; the last chunk (seq 6) needs seq <= 3 finished, which includes seq 0.
+    expect(last.seq).toBe(6);
+    expect(last.needs).toBe(3);
+  });
+
+  it('plain values of one user still fold into one object, in one request', () => {
+    const rows = [
+      makeUserRecord({ line: 2, externalId: 'a', attributes: { x: 1, y: 1 } }),
+      makeUserRecord({ line: 3, externalId: 'a', attributes: { y: 2, z: 3 } }),
+    ];
+    const chunks = chunkAll(rows, { lanes: 8 });
+    expect(chunks).toHaveLength(1);
+    expect(chunks[0]!.body.attributes).toEqual([{ external_id: 'a', x: 1, y: 2, z: 3 }]);
+  });
+
+  it('is deterministic across runs, lanes included', () => {
+    const rows = ops(30, 3).concat(users(900, 100));
+    expect(chunkAll(rows, { lanes: 8 })).toEqual(chunkAll(rows, { lanes: 8 }));
   });
 });
