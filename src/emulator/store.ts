@@ -4,9 +4,10 @@
  * `_update_existing_only: true`; an alias creates only with an explicit `_update_existing_only: false`.
  * Pure: the clock is injected, no I/O.
  */
+
+import { parseBrazeTime } from '../../schemas/values.js';
 import { applyAttribute, truncate } from './attribute-ops.js';
 import { isPlainObject, type JsonObject } from './json.js';
-import { parseBrazeTime } from './time.js';
 
 export interface UserAlias {
   alias_name: string;

@@ -3,9 +3,10 @@
  * `type` string or null, so a valid object costs no allocation. The strings follow what third parties
  * captured from live Braze responses where known (see shared/braze-api.md §2.2).
  */
+
+import { parseBrazeTime } from '../../schemas/values.js';
 import { operatorKind } from './attribute-ops.js';
 import { isPlainObject, type JsonObject } from './json.js';
-import { parseBrazeTime } from './time.js';
 
 export type InputArray = 'attributes' | 'events' | 'purchases';
 

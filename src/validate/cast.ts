@@ -1,5 +1,6 @@
 import type { ColumnType } from '../../schemas/mapping.js';
-import { isDateLike, LIMITS } from '../../schemas/record.js';
+import { LIMITS } from '../../schemas/record.js';
+import { isBrazeTime, plainNumber, readFloat, readInteger } from '../../schemas/values.js';
 import { checkValue, clip, Problem, stringTooLong } from './checks.js';
 
 /**
@@ -12,11 +13,6 @@ import { checkValue, clip, Problem, stringTooLong } from './checks.js';
 export const OMIT: unique symbol = Symbol('omit');
 export type Cast = unknown;
 
-/** No leading zero (so "007" and "0130" stay strings, as Braze warns), no exponent, no spaces. */
-const PLAIN_NUMBER = /^-?(?:0|[1-9]\d*)(?:\.\d+)?$/;
-/** Doubles hold 15 significant decimal digits exactly; beyond that a cast could change the value. */
-const EXACT_DIGITS = 15;
-
 function isBlank(cell: string): boolean {
   if (cell.length === 0) return true;
   const c = cell.charCodeAt(0);
@@ -28,7 +24,8 @@ export function castAuto(cell: string, field: string): Cast {
   const len = cell.length;
   const c = cell.charCodeAt(0);
   if ((c >= 48 && c <= 57) || c === 45) {
-    if (PLAIN_NUMBER.test(cell)) return toNumberOrString(cell, field);
+    const n = plainNumber(cell);
+    if (n !== undefined) return n;
   } else if (len === 4 || len === 5) {
     const lower = c | 32;
     if (lower === 110 || lower === 116 || lower === 102) {
@@ -44,17 +41,6 @@ export function castAuto(cell: string, field: string): Cast {
   return len > LIMITS.stringChars ? stringTooLong(field, len) : cell;
 }
 
-/** Numbers that a double would round (huge ids, long decimals) stay strings: nothing silently changes. */
-function toNumberOrString(cell: string, field: string): Cast {
-  if (cell.length <= EXACT_DIGITS) return Number(cell);
-  const digits = cell.replace(/^-/, '').replace('.', '').replace(/^0+/, '');
-  const significant = cell.includes('.') ? digits.replace(/0+$/, '') : digits;
-  if (significant.length <= EXACT_DIGITS) return Number(cell);
-  const n = Number(cell);
-  if (!cell.includes('.') && Number.isSafeInteger(n)) return n;
-  return cell.length > LIMITS.stringChars ? stringTooLong(field, cell.length) : cell;
-}
-
 /** A JSON array, or undefined when the cell only looks like one (then it is sent as a string). */
 function parseJsonArray(cell: string, field: string): unknown[] | Problem | undefined {
   let parsed: unknown;
@@ -67,8 +53,6 @@ function parseJsonArray(cell: string, field: string): unknown[] | Problem | unde
   return checkValue(parsed, field, 1) ?? parsed;
 }
 
-const INTEGER = /^[+-]?\d+$/;
-const FLOAT = /^[+-]?(?:\d+(?:\.\d*)?|\.\d+)(?:[eE][+-]?\d+)?$/;
 const TRUE_WORDS = new Set(['true', '1', 'yes']);
 const FALSE_WORDS = new Set(['false', '0', 'no']);
 
@@ -80,16 +64,10 @@ export function castForced(cell: string, type: ColumnType, field: string, separa
   const text = cell.trim();
   if (text.length === 4 && text.toLowerCase() === 'null') return null;
   switch (type) {
-    case 'integer': {
-      const n = Number(text);
-      if (INTEGER.test(text) && Number.isSafeInteger(n)) return n;
-      return badValue(field, cell, 'an integer');
-    }
-    case 'float': {
-      const n = Number(text);
-      if (FLOAT.test(text) && Number.isFinite(n)) return n;
-      return badValue(field, cell, 'a number');
-    }
+    case 'integer':
+      return readInteger(text) ?? badValue(field, cell, 'an integer');
+    case 'float':
+      return readFloat(text) ?? badValue(field, cell, 'a number');
     case 'boolean': {
       const word = text.toLowerCase();
       if (TRUE_WORDS.has(word)) return true;
@@ -97,7 +75,7 @@ export function castForced(cell: string, type: ColumnType, field: string, separa
       return badValue(field, cell, 'true or false');
     }
     case 'date':
-      return isDateLike(text) ? text : badValue(field, cell, 'an ISO-8601 date');
+      return isBrazeTime(text) ? text : badValue(field, cell, 'an ISO-8601 date');
     case 'array':
       return castArray(text, field, separator);
   }

@@ -1,7 +1,7 @@
 import { describe, expect, it } from 'vitest';
+import { parseBrazeTime } from '../../schemas/values.js';
 import { EmulatorStats } from '../../src/emulator/stats.js';
 import { ProfileStore } from '../../src/emulator/store.js';
-import { parseBrazeTime } from '../../src/emulator/time.js';
 import { processTrack } from '../../src/emulator/track.js';
 import {
   checkEnvelope,
