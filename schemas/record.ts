@@ -41,6 +41,12 @@ export const REJECTION_CODES = [
   /** Bytes that are not UTF-8, or NUL bytes: refused rather than sent as replacement characters. */
   'bad_encoding',
   'object_too_large',
+  /** A default profile field Braze would refuse, ignore or set to null (gender "Male", country "Narnia"). */
+  'bad_profile_field',
+  /** A nested attribute Braze would drop with every other nested update of its request. */
+  'bad_nested_value',
+  /** Over Braze's size cap: nested attributes and event properties 100 KB, purchase properties 50 KB. */
+  'value_too_large',
 ] as const;
 export type RejectionCode = (typeof REJECTION_CODES)[number];
 

@@ -5,7 +5,7 @@
  */
 
 import { parseBrazeTime } from '../../schemas/values.js';
-import { operatorKind } from './attribute-ops.js';
+import { operatorKind, utf8Length } from '../validate/nested.js';
 import { isPlainObject, type JsonObject } from './json.js';
 
 export type InputArray = 'attributes' | 'events' | 'purchases';
@@ -90,21 +90,6 @@ export function checkEnvelope(body: unknown, limits: TrackLimits): TrackEnvelope
   const max = limits.maxObjects;
   const over = limits.legacyPerArray ? a > max || e > max || p > max : a + e + p > max;
   return over ? MAX_INPUT_LENGTH_EXCEEDED : env;
-}
-
-/** UTF-8 length without Buffer, so this module stays runtime-neutral. */
-export function utf8Length(s: string): number {
-  let bytes = 0;
-  for (let i = 0; i < s.length; i++) {
-    const c = s.charCodeAt(i);
-    if (c < 0x80) bytes += 1;
-    else if (c < 0x800) bytes += 2;
-    else if (c >= 0xd800 && c <= 0xdbff && i + 1 < s.length) {
-      bytes += 4;
-      i++;
-    } else bytes += 3;
-  }
-  return bytes;
 }
 
 function present(value: unknown): boolean {

@@ -47,6 +47,12 @@ export function castAuto(cell: string, field: string): Cast {
   }
 }
 
+/** A text profile field (phone, email, dob...): blank omits, `null` unsets, anything else is the text. */
+export function castText(cell: string, field: string): Cast {
+  if (isBlank(cell)) return OMIT;
+  return isWord(cell, 'null') ? null : textCell(cell, field);
+}
+
 /** `word` in any case, and nothing around it: "True " with a space is text, as Braze's docs read. */
 function isWord(cell: string, word: string): boolean {
   return cell.length === word.length && cell.toLowerCase() === word;
