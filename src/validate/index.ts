@@ -40,7 +40,7 @@ export function createValidator(options: ValidatorOptions = {}): Validator {
   };
 }
 
-export { estimateDataPoints } from './data-points.js';
+export { dataPointsOfBody, estimateDataPoints } from './data-points.js';
 export {
   checkMappingAgainstHeader,
   formatPath,

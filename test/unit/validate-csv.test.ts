@@ -294,6 +294,6 @@ describe('CSV rows with a mapping', () => {
       '',
       '2024-05-01',
     ]);
-    expect(estimateDataPoints(record(validate(row!)))).toBe(4); // email, plan, 1 event, 1 purchase
+    expect(estimateDataPoints(record(validate(row!)))).toBe(5); // email, plan, 1 event + its plan property, 1 purchase
   });
 });
