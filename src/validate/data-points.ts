@@ -1,6 +1,6 @@
 import type { UserRecord } from '../../schemas/record.js';
 import { operatorKind } from './nested.js';
-import { FREE_FIELDS } from './profile-fields.js';
+import { FREE_FIELDS, IDENTITY_KEYS } from './profile-fields.js';
 
 /**
  * Data points as Braze bills them (data points page, braze-api.md §5.1), counted the same way for
@@ -15,15 +15,7 @@ import { FREE_FIELDS } from './profile-fields.js';
  *   and each event or purchase property 1.
  */
 
-const NOT_BILLED: ReadonlySet<string> = new Set([
-  'external_id',
-  'user_alias',
-  'braze_id',
-  '_update_existing_only',
-  '_merge_objects',
-  'push_token_import',
-  ...FREE_FIELDS,
-]);
+const NOT_BILLED: ReadonlySet<string> = new Set([...IDENTITY_KEYS, ...FREE_FIELDS]);
 
 type Json = Record<string, unknown>;
 const isObject = (v: unknown): v is Json => typeof v === 'object' && v !== null && !Array.isArray(v);

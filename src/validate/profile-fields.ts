@@ -91,6 +91,16 @@ export const TEXT_FIELDS: ReadonlySet<string> = new Set([
   'marked_email_as_spam_at',
 ]);
 
+/** Keys that name the user or steer the request: never attributes, never billed. */
+export const IDENTITY_KEYS: ReadonlySet<string> = new Set([
+  'external_id',
+  'user_alias',
+  'braze_id',
+  '_update_existing_only',
+  '_merge_objects',
+  'push_token_import',
+]);
+
 /** Fields whose changes Braze does not bill (data points page): subscriptions and push tokens. */
 export const FREE_FIELDS: ReadonlySet<string> = new Set([
   'email_subscribe',
@@ -103,9 +113,9 @@ export function hasFieldRule(name: string): boolean {
   return Object.hasOwn(RULES, name);
 }
 
-/** What Braze would do instead of storing this value, or undefined when it stores it. */
+/** What Braze would do instead of storing this value, or undefined when it stores it (or there is none). */
 export function profileFieldProblem(name: string, value: unknown): FieldVerdict | undefined {
-  if (value === null || !Object.hasOwn(RULES, name)) return undefined;
+  if (value === null || value === undefined || !Object.hasOwn(RULES, name)) return undefined;
   return RULES[name]!(value);
 }
 
