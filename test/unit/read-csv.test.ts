@@ -191,4 +191,19 @@ describe('CSV reader', () => {
       message: expect.stringMatching(/quoted field .*runs past 8388608 characters/),
     });
   });
+
+  it('a quoted empty cell is a row, not a blank line: a one-column "" is an empty id, else a ragged row', async () => {
+    const one = await rows('external_id\nu1\n""\n\n\nu5\n""');
+    expect(summary(one)).toEqual([
+      [2, 'u1'],
+      [3, ''],
+      [6, 'u5'],
+      [7, ''],
+    ]);
+    const two = await rows('\uFEFF\nexternal_id,name\n""\n\nu5,x\r\n');
+    expect(summary(two)).toEqual([
+      [3, 'ragged_row'],
+      [5, 'u5'],
+    ]);
+  });
 });
