@@ -1,6 +1,7 @@
 import { mkdtempSync, rmSync, writeFileSync } from 'node:fs';
 import { tmpdir } from 'node:os';
 import { join } from 'node:path';
+import { Readable } from 'node:stream';
 import { afterAll, describe, expect, it } from 'vitest';
 import type { RawRow } from '../../schemas/record.js';
 import { UsageError } from '../../src/errors.js';
@@ -204,6 +205,18 @@ describe('CSV reader', () => {
     expect(summary(two)).toEqual([
       [3, 'ragged_row'],
       [5, 'u5'],
+    ]);
+  });
+
+  it("keeps a broken line's whole text for its dead letter when the line ends in a later read", async () => {
+    const first = Buffer.from('external_id\n","[[[');
+    const stdin = Readable.from([first, Buffer.from('[\nu3\n')]);
+    const source = await openSource('-', { stdin, format: 'csv' });
+    const out: RawRow[] = [];
+    for await (const row of source) out.push(row);
+    expect(out).toEqual([
+      expect.objectContaining({ line: 2, kind: 'error', code: 'bad_csv', raw: '","[[[[' }),
+      expect.objectContaining({ line: 3, kind: 'csv', values: { external_id: 'u3' } }),
     ]);
   });
 });
