@@ -42,6 +42,12 @@ export function createValidator(options: ValidatorOptions = {}): Validator {
 
 export { dataPointsOfBody, estimateDataPoints } from './data-points.js';
 export {
+  createIdCollisionTracker,
+  describeIdCollisions,
+  type IdCollisionReport,
+  type IdCollisionTracker,
+} from './id-collisions.js';
+export {
   checkMappingAgainstHeader,
   formatPath,
   parseMapping,
