@@ -73,6 +73,24 @@ describe('nested custom attributes', () => {
   });
 });
 
+describe("Braze's date formats, on a real calendar", () => {
+  it('takes ddd MM dd HH:mm:ss.TZD YYYY and +02 zones; refuses 2024-02-31 with a per-object error', () => {
+    const { track, store } = emulator();
+    const event = (time: string) => ({ external_id: 'u1', name: 'e', time });
+    const res = track({
+      events: [event('Wed 05 01 10:00:00.+02:00 2024'), event('2024-05-01T10:00+02'), event('2024-02-31')],
+    });
+    expect(res.body).toMatchObject({
+      events_processed: 2,
+      errors: [{ index: 2, type: "'time' is not a valid time" }],
+    });
+    expect(store.findByExternalId('u1')?.events.map((e) => e.time)).toEqual([
+      '2024-05-01T08:00:00.000Z',
+      '2024-05-01T08:00:00.000Z',
+    ]);
+  });
+});
+
 describe('event and purchase properties size caps', () => {
   const event = (properties: object) => ({ external_id: 'u1', name: 'e', time: '2024-01-01', properties });
   const purchase = (properties: object) => ({

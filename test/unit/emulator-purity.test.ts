@@ -13,6 +13,8 @@ const PURE = [
   'track',
   'endpoints',
   'json',
+  'writes',
+  'auth',
 ];
 
 describe('pure emulator modules', () => {
