@@ -82,12 +82,32 @@ const rateLimitFlag = z.array(z.string()).transform((entries, ctx) => {
   return out;
 });
 
+/** `--key KEY=users.track,users.delete` (repeatable): another API key and the permissions it holds. */
+const keyFlag = z.array(z.string()).transform((entries, ctx) => {
+  const out: Record<string, string[]> = {};
+  for (const entry of entries) {
+    const m = /^([^\s=]+)=([\w.,-]*)$/.exec(entry.trim());
+    if (!m) {
+      ctx.addIssue({
+        code: 'custom',
+        message: `"${entry}": expected KEY=permission,permission (e.g. k1=users.track)`,
+      });
+      continue;
+    }
+    out[m[1]!] = m[2]!.split(',').filter((p) => p !== '');
+  }
+  return out;
+});
+
 /** Raw commander flags (strings) of `braze-import emulator`; every problem is reported at once. */
 export const emulatorFlagsSchema = z
   .object({
     host: z.string().trim().min(1, 'must not be empty').optional(),
     port: wholeNumber(0, 65_535).optional(),
     apiKey: z.string().regex(/^\S+$/, { message: 'must be non-empty and contain no whitespace' }).optional(),
+    key: keyFlag.optional(),
+    legacyApiKey: z.boolean().optional(),
+    headers429: z.enum(['standard', 'retry-after', 'none']).optional(),
     rateLimit: rateLimitFlag.optional(),
     window: z.enum(['sliding', 'fixed']).optional(),
     resetHeader: z.enum(['epoch', 'delta']).optional(),
@@ -124,6 +144,9 @@ export const emulatorFlagsSchema = z
       host: f.host,
       port: f.port,
       apiKey: f.apiKey,
+      keys: f.key,
+      legacyApiKey: f.legacyApiKey,
+      headers429: f.headers429,
       rateLimits: f.rateLimit,
       window: f.window,
       resetHeader: f.resetHeader,

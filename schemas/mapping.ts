@@ -1,4 +1,5 @@
 import { z } from 'zod';
+import { eventSchema, purchaseSchema, timeSchema } from './record.js';
 
 /**
  * The mapping file (JSON) tells the importer how source columns become Braze data. Every part is
@@ -27,7 +28,9 @@ import { z } from 'zod';
  * In events and purchases a bare string names a source column ({"value": x} is a constant), except an
  * event's `name`, where a bare string is the event name itself ({"column": c} reads it from a column).
  * Columns used by an event or purchase are not also sent as attributes unless `alsoAttribute` is set.
- * A row emits an event/purchase when any of its columns is non-empty; a partly filled one is rejected.
+ * A row emits an event/purchase when any of its columns is non-empty (one built from constants alone,
+ * in every row); a partly filled one is rejected. A constant must already have its field's type (a
+ * product_id is text, a price a number): otherwise every row would be rejected, so the mapping is.
  */
 
 export const COLUMN_TYPES = ['auto', 'string', 'integer', 'float', 'boolean', 'date', 'array'] as const;
@@ -120,11 +123,42 @@ export const mappingSchema = z
     };
     m.events?.forEach((e, i) => {
       for (const [column, path] of usedColumns(e)) checkUse(column, ['events', i, ...path]);
+      checkConstants(e, ['events', i], ctx);
     });
     m.purchases?.forEach((p, i) => {
       for (const [column, path] of usedColumns(p)) checkUse(column, ['purchases', i, ...path]);
+      checkConstants(p, ['purchases', i], ctx);
     });
   });
+
+/** The field each constant fills, by the same schemas a built event or purchase must pass. */
+const CONSTANT_RULES: Record<string, z.ZodType> = {
+  name: eventSchema.shape.name,
+  time: timeSchema,
+  product_id: purchaseSchema.shape.product_id,
+  currency: purchaseSchema.shape.currency,
+  price: purchaseSchema.shape.price,
+  quantity: purchaseSchema.shape.quantity.unwrap(),
+};
+
+function checkConstants(
+  spec: EventMapping | PurchaseMapping,
+  at: (string | number)[],
+  ctx: z.RefinementCtx,
+): void {
+  for (const [key, source] of Object.entries(spec)) {
+    const rule = CONSTANT_RULES[key];
+    if (!rule || typeof source !== 'object' || source === null || !('value' in source)) continue;
+    const result = rule.safeParse(source.value);
+    if (result.success) continue;
+    const why = result.error.issues[0]?.message ?? 'invalid';
+    ctx.addIssue({
+      code: 'custom',
+      path: [...at, key, 'value'],
+      message: `the constant ${JSON.stringify(source.value)} cannot be a ${key}: ${why}`,
+    });
+  }
+}
 
 /** The source columns an event or purchase mapping reads, with where each is named. */
 export function usedColumns(spec: EventMapping | PurchaseMapping): [string, string[]][] {

@@ -1,4 +1,5 @@
 import { z } from 'zod';
+import { isBrazeTime, isCurrency, isPrice, isQuantity } from './values.js';
 
 /**
  * Shapes of one user's data on its way from a source row to a /users/track body, and of a row that
@@ -12,7 +13,6 @@ export const LIMITS = {
   stringChars: 255,
   /** Nesting cap for attribute/property values: bounds our recursion and Braze's 100 KB nested cap anyway. */
   depth: 32,
-  purchaseQuantityMax: 100,
 } as const;
 
 /** Keys that could reach Object.prototype through careless assignment; refused everywhere. */
@@ -41,6 +41,12 @@ export const REJECTION_CODES = [
   /** Bytes that are not UTF-8, or NUL bytes: refused rather than sent as replacement characters. */
   'bad_encoding',
   'object_too_large',
+  /** A default profile field Braze would refuse, ignore or set to null (gender "Male", country "Narnia"). */
+  'bad_profile_field',
+  /** A nested attribute Braze would drop with every other nested update of its request. */
+  'bad_nested_value',
+  /** Over Braze's size cap: nested attributes and event properties 100 KB, purchase properties 50 KB. */
+  'value_too_large',
 ] as const;
 export type RejectionCode = (typeof REJECTION_CODES)[number];
 
@@ -76,27 +82,10 @@ export type RawRow =
     }
   | { line: number; kind: 'error'; code: RejectionCode; message: string; raw?: unknown };
 
-/**
- * What Braze parses as a time: ISO-8601 ("2024-05-01", "2024-05-01T10:00:00.123Z", "...+02:00"),
- * "yyyy-MM-dd HH:mm:ss", "yyyy-MM-ddTHH:mm:ss:SSSZ" and "MM/dd/yyyy". A regex, not Date.parse: the
- * same answer on every runtime and cheap enough for every row.
- */
-const ISO_LIKE =
-  /^(\d{4})-(\d{2})-(\d{2})(?:[T ]([01]\d|2[0-3]):[0-5]\d(?::[0-5]\d(?:[.:]\d{1,9})?)?(?:Z|[+-](?:[01]\d|2[0-3]):?[0-5]\d)?)?$/i;
-const US_DATE = /^(\d{2})\/(\d{2})\/(\d{4})$/;
-export function isDateLike(value: string): boolean {
-  let m = ISO_LIKE.exec(value);
-  if (m) return validDay(Number(m[2]), Number(m[3]));
-  m = US_DATE.exec(value);
-  return m !== null && validDay(Number(m[1]), Number(m[2]));
-}
-function validDay(month: number, day: number): boolean {
-  return month >= 1 && month <= 12 && day >= 1 && day <= 31;
-}
-
+/** A time in one of the formats Braze lists (schemas/values.ts), on a real calendar day. */
 export const timeSchema = z
   .string()
-  .refine(isDateLike, { message: 'expected an ISO-8601 date or date-time' });
+  .refine(isBrazeTime, { message: 'expected an ISO-8601 date or date-time (or another format Braze reads)' });
 
 export const propertyKeySchema = z
   .string()
@@ -126,9 +115,9 @@ export type EventObject = z.output<typeof eventSchema>;
 
 export const purchaseSchema = z.strictObject({
   product_id: boundedString('product_id'),
-  currency: z.string().regex(/^[A-Za-z]{3}$/, { message: 'expected a 3-letter ISO-4217 currency code' }),
-  price: z.number().finite(),
-  quantity: z.number().int().min(1).max(LIMITS.purchaseQuantityMax).default(1),
+  currency: z.string().refine(isCurrency, { message: 'expected a 3-letter ISO-4217 currency code' }),
+  price: z.number().refine(isPrice, { message: 'expected a finite number' }),
+  quantity: z.number().refine(isQuantity, { message: 'expected a whole number from 1 to 100' }).default(1),
   time: timeSchema,
   app_id: z.string().optional(),
   properties: propertiesSchema.optional(),

@@ -95,6 +95,8 @@ export function jsonBytesBound(value: unknown, depth = 0): number {
       return n;
     }
     default:
-      return 0;
+      // undefined, a function or a symbol: JSON writes `null` for one inside an array and leaves an
+      // object's key out, so the 4 bytes of `null` bound both.
+      return 4;
   }
 }

@@ -3,29 +3,13 @@
  * (unique values, newest 500 kept), `{"add"|"remove": [...]}` edit them, `_merge_objects` deep-merges nested
  * objects, `$add/$remove/$update` edit arrays of objects in that order.
  */
+import { operatorKind } from '../validate/nested.js';
 import { isPlainObject, type JsonObject } from './json.js';
 
 export const MAX_STRING_LENGTH = 255;
 export const MAX_ARRAY_LENGTH = 500;
 
 type Obj = JsonObject;
-export type OperatorKind = 'inc' | 'array' | 'objects' | 'nested';
-
-export function operatorKind(v: Obj): OperatorKind {
-  let keys = 0;
-  let arrayOps = 0;
-  let objectOps = 0;
-  for (const key in v) {
-    keys++;
-    if (key === 'add' || key === 'remove') arrayOps++;
-    else if (key === '$add' || key === '$remove' || key === '$update') objectOps++;
-  }
-  if (keys === 1 && 'inc' in v) return 'inc';
-  if (keys > 0 && arrayOps === keys) return 'array';
-  if (keys > 0 && objectOps === keys) return 'objects';
-  return 'nested';
-}
-
 export function truncate(value: string): string {
   return value.length > MAX_STRING_LENGTH ? value.slice(0, MAX_STRING_LENGTH) : value;
 }

@@ -11,6 +11,8 @@ import { isAlias } from './validate.js';
 
 export interface Route {
   bucket: BucketName;
+  /** The API key permission the endpoint needs (shared/braze-api.md §3). */
+  permission: string;
   handle: (body: unknown, ctx: TrackContext) => EndpointResult;
 }
 
@@ -141,21 +143,27 @@ const plain =
   (): EndpointResult =>
     ok({}, status);
 
+const route = (bucket: BucketName, permission: string, handle: Route['handle']): Route => ({
+  bucket,
+  permission,
+  handle,
+});
+
 export const ROUTES: ReadonlyMap<string, Route> = new Map<string, Route>([
-  ['/users/track', { bucket: 'track', handle: processTrack }],
-  ['/users/delete', { bucket: 'users', handle: deleteUsers }],
-  ['/users/identify', { bucket: 'users', handle: identify }],
-  ['/users/alias/new', { bucket: 'users', handle: aliasNew }],
-  ['/users/alias/update', { bucket: 'users', handle: plain() }],
-  ['/users/merge', { bucket: 'users', handle: plain(202) }],
-  ['/users/external_ids/rename', { bucket: 'external-ids', handle: rename }],
+  ['/users/track', route('track', 'users.track', processTrack)],
+  ['/users/delete', route('users', 'users.delete', deleteUsers)],
+  ['/users/identify', route('users', 'users.identify', identify)],
+  ['/users/alias/new', route('users', 'users.alias.new', aliasNew)],
+  ['/users/alias/update', route('users', 'users.alias.update', plain())],
+  ['/users/merge', route('users', 'users.merge', plain(202))],
+  ['/users/external_ids/rename', route('external-ids', 'users.external_ids.rename', rename)],
   [
     '/users/external_ids/remove',
-    { bucket: 'external-ids', handle: () => ok({ removed_ids: [], removal_errors: [] }) },
+    route('external-ids', 'users.external_ids.remove', () => ok({ removed_ids: [], removal_errors: [] })),
   ],
-  ['/subscription/status/set', { bucket: 'subscription', handle: plain() }],
-  ['/v2/subscription/status/set', { bucket: 'subscription', handle: plain() }],
-  ['/users/export/ids', { bucket: 'export-ids', handle: exportIds }],
-  ['/users/export/segment', { bucket: 'default', handle: plain() }],
-  ['/users/export/global_control_group', { bucket: 'default', handle: plain() }],
+  ['/subscription/status/set', route('subscription', 'subscription.status.set', plain())],
+  ['/v2/subscription/status/set', route('subscription', 'subscription.status.set', plain())],
+  ['/users/export/ids', route('export-ids', 'users.export.ids', exportIds)],
+  ['/users/export/segment', route('default', 'users.export.segment', plain())],
+  ['/users/export/global_control_group', route('default', 'users.export.global_control_group', plain())],
 ]);

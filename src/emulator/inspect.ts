@@ -41,9 +41,10 @@ export function handleInspect(
   });
 }
 
+/** The options, without the keys (secrets): only how many extra keys there are. */
 function configOf(state: EmulatorState): object {
-  const { now: _clock, apiKey: _secret, ...rest } = state.opts;
-  return { ...rest, faults: state.faults.config };
+  const { now: _clock, apiKey: _secret, keys, ...rest } = state.opts;
+  return { ...rest, extraKeys: Object.keys(keys).length, faults: state.faults.config };
 }
 
 function getUser(state: EmulatorState, _req: IncomingMessage, path: string): Reply {

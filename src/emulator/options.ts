@@ -23,11 +23,20 @@ export const DEFAULT_RATE_LIMITS: RateLimits = {
   default: { limit: 250_000, windowMs: 3_600_000 },
 };
 
+/** What a 429 carries: the standard X-RateLimit-* trio plus X-Ratelimit-Retry-After, only the latter (the MAU pages), or nothing. */
+export type Headers429 = 'standard' | 'retry-after' | 'none';
+
 export interface EmulatorOptions {
   host: string;
   /** 0 picks a free port. */
   port: number;
+  /** A key with every permission. */
   apiKey: string;
+  /** More keys, each with the endpoint permissions it holds ("users.track", ...): others get 403. */
+  keys: Record<string, readonly string[]>;
+  /** Take the legacy `api_key` from the JSON body or the query when no Authorization header is sent. */
+  legacyApiKey: boolean;
+  headers429: Headers429;
   rateLimits: RateLimits;
   window: WindowKind;
   /** 'epoch': X-RateLimit-Reset is UTC epoch seconds; 'delta': seconds until reset (the MAU page's reading). */
@@ -56,6 +65,9 @@ export function resolveOptions(input: EmulatorOptionsInput = {}): EmulatorOption
     host: input.host ?? '127.0.0.1',
     port: input.port ?? DEFAULT_PORT,
     apiKey: input.apiKey ?? DEFAULT_API_KEY,
+    keys: { ...input.keys },
+    legacyApiKey: input.legacyApiKey ?? true,
+    headers429: input.headers429 ?? 'standard',
     rateLimits: { ...DEFAULT_RATE_LIMITS, ...input.rateLimits },
     window: input.window ?? 'sliding',
     resetHeader: input.resetHeader ?? 'epoch',
@@ -72,6 +84,8 @@ export function resolveOptions(input: EmulatorOptionsInput = {}): EmulatorOption
       throw new RangeError(`rate limit for ${bucket} needs limit >= 1 and windowMs >= 1`);
     }
   }
-  if (opts.apiKey === '') throw new RangeError('apiKey must not be empty');
+  for (const key of [opts.apiKey, ...Object.keys(opts.keys)]) {
+    if (!/^\S+$/.test(key)) throw new RangeError('API keys must be non-empty and contain no whitespace');
+  }
   return opts;
 }

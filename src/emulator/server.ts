@@ -1,8 +1,11 @@
 /**
- * The node:http edge. Order for a Braze path: route (404) -> auth (401) -> fault dice -> injected 429 burst
- * (does not use the window) -> rate limit (429, not recorded) -> reset/5xx faults (body NOT applied) -> body
- * (413/400) -> endpoint -> reset-after fault (body applied) -> latency -> answer.
- * 404 and 401 carry no rate-limit headers: no bucket was charged for them.
+ * The node:http edge. Order for a Braze path: route (404) -> auth (401) -> the key's permission for the
+ * endpoint (403 Access Denied) -> fault dice -> injected 429 burst (does not use the window) -> rate limit
+ * (429, not recorded) -> reset/5xx faults (body NOT applied) -> body (413/400) -> endpoint -> reset-after
+ * fault (body applied) -> latency -> answer.
+ * The key comes from `Authorization: Bearer`, or, for legacy clients that send none, from `api_key` in the
+ * query or the JSON body (read first for that). 404, 401 and 403 carry no rate-limit headers: no bucket was
+ * charged for them. What a 429 carries depends on `headers429` (braze-api.md §2.4).
  */
 import {
   createServer,
@@ -11,15 +14,17 @@ import {
   type Server,
   type ServerResponse,
 } from 'node:http';
+import { bearerKey, bodyKey, createKeyring } from './auth.js';
 import { ROUTES, type Route } from './endpoints.js';
 import { type FaultDecision, newFaultDecision } from './faults.js';
-import { readBody, sendJson } from './http-util.js';
+import { parseQuery, readBody, sendJson } from './http-util.js';
 import { handleInspect } from './inspect.js';
 import { newRateDecision, type RateDecision } from './rate-limit.js';
 import type { EmulatorState } from './state.js';
 
 const NOT_FOUND = JSON.stringify({ message: 'Not Found' });
 const INVALID_KEY = JSON.stringify({ message: 'Invalid API Key' });
+const ACCESS_DENIED = JSON.stringify({ message: 'Access Denied' });
 const RATE_LIMITED = JSON.stringify({ message: 'Rate Limit Exceeded' });
 const TOO_LARGE = JSON.stringify({ message: 'Request Entity Too Large' });
 const BAD_JSON = JSON.stringify({ message: 'Invalid JSON in request body' });
@@ -45,8 +50,15 @@ interface Admitted {
   headers: OutgoingHttpHeaders;
 }
 
+/** A body read before auth (a legacy key may be inside it). */
+interface ReadBody {
+  tooLarge: boolean;
+  buf: Buffer;
+  bytes: number;
+}
+
 export function createEmulatorServer(state: EmulatorState): Server {
-  const expectedAuth = `Bearer ${state.opts.apiKey}`;
+  const keyring = createKeyring(state.opts);
   const rate = newRateDecision();
 
   function send(res: ServerResponse, a: Answer): void {
@@ -70,6 +82,9 @@ export function createEmulatorServer(state: EmulatorState): Server {
       state.opts.resetHeader === 'epoch'
         ? Math.ceil(d.resetAtMs / 1000)
         : Math.max(0, Math.ceil((d.resetAtMs - now) / 1000));
+    if (!d.allowed && state.opts.headers429 !== 'standard') {
+      return state.opts.headers429 === 'none' ? {} : { 'X-Ratelimit-Retry-After': d.retryAfterS };
+    }
     const headers: OutgoingHttpHeaders = {
       'X-RateLimit-Limit': d.limit,
       'X-RateLimit-Remaining': d.remaining,
@@ -79,23 +94,17 @@ export function createEmulatorServer(state: EmulatorState): Server {
     return headers;
   }
 
-  function authorized(auth: string | undefined): boolean {
-    if (auth === expectedAuth) return true;
-    return (
-      auth !== undefined && /^bearer\s+/i.test(auth) && auth.replace(/^bearer\s+/i, '') === state.opts.apiKey
-    );
-  }
-
-  /** Route, auth, fault dice and rate limit: either an early answer or an admitted request. */
-  function gate(req: IncomingMessage, path: string, now: number): Answer | Admitted {
+  /** Route, auth, permission, fault dice and rate limit: either an early answer or an admitted request. */
+  function gate(req: IncomingMessage, path: string, now: number, key: string | undefined): Answer | Admitted {
     const { stats, faults } = state;
     const route = req.method === 'POST' ? ROUTES.get(path) : undefined;
     const isTrack = route?.bucket === 'track';
     stats.request(isTrack, now);
     const latency = faults.latencyMs;
     if (!route) return { status: 404, body: NOT_FOUND, headers: {}, delayMs: latency };
-    if (!authorized(req.headers.authorization))
-      return { status: 401, body: INVALID_KEY, headers: {}, delayMs: latency };
+    const access = keyring.access(key, route.permission);
+    if (access === 'unknown') return { status: 401, body: INVALID_KEY, headers: {}, delayMs: latency };
+    if (access === 'denied') return { status: 403, body: ACCESS_DENIED, headers: {}, delayMs: latency };
     const fault = faults.decide(newFaultDecision());
     const limiter = state.limiters[route.bucket];
     if (fault.burst429) {
@@ -152,9 +161,27 @@ export function createEmulatorServer(state: EmulatorState): Server {
     return answer(result.status, JSON.stringify(result.body));
   }
 
-  function onBraze(req: IncomingMessage, res: ServerResponse, path: string): void {
+  function onBraze(req: IncomingMessage, res: ServerResponse, path: string, query: string): void {
+    const key = bearerKey(req.headers.authorization);
+    if (key === undefined && state.opts.legacyApiKey && ROUTES.has(path)) {
+      readBody(req, state.opts.maxBodyBytes, (tooLarge, buf, bytes) => {
+        const legacy = parseQuery(query).get('api_key') ?? (tooLarge ? undefined : bodyKey(buf));
+        admit(req, res, path, legacy ?? undefined, { tooLarge, buf, bytes });
+      });
+      return;
+    }
+    admit(req, res, path, key, undefined);
+  }
+
+  function admit(
+    req: IncomingMessage,
+    res: ServerResponse,
+    path: string,
+    key: string | undefined,
+    body: ReadBody | undefined,
+  ): void {
     const { stats } = state;
-    const admitted = gate(req, path, state.opts.now());
+    const admitted = gate(req, path, state.opts.now(), key);
     if (!('route' in admitted)) {
       send(res, admitted);
       return;
@@ -167,15 +194,22 @@ export function createEmulatorServer(state: EmulatorState): Server {
     }
     if (fault.failStatus !== 0) {
       stats.faults.failed++;
-      const body = JSON.stringify({ message: FAILURE_MESSAGES[fault.failStatus] ?? 'Server Error' });
-      send(res, { status: fault.failStatus, body, headers: admitted.headers, delayMs: fault.delayMs });
+      const failure = JSON.stringify({ message: FAILURE_MESSAGES[fault.failStatus] ?? 'Server Error' });
+      send(res, {
+        status: fault.failStatus,
+        body: failure,
+        headers: admitted.headers,
+        delayMs: fault.delayMs,
+      });
       return;
     }
-    readBody(req, state.opts.maxBodyBytes, (tooLarge, buf, bytes) => {
+    const done = (tooLarge: boolean, buf: Buffer, bytes: number) => {
       stats.bytesReceived += bytes;
       const answer = finish(req, admitted, tooLarge, buf);
       if (answer) send(res, answer);
-    });
+    };
+    if (body) done(body.tooLarge, body.buf, body.bytes);
+    else readBody(req, state.opts.maxBodyBytes, done);
   }
 
   return createServer({ keepAliveTimeout: 30_000 }, (req, res) => {
@@ -183,6 +217,6 @@ export function createEmulatorServer(state: EmulatorState): Server {
     const q = url.indexOf('?');
     const path = q === -1 ? url : url.slice(0, q);
     if (path.startsWith('/_emulator/')) handleInspect(state, req, res, path);
-    else onBraze(req, res, path);
+    else onBraze(req, res, path, url);
   });
 }

@@ -69,7 +69,10 @@ export function resetState(state: EmulatorState): void {
 }
 
 export function statsOf(state: EmulatorState): EmulatorStatsView {
-  return { ...state.stats.snapshot(), users: state.store?.size ?? 0, store: state.opts.store };
+  const snapshot = state.stats.snapshot();
+  // The store drops nested updates that would grow a stored value past 100 KB; writes.ts the rest.
+  const nestedDropped = snapshot.nestedDropped + (state.store?.overCap ?? 0);
+  return { ...snapshot, nestedDropped, users: state.store?.size ?? 0, store: state.opts.store };
 }
 
 export function viewProfile(p: Profile): UserView {

@@ -23,6 +23,12 @@ export interface StatsSnapshot {
     /** Valid objects that named no existing profile under update-only rules (Braze still counts them). */
     notApplied: number;
   };
+  /** Data points billed for the valid objects, as Braze's data points page counts them. */
+  dataPoints: number;
+  /** Profile-field values Braze ignores (gender "Male", an unknown time zone): not stored. */
+  fieldsIgnored: number;
+  /** Nested updates dropped: an invalid nested value in their request, or over 100 KB. */
+  nestedDropped: number;
   events: number;
   purchases: number;
   rateLimited: number;
@@ -51,6 +57,9 @@ export class EmulatorStats {
   events = 0;
   purchases = 0;
   notApplied = 0;
+  dataPoints = 0;
+  fieldsIgnored = 0;
+  nestedDropped = 0;
   rateLimited = 0;
   bytesReceived = 0;
   faults: FaultCounts = zeroFaults();
@@ -87,6 +96,9 @@ export class EmulatorStats {
     this.events = 0;
     this.purchases = 0;
     this.notApplied = 0;
+    this.dataPoints = 0;
+    this.fieldsIgnored = 0;
+    this.nestedDropped = 0;
     this.rateLimited = 0;
     this.bytesReceived = 0;
     this.faults = zeroFaults();
@@ -111,6 +123,9 @@ export class EmulatorStats {
         purchases: this.purchases,
         notApplied: this.notApplied,
       },
+      dataPoints: this.dataPoints,
+      fieldsIgnored: this.fieldsIgnored,
+      nestedDropped: this.nestedDropped,
       events: this.events,
       purchases: this.purchases,
       rateLimited: this.rateLimited,

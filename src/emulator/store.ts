@@ -4,9 +4,12 @@
  * `_update_existing_only: true`; an alias creates only with an explicit `_update_existing_only: false`.
  * Pure: the clock is injected, no I/O.
  */
+
+import { parseBrazeTime } from '../../schemas/values.js';
+import { isNestedValue, jsonSize, NESTED_MAX_BYTES } from '../validate/nested.js';
+import { IDENTITY_KEYS } from '../validate/profile-fields.js';
 import { applyAttribute, truncate } from './attribute-ops.js';
 import { isPlainObject, type JsonObject } from './json.js';
-import { parseBrazeTime } from './time.js';
 
 export interface UserAlias {
   alias_name: string;
@@ -43,15 +46,6 @@ export interface Profile {
 
 type Contact = 'email' | 'phone';
 
-const CONTROL_KEYS = new Set([
-  'external_id',
-  'user_alias',
-  'braze_id',
-  '_update_existing_only',
-  '_merge_objects',
-  'push_token_import',
-]);
-
 export function aliasKey(alias: UserAlias): string {
   return `${alias.alias_label}\u0000${alias.alias_name}`;
 }
@@ -66,6 +60,8 @@ export class ProfileStore {
   };
   private seq = 0;
   private ids = 0;
+  /** Nested updates dropped because the stored value would pass 100 KB. */
+  overCap = 0;
 
   constructor(private readonly now: () => number = Date.now) {}
 
@@ -73,19 +69,36 @@ export class ProfileStore {
     return this.byBrazeId.size;
   }
 
-  /** False when the object names nobody and may not create anybody (update-only), or is a push-token import. */
-  applyAttributes(o: JsonObject): boolean {
+  /**
+   * Applies `writes` (what Braze writes for `o`, see writes.ts; `o` itself names the user and holds
+   * the flags). False when the object names nobody and may not create anybody (update-only), or is
+   * a push-token import.
+   */
+  applyAttributes(o: JsonObject, writes: JsonObject = o): boolean {
     if (o['push_token_import'] === true) return false;
     const p = this.resolve(o);
     if (!p) return false;
     const merge = o['_merge_objects'] === true;
-    for (const key in o) {
-      if (CONTROL_KEYS.has(key)) continue;
-      if (key === 'email' || key === 'phone') this.setContact(p, key, o[key]);
-      else applyAttribute(p.attributes, key, o[key], merge);
+    for (const key in writes) {
+      if (IDENTITY_KEYS.has(key)) continue;
+      const value = writes[key];
+      if (key === 'email' || key === 'phone') this.setContact(p, key, value);
+      else if (isNestedValue(value)) this.applyNested(p, key, value, merge);
+      else applyAttribute(p.attributes, key, value, merge);
     }
     this.touch(p);
     return true;
+  }
+
+  /** Nested updates that would grow the stored value past 100 KB are dropped (and counted), as Braze does. */
+  private applyNested(p: Profile, key: string, value: unknown, merge: boolean): void {
+    const before = p.attributes[key];
+    const kept = before === undefined ? undefined : structuredClone(before);
+    applyAttribute(p.attributes, key, value, merge);
+    if (jsonSize(p.attributes[key]) <= NESTED_MAX_BYTES) return;
+    if (kept === undefined) delete p.attributes[key];
+    else p.attributes[key] = kept;
+    this.overCap++;
   }
 
   appendEvent(o: JsonObject): boolean {
@@ -188,6 +201,7 @@ export class ProfileStore {
     this.byContact.phone.clear();
     this.seq = 0;
     this.ids = 0;
+    this.overCap = 0;
   }
 
   touch(p: Profile): void {

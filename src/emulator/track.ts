@@ -1,7 +1,9 @@
 /**
  * POST /users/track: envelope checks, per-object validation, then (optionally) the store, in Braze's order
  * attributes -> events -> purchases so an event for a new user finds the profile its attributes created.
+ * Every valid object is billed in data points as Braze bills what it writes (src/validate/data-points.ts).
  */
+import { attributePoints, eventPoints, purchasePoints } from '../validate/data-points.js';
 import type { JsonObject } from './json.js';
 import type { EmulatorStats } from './stats.js';
 import type { ProfileStore } from './store.js';
@@ -15,6 +17,7 @@ import {
   validateEvent,
   validatePurchase,
 } from './validate.js';
+import { plannedWrites, requestDropsNested } from './writes.js';
 
 export interface EndpointResult {
   status: number;
@@ -28,46 +31,58 @@ export interface TrackContext {
 }
 
 type Validator = (item: unknown) => string | null;
-type Applier = (store: ProfileStore, item: JsonObject) => boolean;
 
-const STEPS: ReadonlyArray<readonly [InputArray, Validator, Applier]> = [
-  ['attributes', validateAttributes, (s, o) => s.applyAttributes(o)],
-  ['events', validateEvent, (s, o) => s.appendEvent(o)],
-  ['purchases', validatePurchase, (s, o) => s.appendPurchase(o)],
+const VALIDATORS: ReadonlyArray<readonly [InputArray, Validator]> = [
+  ['attributes', validateAttributes],
+  ['events', validateEvent],
+  ['purchases', validatePurchase],
 ];
 
 export function processTrack(body: unknown, ctx: TrackContext): EndpointResult {
   const env = checkEnvelope(body, ctx.limits);
   if (typeof env === 'string') return { status: 400, body: { message: env } };
-  const { stats, store } = ctx;
+  const { stats } = ctx;
   const errors: ObjectError[] = [];
+  const valid: Record<InputArray, JsonObject[]> = { attributes: [], events: [], purchases: [] };
   const processed: Partial<Record<InputArray, number>> = {};
-  let valid = 0;
-  for (const [name, validate, apply] of STEPS) {
+  for (const [name, validate] of VALIDATORS) {
     const items = env[name];
     if (!items) continue;
-    let ok = 0;
     for (let index = 0; index < items.length; index++) {
-      const item = items[index];
-      const type = validate(item);
-      if (type !== null) {
-        errors.push({ type, input_array: name, index });
-        continue;
-      }
-      ok++;
-      if (store && !apply(store, item as JsonObject)) stats.notApplied++;
+      const type = validate(items[index]);
+      if (type === null) valid[name].push(items[index] as JsonObject);
+      else errors.push({ type, input_array: name, index });
     }
-    processed[name] = ok;
-    valid += ok;
-    stats[name] += ok;
+    processed[name] = valid[name].length;
+    stats[name] += valid[name].length;
   }
-  stats.accepted += valid;
+  const count = valid.attributes.length + valid.events.length + valid.purchases.length;
+  stats.accepted += count;
   stats.rejected += errors.length;
-  if (valid === 0) return { status: 400, body: { message: VALID_DATA_REQUIRED, errors } };
+  if (count === 0) return { status: 400, body: { message: VALID_DATA_REQUIRED, errors } };
+  apply(valid, ctx);
   const result: Record<string, unknown> = { message: 'success' };
   if (processed.attributes !== undefined) result['attributes_processed'] = processed.attributes;
   if (processed.events !== undefined) result['events_processed'] = processed.events;
   if (processed.purchases !== undefined) result['purchases_processed'] = processed.purchases;
   if (errors.length > 0) result['errors'] = errors;
   return { status: 201, body: result };
+}
+
+/** Writes the valid objects (when there is a store) and bills them. */
+function apply(valid: Record<InputArray, JsonObject[]>, { store, stats }: TrackContext): void {
+  const dropNested = requestDropsNested(valid.attributes);
+  for (const o of valid.attributes) {
+    const writes = plannedWrites(o, dropNested, stats);
+    stats.dataPoints += attributePoints(writes);
+    if (store && !store.applyAttributes(o, writes)) stats.notApplied++;
+  }
+  for (const o of valid.events) {
+    stats.dataPoints += eventPoints(o);
+    if (store && !store.appendEvent(o)) stats.notApplied++;
+  }
+  for (const o of valid.purchases) {
+    stats.dataPoints += purchasePoints(o);
+    if (store && !store.appendPurchase(o)) stats.notApplied++;
+  }
 }

@@ -3,9 +3,12 @@
  * `type` string or null, so a valid object costs no allocation. The strings follow what third parties
  * captured from live Braze responses where known (see shared/braze-api.md §2.2).
  */
-import { operatorKind } from './attribute-ops.js';
+
+import { isCurrency, isPrice, isQuantity, parseBrazeTime } from '../../schemas/values.js';
+import { PROPERTIES_MAX_BYTES } from '../validate/attribute-rules.js';
+import { jsonSize, operatorKind, utf8Length } from '../validate/nested.js';
+import { FIELD_ERRORS, hasFieldRule, profileFieldProblem } from '../validate/profile-fields.js';
 import { isPlainObject, type JsonObject } from './json.js';
-import { parseBrazeTime } from './time.js';
 
 export type InputArray = 'attributes' | 'events' | 'purchases';
 
@@ -41,10 +44,7 @@ export const ERR = {
   externalIdTooLarge: "'external_id' must be fewer than 988 bytes",
   brazeIdType: "'braze_id' must be a non-empty string",
   userAlias: "'user_alias' must have string 'alias_name' and 'alias_label'",
-  email: "The value provided for the 'email' field is not a valid email.",
-  phone: "'phone' must be a string",
-  emailSubscribe: "'email_subscribe' must be one of 'opted_in', 'subscribed' or 'unsubscribed'",
-  pushSubscribe: "'push_subscribe' must be one of 'opted_in', 'subscribed' or 'unsubscribed'",
+  ...FIELD_ERRORS,
   flag: 'control flags (_update_existing_only, _merge_objects, push_token_import) must be booleans',
   pushTokenImport: "'push_token_import' needs 'push_tokens' and no 'external_id' or 'braze_id'",
   inc: "'inc' must be a number",
@@ -53,6 +53,8 @@ export const ERR = {
   time: "'time' is required",
   timeInvalid: "'time' is not a valid time",
   properties: "'properties' must be an object",
+  eventPropertiesSize: "'properties' must be at most 100 KB",
+  purchasePropertiesSize: "'properties' must be at most 50 KB",
   propertyName: 'event property names must be non-empty and at most 255 characters',
   productId: "'product_id' is required and must be at most 255 characters",
   currency: "'currency' is not valid",
@@ -60,10 +62,7 @@ export const ERR = {
   quantity: "'quantity' is not valid",
 } as const;
 
-const SUBSCRIBE_STATES = new Set(['opted_in', 'subscribed', 'unsubscribed']);
 const RESERVED_PROPERTIES = new Set(['time', 'event_name']);
-const EMAIL = /^[^\s@]+@[^\s@]+\.[^\s@]+$/;
-const CURRENCY = /^[A-Za-z]{3}$/;
 
 type Obj = JsonObject;
 
@@ -89,21 +88,6 @@ export function checkEnvelope(body: unknown, limits: TrackLimits): TrackEnvelope
   const max = limits.maxObjects;
   const over = limits.legacyPerArray ? a > max || e > max || p > max : a + e + p > max;
   return over ? MAX_INPUT_LENGTH_EXCEEDED : env;
-}
-
-/** UTF-8 length without Buffer, so this module stays runtime-neutral. */
-export function utf8Length(s: string): number {
-  let bytes = 0;
-  for (let i = 0; i < s.length; i++) {
-    const c = s.charCodeAt(i);
-    if (c < 0x80) bytes += 1;
-    else if (c < 0x800) bytes += 2;
-    else if (c >= 0xd800 && c <= 0xdbff && i + 1 < s.length) {
-      bytes += 4;
-      i++;
-    } else bytes += 3;
-  }
-  return bytes;
 }
 
 function present(value: unknown): boolean {
@@ -133,9 +117,9 @@ function checkIdentifiers(o: Obj): string | null {
   }
   if (primary > 1) return ERR.onePrimary;
   const email = o['email'];
-  if (present(email) && (typeof email !== 'string' || !EMAIL.test(email))) return ERR.email;
   const phone = o['phone'];
-  if (present(phone) && (typeof phone !== 'string' || phone.length === 0)) return ERR.phone;
+  const contact = profileFieldProblem('email', email) ?? profileFieldProblem('phone', phone);
+  if (contact) return contact.message;
   if (primary === 0 && !present(email) && !present(phone)) return ERR.identifierRequired;
   return null;
 }
@@ -186,11 +170,17 @@ export function validateAttributes(item: unknown): string | null {
   if (flags) return flags;
   const ids = item['push_token_import'] === true ? checkPushTokenImport(item) : checkIdentifiers(item);
   if (ids) return ids;
-  const es = item['email_subscribe'];
-  if (present(es) && !SUBSCRIBE_STATES.has(es as string)) return ERR.emailSubscribe;
-  const ps = item['push_subscribe'];
-  if (present(ps) && !SUBSCRIBE_STATES.has(ps as string)) return ERR.pushSubscribe;
-  return checkOperators(item);
+  return checkFieldErrors(item) ?? checkOperators(item);
+}
+
+/** Profile fields whose bad values Braze answers with a per-object error (ignored and nulled ones are the store's). */
+function checkFieldErrors(o: Obj): string | null {
+  for (const key in o) {
+    if (!hasFieldRule(key)) continue;
+    const verdict = profileFieldProblem(key, o[key]);
+    if (verdict?.effect === 'error') return verdict.message;
+  }
+  return null;
 }
 
 function checkTime(value: unknown): string | null {
@@ -198,7 +188,7 @@ function checkTime(value: unknown): string | null {
   return Number.isNaN(parseBrazeTime(value)) ? ERR.timeInvalid : null;
 }
 
-function checkProperties(value: unknown): string | null {
+function checkProperties(value: unknown, kind: 'events' | 'purchases'): string | null {
   if (value === undefined) return null;
   if (!isPlainObject(value)) return ERR.properties;
   for (const key in value) {
@@ -207,7 +197,8 @@ function checkProperties(value: unknown): string | null {
       return `'${key}' is a reserved event property name`;
     }
   }
-  return null;
+  if (jsonSize(value) <= PROPERTIES_MAX_BYTES[kind]) return null;
+  return kind === 'events' ? ERR.eventPropertiesSize : ERR.purchasePropertiesSize;
 }
 
 function checkCommon(item: unknown): string | null {
@@ -221,7 +212,7 @@ export function validateEvent(item: unknown): string | null {
   const o = item as Obj;
   const name = o['name'];
   if (typeof name !== 'string' || name === '') return ERR.name;
-  return checkTime(o['time']) ?? checkProperties(o['properties']);
+  return checkTime(o['time']) ?? checkProperties(o['properties'], 'events');
 }
 
 export function validatePurchase(item: unknown): string | null {
@@ -232,13 +223,8 @@ export function validatePurchase(item: unknown): string | null {
   if (typeof productId !== 'string' || productId === '' || productId.length > MAX_NAME_LENGTH) {
     return ERR.productId;
   }
-  const currency = o['currency'];
-  if (typeof currency !== 'string' || !CURRENCY.test(currency)) return ERR.currency;
-  const price = o['price'];
-  if (typeof price !== 'number' || !Number.isFinite(price)) return ERR.price;
-  const q = o['quantity'];
-  if (q !== undefined && (typeof q !== 'number' || !Number.isInteger(q) || q < 1 || q > 100)) {
-    return ERR.quantity;
-  }
-  return checkTime(o['time']) ?? checkProperties(o['properties']);
+  if (!isCurrency(o['currency'])) return ERR.currency;
+  if (!isPrice(o['price'])) return ERR.price;
+  if (o['quantity'] !== undefined && !isQuantity(o['quantity'])) return ERR.quantity;
+  return checkTime(o['time']) ?? checkProperties(o['properties'], 'purchases');
 }

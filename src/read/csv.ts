@@ -2,6 +2,8 @@ import { Transform, type TransformCallback } from 'node:stream';
 import { type CsvError, Parser } from 'csv-parse';
 import type { RawRow } from '../../schemas/record.js';
 import { UsageError } from '../errors.js';
+import { BrokenLine } from './broken-line.js';
+import { checkHeader, csvMessage, MAX_RECORD_CHARS, newlines } from './csv-rules.js';
 import { ByteWatch, badText } from './text.js';
 
 /**
@@ -23,9 +25,8 @@ import { ByteWatch, badText } from './text.js';
  */
 
 /** No row can be bigger than a 4 MB request body; the cap also stops a stray quote from buffering the file. */
-export const MAX_RECORD_CHARS = 8 * 1024 * 1024;
-/** A broken line's dead letter keeps this many characters of it. */
-const RAW_CHARS = 4096;
+export { MAX_RECORD_CHARS } from './csv-rules.js';
+
 /** Re-parsing after errors may cost this much (bytes) beyond 4x the input before we give up. */
 const RESCAN_ALLOWANCE = 64 * 1024 * 1024;
 
@@ -92,6 +93,8 @@ class CsvReader extends Transform {
   private total = 0;
   /** After a row too long to hold: dropping bytes up to the end of its line. */
   private skipping = false;
+  /** The error row of the line being skipped, sent when its end arrives. */
+  private broken: BrokenLine | undefined;
   private rescanned = 0;
   private readonly watch = new ByteWatch();
   private header: string[] | undefined;
@@ -113,7 +116,9 @@ class CsvReader extends Transform {
         this.feed(chunk, false);
       } else {
         const nl = chunk.indexOf(10);
+        this.broken?.add(nl === -1 ? chunk : chunk.subarray(0, nl));
         if (nl !== -1) {
+          this.pushBroken();
           this.skipping = false;
           this.restartAt(start + nl + 1);
           const rest = chunk.subarray(nl + 1);
@@ -131,7 +136,8 @@ class CsvReader extends Transform {
   override _flush(callback: TransformCallback): void {
     try {
       this.watch.end();
-      if (!this.skipping) this.feed(undefined, true);
+      if (this.skipping) this.pushBroken();
+      else this.feed(undefined, true);
       callback();
     } catch (err) {
       callback(err as Error);
@@ -151,6 +157,7 @@ class CsvReader extends Transform {
         this.held = [];
         this.heldFrom = this.total;
         this.skipping = !end;
+        if (end) this.pushBroken();
         return;
       }
       this.restartAt(nl + 1);
@@ -174,15 +181,18 @@ class CsvReader extends Transform {
   }
 
   private readonly onRecord = (record: string[]): void => {
+    const from = this.consumed;
     this.consumed = this.base + this.engine.info.bytes;
-    const row = this.toRow(record);
+    const row = this.toRow(record, from);
     if (row !== undefined) this.push(row);
   };
 
-  private toRow(record: string[]): RawRow | undefined {
+  private toRow(record: string[], from: number): RawRow | undefined {
     const line = this.nextLine;
     this.nextLine = line + 1 + newlines(record);
-    if (record.length === 1 && record[0] === '') return undefined;
+    // csv-parse gives [''] for a blank line and for a line holding only "" (a quoted empty cell):
+    // only the first is skipped; the second is a row (an empty id, or a ragged row) to reject.
+    if (record.length === 1 && record[0] === '' && this.onlyLineEnds(from, this.consumed)) return undefined;
     const header = this.header;
     if (header === undefined) {
       this.header = checkHeader(record, this.options, line, this.watch.suspicious);
@@ -213,6 +223,20 @@ class CsvReader extends Transform {
     return { line, kind: 'csv', values, header };
   }
 
+  /** True when the held bytes in [from, to) are line endings only (and the BOM, at the very start). */
+  private onlyLineEnds(from: number, to: number): boolean {
+    let at = this.heldFrom;
+    for (const buf of this.held) {
+      for (let i = Math.max(0, from - at); i < buf.length && at + i < to; i++) {
+        const b = buf[i]!;
+        const bom = at + i < 3 && (b === 0xef || b === 0xbb || b === 0xbf);
+        if (b !== 10 && b !== 13 && !bom) return false;
+      }
+      at += buf.length;
+    }
+    return true;
+  }
+
   /** The record starting at `consumed` could not be parsed: its first line becomes an error row. */
   private rejectLine(err: CsvError, newline: number): void {
     const line = this.nextLine;
@@ -222,7 +246,15 @@ class CsvReader extends Transform {
     }
     this.nextLine = line + 1;
     const message = `${why}; line ${line} was skipped and reading went on with line ${line + 1}`;
-    this.push({ line, kind: 'error', code: 'bad_csv', message, raw: this.lineText(newline) });
+    this.broken = new BrokenLine(line, message);
+    for (const part of this.heldBytes(this.consumed, newline === -1 ? this.total : newline))
+      this.broken.add(part);
+    if (newline !== -1) this.pushBroken();
+  }
+
+  private pushBroken(): void {
+    if (this.broken) this.push(this.broken.row());
+    this.broken = undefined;
   }
 
   /** Absolute offset of the first "\n" at or after `from` in the held bytes, or -1. */
@@ -239,21 +271,18 @@ class CsvReader extends Transform {
     return -1;
   }
 
-  /** The text of the line starting at `consumed` (up to `newline`, or what is held), clipped. */
-  private lineText(newline: number): string {
-    const stop = newline === -1 ? this.total : newline;
-    const want = Math.min(stop - this.consumed, RAW_CHARS * 4);
+  /** The held bytes in [from, to), as views of the held chunks. */
+  private heldBytes(from: number, to: number): Buffer[] {
     const parts: Buffer[] = [];
     let start = this.heldFrom;
     for (const buf of this.held) {
       const end = start + buf.length;
-      const from = Math.max(this.consumed, start);
-      const to = Math.min(this.consumed + want, end);
-      if (to > from) parts.push(buf.subarray(from - start, to - start));
+      const a = Math.max(from, start);
+      const b = Math.min(to, end);
+      if (b > a) parts.push(buf.subarray(a - start, b - start));
       start = end;
     }
-    const text = Buffer.concat(parts).toString('utf8').replace(/\r$/, '');
-    return text.length > RAW_CHARS || want < stop - this.consumed ? `${text.slice(0, RAW_CHARS)}…` : text;
+    return parts;
   }
 
   /** Forgets held bytes before the absolute offset `upTo`. */
@@ -273,69 +302,5 @@ class CsvReader extends Transform {
       break;
     }
     if (this.held.length === 0) this.heldFrom = Math.max(this.heldFrom, upTo);
-  }
-}
-
-function newlines(record: string[]): number {
-  let count = 0;
-  for (let i = 0; i < record.length; i++) {
-    const field = record[i]!;
-    for (let at = field.indexOf('\n'); at !== -1; at = field.indexOf('\n', at + 1)) count++;
-  }
-  return count;
-}
-
-/** Duplicate names and a missing id column make every row meaningless: stop before sending anything. */
-function checkHeader(record: string[], options: CsvOptions, line: number, suspicious: boolean): string[] {
-  const header = record.map((name) => name.trim());
-  const problems: string[] = [];
-  const broken = suspicious ? header.find((name) => badText(name) !== undefined) : undefined;
-  if (broken !== undefined) {
-    throw new UsageError(`${options.name}: the header on line ${line} ${badText(broken)}`);
-  }
-  const seen = new Map<string, number>();
-  header.forEach((name, i) => {
-    const first = seen.get(name);
-    if (first === undefined) seen.set(name, i);
-    else
-      problems.push(`${options.name}: duplicate column name "${name}" (columns ${first + 1} and ${i + 1})`);
-  });
-  if (!seen.has(options.idColumn)) {
-    const shown = header.length > 12 ? `${header.slice(0, 12).join(', ')}, …` : header.join(', ');
-    const hint = options.idColumn === 'external_id' ? '; use --id-column to name the id column' : '';
-    problems.push(
-      `${options.name}: no "${options.idColumn}" column in the header on line ${line} (columns: ${shown})${hint}`,
-    );
-  }
-  if (problems.length > 0) throw new UsageError(problems);
-  return header;
-}
-
-/** csv-parse's reason in our words, without its line numbers (they restart with every engine). */
-function csvMessage(error: CsvError, quoting: boolean, header: readonly string[] | undefined): string {
-  const index = (error as { column?: unknown }).column;
-  const name = typeof index === 'number' ? header?.[index] : undefined;
-  const column =
-    name !== undefined ? `column "${name}"` : typeof index === 'number' ? `column ${index + 1}` : 'a field';
-  const doubled = 'write a quote inside a field as "" and quote the whole field';
-  switch (error.code) {
-    case 'CSV_QUOTE_NOT_CLOSED':
-      return 'a quoted field opened on this line is never closed (a stray quote?)';
-    case 'CSV_MAX_RECORD_SIZE':
-      return quoting
-        ? `a quoted field opened on this line runs past ${MAX_RECORD_CHARS} characters (a stray quote?)`
-        : `row longer than ${MAX_RECORD_CHARS} characters (no request could carry it)`;
-    case 'CSV_INVALID_CLOSING_QUOTE': {
-      const got = /got "(.*?)" at line/s.exec(error.message)?.[1];
-      const after = got === undefined ? 'text' : JSON.stringify(got);
-      return `${column}: a closing quote is followed by ${after}, not by a delimiter or the end of the line (${doubled})`;
-    }
-    case 'INVALID_OPENING_QUOTE':
-      return `${column}: a quote inside an unquoted value (${doubled})`;
-    default:
-      return error.message
-        .replace(/\s+/g, ' ')
-        .replace(/ (?:at|on) line \d+/g, '')
-        .trim();
   }
 }

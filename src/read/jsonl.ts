@@ -23,7 +23,13 @@ export const MAX_NESTING = 100;
 type Out = Generator<RawRow, void, unknown>;
 type Decode = (chunk: Buffer) => string | typeof none;
 
-export function jsonlStages(): [Decode, (chunk: string) => Out] {
+export interface JsonlOptions {
+  /** Longest line (in UTF-16 units, without its line ending) read as a record; tests make it small. */
+  maxLineChars?: number;
+}
+
+export function jsonlStages(options: JsonlOptions = {}): [Decode, (chunk: string) => Out] {
+  const maxLine = options.maxLineChars ?? MAX_LINE_CHARS;
   const watch = new ByteWatch();
   const decoder = new StringDecoder('utf8');
   const decode = (chunk: Buffer | typeof none): string | typeof none => {
@@ -36,13 +42,20 @@ export function jsonlStages(): [Decode, (chunk: string) => Out] {
     const text = decoder.write(chunk);
     return text === '' ? none : text;
   };
+  const tooLong = (line: number): RawRow => ({
+    line,
+    kind: 'error',
+    code: 'bad_json',
+    message: `line longer than ${maxLine} characters (no request could carry it); skipped`,
+  });
   let rest = '';
   let line = 0;
   /** Inside an over-long line that was already reported: discard up to its newline. */
   let skipping = false;
   const rows = function* (chunk: string | typeof none): Out {
     if (chunk === none) {
-      if (rest !== '' && !skipping) yield* parseLine(rest, ++line, watch);
+      if (rest !== '' && !skipping)
+        yield* rest.length > maxLine ? [tooLong(++line)] : parseLine(rest, ++line, watch);
       rest = '';
       return;
     }
@@ -53,14 +66,16 @@ export function jsonlStages(): [Decode, (chunk: string) => Out] {
     const from = first === -1 ? -1 : text.length - chunk.length + first;
     for (let nl = from; nl !== -1; nl = text.indexOf('\n', start)) {
       const end = nl > start && text.charCodeAt(nl - 1) === 13 ? nl - 1 : nl;
+      // Every line is measured, not only one still waiting for its end: the limit is exact.
       if (skipping) skipping = false;
+      else if (end - start > maxLine) yield tooLong(++line);
       else yield* parseLine(text.slice(start, end), ++line, watch);
       start = nl + 1;
     }
     rest = start === 0 ? text : text.slice(start);
-    if (rest.length > MAX_LINE_CHARS && !skipping) {
-      const message = `line longer than ${MAX_LINE_CHARS} characters (no request could carry it); skipped`;
-      yield { line: ++line, kind: 'error', code: 'bad_json', message };
+    // A line still open is surely too long past maxLine + 1 (its last character may be the \r of \r\n).
+    if (rest.length > maxLine + 1 && !skipping) {
+      yield tooLong(++line);
       skipping = true;
     }
     if (skipping) rest = '';

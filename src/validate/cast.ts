@@ -1,57 +1,64 @@
 import type { ColumnType } from '../../schemas/mapping.js';
-import { isDateLike, LIMITS } from '../../schemas/record.js';
+import { LIMITS } from '../../schemas/record.js';
+import { isBrazeTime, plainNumber, readFloat, readInteger } from '../../schemas/values.js';
 import { checkValue, clip, Problem, stringTooLong } from './checks.js';
 
 /**
- * CSV cells -> JSON values, the way Braze's CSV importer and its user-import Lambda read them
- * (braze-api.md §5.2, §6): blank omits the field, `null` unsets it, plain decimals become numbers,
- * true/false become booleans, `[...]` becomes an array, anything else (dates included) stays a string.
+ * CSV cells -> JSON values, by the rules Braze documents for CSV imports (braze-api.md §5.2): blank
+ * omits the field, `null` unsets it, decimal numbers become numbers, true/false become booleans,
+ * everything else (dates included) stays the exact text. Beyond the dashboard importer, a cell
+ * holding a JSON array becomes an array. Braze's user-import Lambda differs on purpose in places
+ * (padded numbers, `.5`, Python lists, 19-digit numbers): the README's casting table says where
+ * and why.
  */
 
 /** "Leave this field out": an empty cell must not overwrite what Braze already has. */
 export const OMIT: unique symbol = Symbol('omit');
 export type Cast = unknown;
 
-/** No leading zero (so "007" and "0130" stay strings, as Braze warns), no exponent, no spaces. */
-const PLAIN_NUMBER = /^-?(?:0|[1-9]\d*)(?:\.\d+)?$/;
-/** Doubles hold 15 significant decimal digits exactly; beyond that a cast could change the value. */
-const EXACT_DIGITS = 15;
-
-function isBlank(cell: string): boolean {
+/** Empty or whitespace only (String#trim's whitespace); only a first character that can be whitespace is looked at twice. */
+export function isBlank(cell: string): boolean {
   if (cell.length === 0) return true;
   const c = cell.charCodeAt(0);
   return (c <= 32 || c >= 0x80) && cell.trim() === '';
 }
 
+/**
+ * The first character alone picks the one rule that can apply (the cell's length never does, so
+ * `[1]` and `[12]` are both arrays); a cell no rule reads is text. No character starts two rules.
+ */
 export function castAuto(cell: string, field: string): Cast {
-  if (isBlank(cell)) return OMIT;
-  const len = cell.length;
   const c = cell.charCodeAt(0);
-  if ((c >= 48 && c <= 57) || c === 45) {
-    if (PLAIN_NUMBER.test(cell)) return toNumberOrString(cell, field);
-  } else if (len === 4 || len === 5) {
-    const lower = c | 32;
-    if (lower === 110 || lower === 116 || lower === 102) {
-      const word = cell.toLowerCase();
-      if (word === 'null') return null;
-      if (word === 'true') return true;
-      if (word === 'false') return false;
-    }
-  } else if (c === 91 && cell.charCodeAt(len - 1) === 93) {
-    const array = parseJsonArray(cell, field);
-    if (array !== undefined) return array;
+  // - or 0-9
+  if (c === 45 || (c >= 48 && c <= 57)) return plainNumber(cell) ?? textCell(cell, field);
+  // [
+  if (c === 91)
+    return (cell.endsWith(']') ? parseJsonArray(cell, field) : undefined) ?? textCell(cell, field);
+  // An ASCII letter | 32 is the letter in lower case.
+  switch (c | 32) {
+    case 110: // n or N
+      return isWord(cell, 'null') ? null : textCell(cell, field);
+    case 116: // t or T
+      return isWord(cell, 'true') ? true : textCell(cell, field);
+    case 102: // f or F
+      return isWord(cell, 'false') ? false : textCell(cell, field);
+    default:
+      return isBlank(cell) ? OMIT : textCell(cell, field);
   }
-  return len > LIMITS.stringChars ? stringTooLong(field, len) : cell;
 }
 
-/** Numbers that a double would round (huge ids, long decimals) stay strings: nothing silently changes. */
-function toNumberOrString(cell: string, field: string): Cast {
-  if (cell.length <= EXACT_DIGITS) return Number(cell);
-  const digits = cell.replace(/^-/, '').replace('.', '').replace(/^0+/, '');
-  const significant = cell.includes('.') ? digits.replace(/0+$/, '') : digits;
-  if (significant.length <= EXACT_DIGITS) return Number(cell);
-  const n = Number(cell);
-  if (!cell.includes('.') && Number.isSafeInteger(n)) return n;
+/** A text profile field (phone, email, dob...): blank omits, `null` unsets, anything else is the text. */
+export function castText(cell: string, field: string): Cast {
+  if (isBlank(cell)) return OMIT;
+  return isWord(cell, 'null') ? null : textCell(cell, field);
+}
+
+/** `word` in any case, and nothing around it: "True " with a space is text, as Braze's docs read. */
+function isWord(cell: string, word: string): boolean {
+  return cell.length === word.length && cell.toLowerCase() === word;
+}
+
+function textCell(cell: string, field: string): string | Problem {
   return cell.length > LIMITS.stringChars ? stringTooLong(field, cell.length) : cell;
 }
 
@@ -67,8 +74,6 @@ function parseJsonArray(cell: string, field: string): unknown[] | Problem | unde
   return checkValue(parsed, field, 1) ?? parsed;
 }
 
-const INTEGER = /^[+-]?\d+$/;
-const FLOAT = /^[+-]?(?:\d+(?:\.\d*)?|\.\d+)(?:[eE][+-]?\d+)?$/;
 const TRUE_WORDS = new Set(['true', '1', 'yes']);
 const FALSE_WORDS = new Set(['false', '0', 'no']);
 
@@ -76,20 +81,14 @@ const FALSE_WORDS = new Set(['false', '0', 'no']);
 export function castForced(cell: string, type: ColumnType, field: string, separator?: string): Cast {
   if (type === 'auto') return castAuto(cell, field);
   if (isBlank(cell)) return OMIT;
-  if (type === 'string') return cell.length > LIMITS.stringChars ? stringTooLong(field, cell.length) : cell;
+  if (type === 'string') return textCell(cell, field);
   const text = cell.trim();
   if (text.length === 4 && text.toLowerCase() === 'null') return null;
   switch (type) {
-    case 'integer': {
-      const n = Number(text);
-      if (INTEGER.test(text) && Number.isSafeInteger(n)) return n;
-      return badValue(field, cell, 'an integer');
-    }
-    case 'float': {
-      const n = Number(text);
-      if (FLOAT.test(text) && Number.isFinite(n)) return n;
-      return badValue(field, cell, 'a number');
-    }
+    case 'integer':
+      return readInteger(text) ?? badValue(field, cell, 'an integer');
+    case 'float':
+      return readFloat(text) ?? badValue(field, cell, 'a number');
     case 'boolean': {
       const word = text.toLowerCase();
       if (TRUE_WORDS.has(word)) return true;
@@ -97,7 +96,7 @@ export function castForced(cell: string, type: ColumnType, field: string, separa
       return badValue(field, cell, 'true or false');
     }
     case 'date':
-      return isDateLike(text) ? text : badValue(field, cell, 'an ISO-8601 date');
+      return isBrazeTime(text) ? text : badValue(field, cell, 'an ISO-8601 date');
     case 'array':
       return castArray(text, field, separator);
   }

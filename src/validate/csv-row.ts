@@ -1,10 +1,12 @@
 import type { ColumnType, Mapping } from '../../schemas/mapping.js';
 import type { RawRow, Rejection, UserRecord } from '../../schemas/record.js';
 import { UsageError } from '../errors.js';
-import { castAuto, castForced, OMIT } from './cast.js';
+import { checkAttribute } from './attribute-rules.js';
+import { castAuto, castForced, castText, OMIT } from './cast.js';
 import { checkExternalId, checkKey, Problem } from './checks.js';
 import { buildEvents, buildPurchases, type RowReader } from './events.js';
 import { checkMappingAgainstHeader, eventColumns, specOf } from './mapping.js';
+import { hasFieldRule, TEXT_FIELDS } from './profile-fields.js';
 import { rejectionOf } from './rejection.js';
 
 /**
@@ -15,7 +17,10 @@ import { rejectionOf } from './rejection.js';
 interface ColumnStep {
   source: string;
   target: string;
-  type: ColumnType;
+  /** 'text': an untyped column that fills a text profile field (a phone stays "15551234567"). */
+  type: ColumnType | 'text';
+  /** The target is a profile field Braze checks (profile-fields.ts). */
+  fieldRule: boolean;
   separator: string | undefined;
   /** Set when the attribute name itself is unusable: the row is refused only if the cell is filled. */
   nameProblem: Problem | undefined;
@@ -46,10 +51,12 @@ export function compileCsvPlan(
     const spec = specOf(mapping, source);
     if (spec && 'drop' in spec && spec.drop) continue;
     const target = spec?.rename ?? source;
+    const type = (spec && 'type' in spec && spec.type) || 'auto';
     const step: ColumnStep = {
       source,
       target,
-      type: (spec && 'type' in spec && spec.type) || 'auto',
+      type: type === 'auto' && TEXT_FIELDS.has(target) ? 'text' : type,
+      fieldRule: hasFieldRule(target),
       separator: spec && 'separator' in spec ? spec.separator : undefined,
       nameProblem: checkKey(target, source),
     };
@@ -62,9 +69,9 @@ export function compileCsvPlan(
 }
 
 function castCell(cell: string, step: ColumnStep): unknown {
-  return step.type === 'auto'
-    ? castAuto(cell, step.source)
-    : castForced(cell, step.type, step.source, step.separator);
+  if (step.type === 'auto') return castAuto(cell, step.source);
+  if (step.type === 'text') return castText(cell, step.source);
+  return castForced(cell, step.type, step.source, step.separator);
 }
 
 type CsvRow = Extract<RawRow, { kind: 'csv' }>;
@@ -85,6 +92,10 @@ export function validateCsvRow(row: CsvRow, plan: CsvPlan): UserRecord | Rejecti
     if (value === OMIT) continue;
     if (value instanceof Problem) return rejectionOf(row.line, value, values, externalId);
     if (step.nameProblem) return rejectionOf(row.line, step.nameProblem, values, externalId);
+    if (step.fieldRule || (typeof value === 'object' && value !== null)) {
+      const problem = checkAttribute(step.target, value, step.source);
+      if (problem) return rejectionOf(row.line, problem, values, externalId);
+    }
     attributes[step.target] = value;
     count++;
   }

@@ -1,6 +1,13 @@
 import type { z } from 'zod';
-import type { EventMapping, PurchaseMapping, ValueSource } from '../../schemas/mapping.js';
+import {
+  type EventMapping,
+  type PurchaseMapping,
+  usedColumns,
+  type ValueSource,
+} from '../../schemas/mapping.js';
 import { type EventObject, eventSchema, type PurchaseObject, purchaseSchema } from '../../schemas/record.js';
+import { readFloat, readInteger } from '../../schemas/values.js';
+import { PROPERTIES_MAX_BYTES, sizeProblem } from './attribute-rules.js';
 import { OMIT } from './cast.js';
 import { checkKey, clip, Problem } from './checks.js';
 import { formatPath, issueMessage } from './mapping.js';
@@ -22,20 +29,13 @@ function isBlankValue(v: unknown): boolean {
   return v === undefined || v === null || (typeof v === 'string' && v.trim() === '');
 }
 
-/** An event or purchase exists in a row when any column it reads is filled in. */
+/**
+ * An event or purchase exists in a row when any column it reads is filled in. One built from
+ * constants alone reads no column: it is in every row (the mapping said so, and nothing can be blank).
+ */
 function present(spec: EventMapping | PurchaseMapping, row: RowReader): boolean {
-  for (const source of Object.values(spec)) {
-    if (
-      typeof source === 'object' &&
-      source !== null &&
-      'column' in source &&
-      typeof source.column === 'string'
-    ) {
-      if (!isBlankValue(row.raw(source.column))) return true;
-    }
-  }
-  for (const column of Object.values(spec.properties ?? {})) if (!isBlankValue(row.raw(column))) return true;
-  return false;
+  const columns = usedColumns(spec);
+  return columns.length === 0 || columns.some(([column]) => !isBlankValue(row.raw(column)));
 }
 
 function asText(v: unknown): unknown {
@@ -43,11 +43,15 @@ function asText(v: unknown): unknown {
   return typeof v === 'number' ? String(v) : v;
 }
 
-/** "9.99" -> 9.99; anything unreadable is left for zod to report as "expected number". */
-function asNumber(v: unknown): unknown {
-  if (typeof v !== 'string' || v.trim() === '') return v;
-  const n = Number(v.trim());
-  return Number.isFinite(n) ? n : v;
+/**
+ * "9.99" -> 9.99 by the rules of a float (price) or integer (quantity) column, so 0x10 and 0b11
+ * are not 16 and 3; anything unreadable is left for zod to report as "expected number".
+ */
+function asFloat(v: unknown): unknown {
+  return typeof v === 'string' ? (readFloat(v) ?? v) : v;
+}
+function asInteger(v: unknown): unknown {
+  return typeof v === 'string' ? (readInteger(v) ?? v) : v;
 }
 
 function read(source: ValueSource | undefined, row: RowReader, convert: (v: unknown) => unknown): unknown {
@@ -98,6 +102,17 @@ function issueProblem(
   return new Problem(code, message, column);
 }
 
+/** Event properties over 100 KB, purchase properties over 50 KB. */
+export function propertiesProblem(
+  kind: 'events' | 'purchases',
+  object: { properties?: Record<string, unknown> | undefined },
+  at: string,
+): Problem | undefined {
+  if (object.properties === undefined) return undefined;
+  const what = kind === 'events' ? 'event properties' : 'purchase properties';
+  return sizeProblem(object.properties, PROPERTIES_MAX_BYTES[kind], `${at}.properties`, what);
+}
+
 export function buildEvents(specs: EventMapping[], row: RowReader): EventObject[] | Problem {
   const out: EventObject[] = [];
   for (let i = 0; i < specs.length; i++) {
@@ -114,6 +129,8 @@ export function buildEvents(specs: EventMapping[], row: RowReader): EventObject[
     };
     const parsed = eventSchema.safeParse(candidate);
     if (!parsed.success) return issueProblem('bad_event', at, spec, candidate, parsed.error.issues[0]!);
+    const tooLarge = propertiesProblem('events', parsed.data, at);
+    if (tooLarge) return tooLarge;
     out.push(parsed.data);
   }
   return out;
@@ -127,11 +144,11 @@ export function buildPurchases(specs: PurchaseMapping[], row: RowReader): Purcha
     const at = `purchases[${i}]`;
     const props = properties(spec, row, at);
     if (props instanceof Problem) return props;
-    const quantity = read(spec.quantity, row, asNumber);
+    const quantity = read(spec.quantity, row, asInteger);
     const candidate = {
       product_id: read(spec.product_id, row, asText),
       currency: read(spec.currency, row, asText),
-      price: read(spec.price, row, asNumber),
+      price: read(spec.price, row, asFloat),
       ...(quantity !== undefined && { quantity }),
       time: read(spec.time, row, asText),
       ...(spec.app_id !== undefined && { app_id: spec.app_id }),
@@ -139,6 +156,8 @@ export function buildPurchases(specs: PurchaseMapping[], row: RowReader): Purcha
     };
     const parsed = purchaseSchema.safeParse(candidate);
     if (!parsed.success) return issueProblem('bad_purchase', at, spec, candidate, parsed.error.issues[0]!);
+    const tooLarge = propertiesProblem('purchases', parsed.data, at);
+    if (tooLarge) return tooLarge;
     out.push(parsed.data);
   }
   return out;

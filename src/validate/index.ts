@@ -40,7 +40,13 @@ export function createValidator(options: ValidatorOptions = {}): Validator {
   };
 }
 
-export { estimateDataPoints } from './data-points.js';
+export { dataPointsOfBody, estimateDataPoints } from './data-points.js';
+export {
+  createIdCollisionTracker,
+  describeIdCollisions,
+  type IdCollisionReport,
+  type IdCollisionTracker,
+} from './id-collisions.js';
 export {
   checkMappingAgainstHeader,
   formatPath,

@@ -85,7 +85,8 @@ export function eventColumns(mapping: Mapping | undefined): Set<string> {
 
 /**
  * File-level problems between a mapping and a CSV header: a mapped column the file lacks (a typo
- * would otherwise silently send nothing), or a second column that would become "external_id".
+ * would otherwise silently send nothing), a second column that would become "external_id", or two
+ * columns that would be sent as one attribute (only one value could reach Braze).
  */
 export function checkMappingAgainstHeader(
   mapping: Mapping | undefined,
@@ -111,15 +112,36 @@ export function checkMappingAgainstHeader(
       if (!have.has(column)) missing(column, formatPath(['purchases', i, ...path]));
     }
   });
+  problems.push(...targetProblems(mapping, header, idColumn));
+  return problems;
+}
+
+/** Columns sent as the same attribute, or as external_id beside the id column: one line each. */
+function targetProblems(mapping: Mapping | undefined, header: readonly string[], idColumn: string): string[] {
+  const problems: string[] = [];
+  const usedByEvents = eventColumns(mapping);
+  const sources = new Map<string, string[]>();
   for (const column of header) {
     if (column === idColumn) continue;
     const spec = specOf(mapping, column);
     if (spec && 'drop' in spec && spec.drop) continue;
-    if ((spec?.rename ?? column) === 'external_id') {
+    const target = spec?.rename ?? column;
+    if (target === 'external_id') {
       problems.push(
         `column "${column}" would be sent as external_id, but the id comes from "${idColumn}"; drop or rename it`,
       );
+      continue;
     }
+    const also = spec !== undefined && 'alsoAttribute' in spec && spec.alsoAttribute === true;
+    if (usedByEvents.has(column) && !also) continue;
+    sources.set(target, [...(sources.get(target) ?? []), column]);
+  }
+  for (const [target, columns] of sources) {
+    if (columns.length < 2) continue;
+    const named = columns.map((c) => `"${c}"`).join(' and ');
+    problems.push(
+      `mapping: columns ${named} would both be sent as the attribute "${target}" (a rename onto a column the file has); drop or rename one of them`,
+    );
   }
   return problems;
 }

@@ -5,7 +5,6 @@ import { describe, expect, it } from 'vitest';
 // may reach node:http and friends.
 const PURE = [
   'validate',
-  'time',
   'store',
   'attribute-ops',
   'rate-limit',
@@ -14,6 +13,8 @@ const PURE = [
   'track',
   'endpoints',
   'json',
+  'writes',
+  'auth',
 ];
 
 describe('pure emulator modules', () => {

@@ -33,6 +33,24 @@ describe('emulator flags schema', () => {
     expect(emulatorFlagsSchema.parse({})).toEqual({ faults: {} });
   });
 
+  it('reads extra keys with their permissions, the legacy api_key switch and the 429 header mode', () => {
+    expect(
+      emulatorFlagsSchema.parse({
+        key: ['reader=users.export.ids', 'tracker=users.track,users.delete'],
+        legacyApiKey: false,
+        headers429: 'retry-after',
+      }),
+    ).toEqual({
+      keys: { reader: ['users.export.ids'], tracker: ['users.track', 'users.delete'] },
+      legacyApiKey: false,
+      headers429: 'retry-after',
+      faults: {},
+    });
+    const bad = emulatorFlagsSchema.safeParse({ key: ['no-permissions-sign'], headers429: 'some' });
+    expect(bad.success).toBe(false);
+    expect(bad.error?.issues.map((i) => i.path[0])).toEqual(['key', 'headers429']);
+  });
+
   it('reports every problem at once, one line per flag', () => {
     let caught: unknown;
     try {

@@ -1,7 +1,6 @@
 import { describe, expect, it } from 'vitest';
 import { EmulatorStats } from '../../src/emulator/stats.js';
 import { ProfileStore } from '../../src/emulator/store.js';
-import { parseBrazeTime } from '../../src/emulator/time.js';
 import { processTrack } from '../../src/emulator/track.js';
 import {
   checkEnvelope,
@@ -210,21 +209,5 @@ describe('request envelope', () => {
     expect(track(undefined)).toEqual({ status: 400, body: { message: VALID_DATA_REQUIRED } });
     expect(track({})).toEqual({ status: 400, body: { message: VALID_DATA_REQUIRED, errors: [] } });
     expect(track({ attributes: {} }).status).toBe(400);
-  });
-});
-
-describe('parseBrazeTime', () => {
-  it.each([
-    ['2013-07-16T19:20:30+01:00', Date.UTC(2013, 6, 16, 18, 20, 30)],
-    ['2013-07-16T19:20:30.123Z', Date.UTC(2013, 6, 16, 19, 20, 30, 123)],
-    ['2013-07-16T19:20:30:123-0200', Date.UTC(2013, 6, 16, 21, 20, 30, 123)],
-    ['2013-07-16 19:20:30', Date.UTC(2013, 6, 16, 19, 20, 30)],
-    ['2013-07-16', Date.UTC(2013, 6, 16)],
-    ['07/16/2013', Date.UTC(2013, 6, 16)],
-  ])('%s', (text, expected) => {
-    expect(parseBrazeTime(text)).toBe(expected);
-  });
-  it.each(['1', 'now', '2013-13-01', '2013-07-16T25:00:00Z', ''])('rejects %j', (text) => {
-    expect(parseBrazeTime(text)).toBeNaN();
   });
 });

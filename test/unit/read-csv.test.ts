@@ -1,6 +1,7 @@
 import { mkdtempSync, rmSync, writeFileSync } from 'node:fs';
 import { tmpdir } from 'node:os';
 import { join } from 'node:path';
+import { Readable } from 'node:stream';
 import { afterAll, describe, expect, it } from 'vitest';
 import type { RawRow } from '../../schemas/record.js';
 import { UsageError } from '../../src/errors.js';
@@ -190,5 +191,32 @@ describe('CSV reader', () => {
     expect(out[1]).toMatchObject({
       message: expect.stringMatching(/quoted field .*runs past 8388608 characters/),
     });
+  });
+
+  it('a quoted empty cell is a row, not a blank line: a one-column "" is an empty id, else a ragged row', async () => {
+    const one = await rows('external_id\nu1\n""\n\n\nu5\n""');
+    expect(summary(one)).toEqual([
+      [2, 'u1'],
+      [3, ''],
+      [6, 'u5'],
+      [7, ''],
+    ]);
+    const two = await rows('\uFEFF\nexternal_id,name\n""\n\nu5,x\r\n');
+    expect(summary(two)).toEqual([
+      [3, 'ragged_row'],
+      [5, 'u5'],
+    ]);
+  });
+
+  it("keeps a broken line's whole text for its dead letter when the line ends in a later read", async () => {
+    const first = Buffer.from('external_id\n","[[[');
+    const stdin = Readable.from([first, Buffer.from('[\nu3\n')]);
+    const source = await openSource('-', { stdin, format: 'csv' });
+    const out: RawRow[] = [];
+    for await (const row of source) out.push(row);
+    expect(out).toEqual([
+      expect.objectContaining({ line: 2, kind: 'error', code: 'bad_csv', raw: '","[[[[' }),
+      expect.objectContaining({ line: 3, kind: 'csv', values: { external_id: 'u3' } }),
+    ]);
   });
 });

@@ -5,6 +5,7 @@ import { Readable } from 'node:stream';
 import { afterAll, describe, expect, it } from 'vitest';
 import type { RawRow } from '../../schemas/record.js';
 import { openSource } from '../../src/read/index.js';
+import { MAX_LINE_CHARS } from '../../src/read/jsonl.js';
 
 const dir = mkdtempSync(join(tmpdir(), 'read-jsonl-'));
 afterAll(() => rmSync(dir, { recursive: true, force: true }));
@@ -87,5 +88,22 @@ describe('JSONL reader', () => {
       [3, 'jsonl'],
     ]);
     expect(out[1]).toMatchObject({ code: 'bad_json', message: expect.stringMatching(/longer than/) });
+  });
+
+  it('holds the line cap exactly, also for a line that arrives whole in one read (it used to be parsed)', async () => {
+    const id = (length: number) => `{"external_id":"${'x'.repeat(length - 18)}"}`;
+    expect(id(30)).toHaveLength(30);
+    const over = id(MAX_LINE_CHARS + 1);
+    const atCap = id(MAX_LINE_CHARS);
+    const text = `${over}\n${atCap}\r\n{"external_id":"u3"}\n`;
+    const source = await openSource('-', { stdin: Readable.from([Buffer.from(text)]), format: 'jsonl' });
+    const out: RawRow[] = [];
+    for await (const row of source) out.push(row);
+    expect(out.map((r) => [r.line, r.kind])).toEqual([
+      [1, 'error'],
+      [2, 'jsonl'],
+      [3, 'jsonl'],
+    ]);
+    expect(out[0]).toMatchObject({ code: 'bad_json', message: expect.stringMatching(/longer than 8388608/) });
   });
 });

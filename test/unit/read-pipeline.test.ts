@@ -40,12 +40,12 @@ describe('fixtures through read, validate and chunk', () => {
     expect(chunks[0]?.body).toEqual({
       attributes: [
         { external_id: 'u1', email: 'ada@example.com', zip: '01234', tags: ['gold', 'vip'], plan: 'pro' },
-        { external_id: 'u2', email: 'bob, jr@example.com', zip: '99999' },
-        { external_id: 'u3', email: 'multi\nline', zip: '00001', plan: 'free' },
+        { external_id: 'u2', email: '"bob,jr"@example.com', zip: '99999' },
+        { external_id: 'u3', zip: '00001', plan: 'free\ntrial' },
       ],
       events: [
         { external_id: 'u1', name: 'signup', time: '2024-05-01T10:00:00Z', properties: { plan: 'pro' } },
-        { external_id: 'u3', name: 'signup', time: '2024-05-03', properties: { plan: 'free' } },
+        { external_id: 'u3', name: 'signup', time: '2024-05-03', properties: { plan: 'free\ntrial' } },
       ],
       purchases: [
         {

@@ -72,6 +72,37 @@ describe('castAuto: CSV cells the way Braze reads them', () => {
     expect(auto('[]')).toEqual([]);
   });
 
+  // The defect the differential test found first: castAuto tested the length before the bracket,
+  // so every 4- or 5-character array cell was sent as text while longer ones became arrays.
+  it.each([
+    ['["a"]', ['a']],
+    ['[12]', [12]],
+    ['[1,2]', [1, 2]],
+    ['[{}]', [{}]],
+    ['[[]]', [[]]],
+    ['["ß"]', ['ß']],
+    ['["ab"]', ['ab']],
+  ])('%s is an array whatever its length', (cell, expected) => {
+    expect(auto(cell)).toEqual(expected);
+  });
+
+  // Open cases decided for the README's casting table: Braze documents numbers without spaces
+  // and booleans as true/false, so whitespace or another notation makes a cell text, sent as is.
+  it.each([
+    ' 69 ', // padded number (Braze's Lambda sends 69)
+    '69 ',
+    '.5', // not JSON's decimal grammar (the Lambda sends 0.5)
+    '5.',
+    'True ', // trailing space (the Lambda sends true)
+    " ['a', 'b']",
+    "['a', 'b']", // a Python list (the Lambda sends an array); JSON needs double quotes
+    '٦٩', // Arabic-Indic digits
+    '1234567890123456789', // 19 digits: a double would change it (the Lambda does)
+    '123456789012345678901234',
+  ])('%j stays text', (cell) => {
+    expect(auto(cell)).toBe(cell);
+  });
+
   it('keeps something that only looks like an array as a string', () => {
     expect(auto('[not json]')).toBe('[not json]');
     expect(auto('[a, b')).toBe('[a, b');

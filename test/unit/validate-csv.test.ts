@@ -199,18 +199,52 @@ describe('CSV rows with a mapping', () => {
     });
   });
 
-  it('refuses bad purchases with bad_purchase', () => {
+  /** A row with one purchase (sku1, 9.99, quantity 1) whose cell i is v. */
+  const withCell = (i: number, v: string) => {
     const base = ['u1', '', '', '', '', '', '', '', 'sku1', '9.99', '1', '2024-05-02'];
-    const withCell = (i: number, v: string) =>
-      rowsOf(
-        header,
-        base.map((c, j) => (j === i ? v : c)),
-      )[0]!;
+    return rowsOf(
+      header,
+      base.map((c, j) => (j === i ? v : c)),
+    )[0]!;
+  };
+
+  it('refuses bad purchases with bad_purchase', () => {
     expect(record(validate(withCell(10, '100'))).purchases?.[0]?.quantity).toBe(100);
     expect(validate(withCell(10, '101'))).toMatchObject({ code: 'bad_purchase', field: 'qty' });
     expect(validate(withCell(10, '0'))).toMatchObject({ code: 'bad_purchase', field: 'qty' });
     expect(validate(withCell(9, 'free'))).toMatchObject({ code: 'bad_purchase', field: 'amount' });
     expect(validate(withCell(11, ''))).toMatchObject({ code: 'bad_purchase', field: 'bought_at' });
+  });
+
+  it('reads price and quantity by the float and integer column rules: 0x10 is not 16, 0b11 not 3', () => {
+    expect(validate(withCell(9, '0x10'))).toMatchObject({ code: 'bad_purchase', field: 'amount' });
+    expect(validate(withCell(10, '0b11'))).toMatchObject({ code: 'bad_purchase', field: 'qty' });
+    expect(validate(withCell(9, '1_000'))).toMatchObject({ code: 'bad_purchase', field: 'amount' });
+    expect(validate(withCell(9, 'Infinity'))).toMatchObject({ code: 'bad_purchase', field: 'amount' });
+    expect(record(validate(withCell(9, ' 1e2 '))).purchases?.[0]?.price).toBe(100);
+    expect(record(validate(withCell(10, '007'))).purchases?.[0]?.quantity).toBe(7);
+  });
+
+  it('emits an event built only from constants in every row (it was valid but never sent)', () => {
+    const constant = createValidator({
+      mapping: parseMapping({
+        events: [{ name: 'imported', time: { value: '2024-05-01T00:00:00Z' } }],
+        purchases: [
+          {
+            product_id: { value: 'welcome-pack' },
+            currency: { value: 'EUR' },
+            price: { value: 0 },
+            time: { value: '2024-05-01' },
+          },
+        ],
+      }),
+    });
+    expect(constant(rowsOf(['external_id', 'name'], ['u1', ''])[0]!)).toEqual({
+      line: 2,
+      externalId: 'u1',
+      events: [{ name: 'imported', time: '2024-05-01T00:00:00Z' }],
+      purchases: [{ product_id: 'welcome-pack', currency: 'EUR', price: 0, quantity: 1, time: '2024-05-01' }],
+    });
   });
 
   it('checks currency and reserved property names', () => {
@@ -260,6 +294,6 @@ describe('CSV rows with a mapping', () => {
       '',
       '2024-05-01',
     ]);
-    expect(estimateDataPoints(record(validate(row!)))).toBe(4); // email, plan, 1 event, 1 purchase
+    expect(estimateDataPoints(record(validate(row!)))).toBe(5); // email, plan, 1 event + its plan property, 1 purchase
   });
 });

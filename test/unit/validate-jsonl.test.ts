@@ -26,6 +26,28 @@ describe('flat JSONL records', () => {
     });
   });
 
+  it('omit a blank string as CSV omits a blank cell (a "" used to overwrite the profile\'s value)', () => {
+    expect(check({ external_id: 'u1', city: '', name: '  ', zip: '0', gone: null })).toEqual({
+      line: 5,
+      externalId: 'u1',
+      attributes: { zip: '0', gone: null },
+    });
+  });
+
+  it('refuse a line where a rename meets a key the line already has, naming both', () => {
+    const v = createValidator({ mapping: parseMapping({ columns: { 'Email Address': 'email' } }) });
+    expect(
+      v(makeJsonRow({ external_id: 'u1', email: 'old@x.io', 'Email Address': 'new@x.io' })),
+    ).toMatchObject({
+      code: 'bad_key',
+      message:
+        '"email" and "Email Address" would both be sent as the attribute "email" (a rename onto a key the line has); drop or rename one of them',
+    });
+    expect(v(makeJsonRow({ external_id: 'u1', 'Email Address': 'new@x.io' }))).toMatchObject({
+      attributes: { email: 'new@x.io' },
+    });
+  });
+
   it('require external_id to be a JSON string', () => {
     expect(check({ external_id: 42 })).toMatchObject({
       code: 'external_id_not_string',

@@ -80,4 +80,54 @@ describe('mapping file', () => {
       expect.stringMatching(/column "external_id" would be sent as external_id, but the id comes from "uid"/),
     ]);
   });
+
+  it('refuses a rename onto a column the file also has, naming both (the wrong address was sent)', () => {
+    const mapping = parseMapping({ columns: { 'Email Address': 'email' } });
+    expect(
+      checkMappingAgainstHeader(mapping, ['external_id', 'Email Address', 'email'], 'external_id'),
+    ).toEqual([
+      'mapping: columns "Email Address" and "email" would both be sent as the attribute "email" (a rename onto a column the file has); drop or rename one of them',
+    ]);
+    const dropped = parseMapping({ columns: { 'Email Address': 'email', email: { drop: true } } });
+    expect(
+      checkMappingAgainstHeader(dropped, ['external_id', 'Email Address', 'email'], 'external_id'),
+    ).toEqual([]);
+    const swapped = parseMapping({ columns: { a: 'b', b: 'a' } });
+    expect(checkMappingAgainstHeader(swapped, ['external_id', 'a', 'b'], 'external_id')).toEqual([]);
+  });
+
+  it('checks constants against their field: a numeric product_id would reject every row', () => {
+    const lines = problems({
+      events: [{ name: 'x'.repeat(256), time: { value: '2024-02-31' } }],
+      purchases: [
+        {
+          product_id: { value: 123 },
+          currency: { value: 'dollars' },
+          price: { value: '9.99' },
+          quantity: { value: 101 },
+          time: { value: '2024-05-01' },
+        },
+      ],
+    });
+    expect(lines).toEqual([
+      expect.stringMatching(
+        /^map\.json: events\[0\]\.name\.value: the constant "x+" cannot be a name: name longer than 255/,
+      ),
+      expect.stringMatching(
+        /^map\.json: events\[0\]\.time\.value: the constant "2024-02-31" cannot be a time/,
+      ),
+      expect.stringMatching(
+        /^map\.json: purchases\[0\]\.product_id\.value: the constant 123 cannot be a product_id/,
+      ),
+      expect.stringMatching(
+        /^map\.json: purchases\[0\]\.currency\.value: the constant "dollars" cannot be a currency/,
+      ),
+      expect.stringMatching(
+        /^map\.json: purchases\[0\]\.price\.value: the constant "9\.99" cannot be a price/,
+      ),
+      expect.stringMatching(
+        /^map\.json: purchases\[0\]\.quantity\.value: the constant 101 cannot be a quantity/,
+      ),
+    ]);
+  });
 });
