@@ -12,7 +12,7 @@ import { runImport } from '../src/import/import.js';
 import { inputChunker, loadMapping } from '../src/import/input.js';
 import { isLive, runKeys } from '../src/runs/store.js';
 import { exitCodeFor, isAbandoned } from '../src/runs/summary.js';
-import { createValidator, estimateDataPoints } from '../src/validate/index.js';
+import { createValidator, parseMapping } from '../src/validate/index.js';
 import { out, parseFlags, requireRedisUrl, setup } from './common.js';
 import { report } from './run-command.js';
 import { runOrLatest, withRuns } from './state.js';
@@ -21,6 +21,7 @@ const replayFlags = z.object({
   run: z.string().optional(),
   includeRejected: z.boolean().default(false),
   mapping: z.string().optional(),
+  idColumn: z.string().min(1).optional(),
   newRunId: z.string().optional(),
   force: z.boolean().default(false),
   includeMaybeDelivered: z.boolean().default(false),
@@ -93,7 +94,14 @@ export function dlqCommand(program: Command): void {
     )
     .option('--run <id>', 'run id (default: the latest run)')
     .option('--include-rejected', 'also replay rows our validation rejected (they are re-validated)')
-    .option('--mapping <file>', 'the mapping the original run used (for re-validating rejected CSV rows)')
+    .option(
+      '--mapping <file>',
+      'the mapping to re-validate rejected rows with (default: the one the original run recorded)',
+    )
+    .option(
+      '--id-column <name>',
+      'the column holding external_id (default: the one the original run recorded)',
+    )
     .option('--new-run-id <id>', 'id of the replay run (default: generated)')
     .option('--force', 'replay letters that an earlier replay already sent')
     .option(
@@ -111,7 +119,7 @@ export function dlqCommand(program: Command): void {
       const stages = new Set<ReplayStage>(
         flags.includeRejected ? ['braze', 'exhausted', 'rejected'] : ['braze', 'exhausted'],
       );
-      const mapping = flags.mapping ? await loadMapping(flags.mapping) : undefined;
+      const given = flags.mapping ? await loadMapping(flags.mapping) : undefined;
       let skipped = 0;
       const superseded: Superseded = { attributes: 0, letters: 0 };
       const summary = await withRuns('dlq replay', async ({ runs }) => {
@@ -137,9 +145,12 @@ export function dlqCommand(program: Command): void {
           {
             source: `dead letters of ${runId}`,
             rows,
-            validate: createValidator({ mapping }),
+            // Rejected rows are read again as the original run read them: its id column and mapping.
+            validate: createValidator({
+              mapping: given ?? recordedMapping(original?.mapping),
+              idColumn: flags.idColumn ?? original?.idColumn,
+            }),
             ...inputChunker(config),
-            estimateDataPoints,
           },
           {
             config,
@@ -180,6 +191,11 @@ export function dlqCommand(program: Command): void {
         );
       });
     });
+}
+
+/** The mapping a run recorded (JSON), if any. */
+function recordedMapping(text: string | undefined) {
+  return text === undefined ? undefined : parseMapping(JSON.parse(text) as unknown);
 }
 
 function withoutRecord(dl: DeadLetter): Omit<DeadLetter, 'record'> {

@@ -97,6 +97,16 @@ export function emulatorCommand(program: Command): void {
     .option('--slow-ms <n>', 'extra delay of a slow response, e.g. beyond a client timeout (default 0)')
     .option('--burst-429-every <n>', 'every Nth request starts a burst of injected 429s (default 0: never)')
     .option('--burst-429-length <n>', 'injected 429s per burst (default 1)')
+    .option(
+      '--key <KEY=permissions>',
+      'another API key and the permissions it holds, e.g. k2=users.track,users.track.bulk (repeatable)',
+      collect,
+    )
+    .option('--no-legacy-api-key', 'refuse api_key in the body or query (401) instead of accepting it')
+    .option(
+      '--headers-429 <mode>',
+      'what a 429 carries: standard, retry-after (MAU pages) or none (default standard)',
+    )
     .option('--queued-rate <p>', 'probability of 202 {"message":"queued"}; the body is applied (default 0)')
     .action(async (raw: Record<string, unknown>) => {
       const input = parseEmulatorFlags(raw);

@@ -2,6 +2,7 @@ import type { DeadLetter, SourceRecord } from '../../schemas/dead-letter.js';
 import type { RawRow, Rejection, UserRecord } from '../../schemas/record.js';
 import type { TrackBody, TrackJobData } from '../../schemas/track.js';
 import type { Counts } from '../runs/store.js';
+import { createIdCollisionTracker, dataPointsOfBody, type IdCollisionReport } from '../validate/index.js';
 
 /** The chunk shape the chunker emits (see src/chunk). */
 export interface ChunkLike {
@@ -42,7 +43,6 @@ export interface ProduceOptions {
   /** Filled by the chunker's onReject (a record too large for any request body); drained here. */
   chunkRejects?: Rejection[];
   sink: ProducerSink;
-  estimateDataPoints?: (record: UserRecord) => number;
   /** The CSV header, to keep a ragged row's cells under their column names in its dead letter. */
   header?: () => readonly string[] | undefined;
   /** Chunks per enqueue call (fewer if their bodies pass 512 KB); see produce(). */
@@ -65,6 +65,8 @@ export interface ProduceResult {
   stoppedEarly: boolean;
   /** Objects of the chunks still open when reading stopped early: counted, never queued. */
   notQueued: number;
+  /** external_ids that differ from an earlier one only by Unicode form, spaces, case... */
+  idCollisions: IdCollisionReport;
   /** Time reading stood still waiting for the previous batch to reach Redis (diagnostics). */
   flushWaitMs: number;
 }
@@ -98,7 +100,7 @@ const MAX_IN_FLIGHT = 3;
 export async function produce(o: ProduceOptions): Promise<ProduceResult> {
   const batchSize = o.batchSize ?? 16;
   const now = o.now ?? Date.now;
-  const total: ProduceResult = {
+  const total: Omit<ProduceResult, 'idCollisions'> = {
     rowsRead: 0,
     rowsValid: 0,
     rowsRejected: 0,
@@ -109,6 +111,7 @@ export async function produce(o: ProduceOptions): Promise<ProduceResult> {
     notQueued: 0,
     flushWaitMs: 0,
   };
+  const ids = createIdCollisionTracker();
   let bytesSeen = 0;
   const emptyBatch = (): Batch => ({
     jobs: [],
@@ -123,13 +126,14 @@ export async function produce(o: ProduceOptions): Promise<ProduceResult> {
   const send = async (b: Batch): Promise<void> => {
     if (b.jobs.length > 0) {
       await o.sink.room(b.bytes);
-      const counts = { ...b.delta, deadLetters: b.letters.length, chunks: b.jobs.length, objects: b.objects };
+      // deadLetters is counted by the store, once per rejected line (see producer-batch.ts).
+      const counts = { ...b.delta, chunks: b.jobs.length, objects: b.objects };
       await o.sink.batch(counts, b.letters);
       await o.sink.enqueue(b.jobs, b.bytes);
       total.chunks += b.jobs.length;
       total.objects += b.objects;
     } else if (b.delta.rowsRead > 0 || b.letters.length > 0 || b.objects > 0 || b.delta.bytesRead > 0) {
-      await o.sink.batch({ ...b.delta, deadLetters: b.letters.length, objects: b.objects }, b.letters);
+      await o.sink.batch({ ...b.delta, objects: b.objects }, b.letters);
     }
   };
   /** Starts a flush of the current batch once fewer than MAX_IN_FLIGHT are under way (errors surface here). */
@@ -153,6 +157,11 @@ export async function produce(o: ProduceOptions): Promise<ProduceResult> {
     while (inFlight.length > 0) await inFlight.shift();
   };
   const add = (chunk: ChunkLike) => {
+    // Billed as Braze bills what is sent: a chunk's body (rows of a user folded into one object
+    // cost what that object costs), the same count the emulator's stats make.
+    const points = dataPointsOfBody(chunk.body);
+    total.dataPoints += points;
+    batch.delta.dataPoints += points;
     const job = toJob(o.runId, chunk);
     batch.jobs.push(job);
     batch.bytes += chunk.bytes;
@@ -171,9 +180,7 @@ export async function produce(o: ProduceOptions): Promise<ProduceResult> {
       } else {
         total.rowsValid++;
         batch.delta.rowsValid++;
-        const points = o.estimateDataPoints?.(result) ?? 0;
-        total.dataPoints += points;
-        batch.delta.dataPoints += points;
+        ids.observe(result.externalId, result.line);
         for (const chunk of o.chunker.push(result)) add(chunk);
         while (o.chunkRejects && o.chunkRejects.length > 0) {
           const r = o.chunkRejects.shift()!;
@@ -207,7 +214,7 @@ export async function produce(o: ProduceOptions): Promise<ProduceResult> {
     total.objects += total.notQueued;
   }
   await drain();
-  return total;
+  return { ...total, idCollisions: ids.report() };
 }
 
 function toJob(runId: string, c: ChunkLike): TrackJobData {

@@ -69,8 +69,8 @@ export function createRedisSink(
     },
     async batch(deltas, letters) {
       const seq = batches++;
-      const texts = letters.map((l) => JSON.stringify(l));
-      await o.runs.producerBatch(o.runId, seq, deltas, texts);
+      const rejections = letters.map((l) => ({ line: l.line, text: JSON.stringify(l) }));
+      await o.runs.producerBatch(o.runId, seq, deltas, rejections);
     },
     skipped: () => skipped,
     waitedMs: () => waited,

@@ -16,6 +16,8 @@ export interface BeginOptions {
   source: string;
   fingerprint: string | undefined;
   size: number | undefined;
+  idColumn?: string | undefined;
+  mapping?: unknown;
   o: Pick<ImportOptions, 'resume' | 'newKey' | 'force' | 'runId' | 'enqueueOnly' | 'replayOf'>;
 }
 
@@ -56,6 +58,8 @@ export async function beginRun(runs: RunStore, redis: Redis, b: BeginOptions): P
     leaseUntil: b.leaseUntil,
     inputBytes: b.size,
     replayOf: b.o.replayOf,
+    idColumn: b.idColumn,
+    mapping: b.mapping === undefined ? undefined : JSON.stringify(b.mapping),
   });
   if (!created) {
     throw new UsageError(`run ${runId} already exists; pick another --run-id or use --resume ${runId}`);

@@ -1,5 +1,6 @@
 import type { Queue } from 'bullmq';
 import type { Redis } from 'ioredis';
+import type { Mapping } from '../../schemas/mapping.js';
 import type { RawRow, Rejection, UserRecord } from '../../schemas/record.js';
 import type { TrackJobData } from '../../schemas/track.js';
 import type { Config } from '../config.js';
@@ -32,10 +33,12 @@ export interface ImportInput {
   validate: (row: RawRow) => UserRecord | Rejection;
   chunker: ChunkerLike;
   chunkRejects?: Rejection[];
-  estimateDataPoints?: (r: UserRecord) => number;
   header?: () => readonly string[] | undefined;
   /** Computes what identifies the input (see fingerprint.ts); undefined for stdin. */
   fingerprint?: () => Promise<string>;
+  /** The id column and mapping the input was read with: recorded, so a replay reads rows alike. */
+  idColumn?: string;
+  mapping?: Mapping;
   /** Size of the input in bytes (undefined for stdin) and bytes read so far: progress. */
   size?: number;
   bytesRead?: () => number;
@@ -100,6 +103,8 @@ export async function runImport(input: ImportInput, o: ImportOptions): Promise<S
       source: input.source,
       fingerprint: await fingerprint,
       size: input.size,
+      idColumn: input.idColumn,
+      mapping: input.mapping,
       o,
     });
     if ('already' in begun) return { ...summarize(begun.already), alreadyImported: true };
@@ -206,6 +211,8 @@ async function importRun(input: ImportInput, o: ImportOptions, c: RunContext): P
     if (!(err instanceof UsageError)) throw err;
     return await inputFailed(runs, runId, err, o, interrupted);
   }
+  // A resume reads the whole input again, so this replaces what an earlier reading found.
+  await runs.set(runId, { idCollisions: JSON.stringify(produced.idCollisions) });
   if (!produced.stoppedEarly) await runs.markProducerDone(runId);
   log.info(
     {

@@ -8,7 +8,6 @@ import { openSource } from '../read/index.js';
 import {
   checkMappingAgainstHeader,
   createValidator,
-  estimateDataPoints,
   parseMappingText,
   resolveIdColumn,
 } from '../validate/index.js';
@@ -67,7 +66,8 @@ export async function openInput(file: string, flags: InputFlags, config: Config)
     bytesRead: () => source.bytesRead,
     validate: createValidator({ mapping, idColumn: flags.idColumn, format: source.format }),
     ...inputChunker(config),
-    estimateDataPoints,
+    idColumn: flags.idColumn,
+    mapping,
     header: () => source.header,
   };
 }

@@ -4,7 +4,7 @@ import { DEAD_USERS, LATER } from './scripts/later.js';
 import { LEASE } from './scripts/lease.js';
 import { PRODUCER_BATCH } from './scripts/producer-batch.js';
 import { PRODUCER_DONE } from './scripts/producer-done.js';
-import { RESUME } from './scripts/resume.js';
+import { READING_COUNTS, RESUME } from './scripts/resume.js';
 import { SETTLE } from './scripts/settle.js';
 import { START } from './scripts/start.js';
 import { STOP } from './scripts/stop.js';
@@ -84,6 +84,9 @@ export interface RunStart {
   inputBytes?: number;
   /** The run whose dead letters this run replays. */
   replayOf?: string;
+  /** How the input was read (the id column, the mapping as JSON): a replay reads its rows alike. */
+  idColumn?: string;
+  mapping?: string;
 }
 
 export interface RunRecord extends Counts {
@@ -108,6 +111,12 @@ export interface RunRecord extends Counts {
   replayOf?: string;
   /** The latest run that replayed this run's dead letters. */
   replayedBy?: string;
+  idColumn?: string;
+  mapping?: string;
+  /** external_ids that differ from another only by Unicode form, spaces, case (JSON; see validate/). */
+  idCollisions?: string;
+  /** The producer's counts of the reading that got furthest before the current one (see RESUME). */
+  best?: Pick<Counts, (typeof READING_COUNTS)[number]>;
 }
 
 export function runKeys(prefix: string, runId: string) {
@@ -136,6 +145,8 @@ export function runKeys(prefix: string, runId: string) {
     rejected: `${prefix}:dlq:${runId}:rejected`,
     /** Producer batches recorded (so a re-sent batch is not counted twice). */
     batches: `${prefix}:run:${runId}:batches`,
+    /** Source lines whose rejection letter is written (once, whatever the readings). */
+    rejectedLines: `${prefix}:run:${runId}:rejected-lines`,
     index: `${prefix}:runs`,
   };
 }
@@ -154,8 +165,8 @@ const SCRIPTS = {
   brazeSettle: [8, SETTLE],
   brazeProducerDone: [1, PRODUCER_DONE],
   brazeClaim: [3, CLAIM],
-  brazeResume: [3, RESUME],
-  brazeProducerBatch: [3, PRODUCER_BATCH],
+  brazeResume: [2, RESUME],
+  brazeProducerBatch: [4, PRODUCER_BATCH],
   brazeStart: [6, START],
   brazeDeadUsers: [1, DEAD_USERS],
   brazeLater: [2, LATER],
@@ -247,8 +258,16 @@ export interface RunStore {
     mode: RunMode,
     ownerGone?: boolean,
   ): Promise<string>;
-  /** The producer's counts and rejected rows for batch `seq`, applied once however often sent. */
-  producerBatch(runId: string, seq: number, deltas: Partial<Counts>, rejections: string[]): Promise<void>;
+  /**
+   * The producer's counts and rejected rows for batch `seq`, applied once however often sent; each
+   * rejected line's letter is written (and counted in deadLetters) once per run.
+   */
+  producerBatch(
+    runId: string,
+    seq: number,
+    deltas: Partial<Counts>,
+    rejections: Array<{ line: number; text: string }>,
+  ): Promise<void>;
   deadLetterPage(runId: string, list: 'rejected' | 'sent', start: number, stop: number): Promise<string[]>;
   countDeadLetters(runId: string): Promise<number>;
   purgeDeadLetters(runId: string): Promise<void>;
@@ -285,8 +304,11 @@ export function createRunStore(redis: Redis, prefix: string, retentionMs: number
       k.lanes,
       k.lanefin,
       k.waiters,
+      k.deadusers,
+      k.later,
       k.dlq,
       k.rejected,
+      k.rejectedLines,
       k.batches,
     ])
       m.expire(key, ttl);
@@ -420,11 +442,21 @@ export function createRunStore(redis: Redis, prefix: string, retentionMs: number
     async resume(runId, owner, leaseUntil, mode, ownerGone = false) {
       const k = keys(runId);
       const args = [owner, leaseUntil, mode, Date.now(), ownerGone ? 1 : 0];
-      return (await lua.brazeResume(k.run, k.rejected, k.batches, ...args)) as string;
+      return (await lua.brazeResume(k.run, k.batches, ...args)) as string;
     },
     async producerBatch(runId, seq, deltas, rejections) {
       const k = keys(runId);
-      await lua.brazeProducerBatch(k.run, k.rejected, k.batches, seq, ...counterArgs(deltas), ...rejections);
+      const letters = rejections.flatMap((r) => [r.line, r.text]);
+      await lua.brazeProducerBatch(
+        k.run,
+        k.rejected,
+        k.batches,
+        k.rejectedLines,
+        seq,
+        ttl,
+        ...counterArgs(deltas),
+        ...letters,
+      );
       if (seq % 50 === 0) await expireAll(k);
     },
     deadLetterPage: (runId, list, start, stop) =>
@@ -472,6 +504,11 @@ function counterArgs(deltas: Partial<Counts>): string[] {
   return [String(pairs.length), ...pairs.flat().map(String)];
 }
 
+function bestOf(h: Record<string, string>): NonNullable<RunRecord['best']> {
+  const pick = (c: string) => Number(h[`best${c[0]!.toUpperCase()}${c.slice(1)}`] ?? 0);
+  return Object.fromEntries(READING_COUNTS.map((c) => [c, pick(c)])) as NonNullable<RunRecord['best']>;
+}
+
 const num = (v: string | undefined) => (v === undefined || v === '' ? undefined : Number(v));
 
 function toRecord(h: Record<string, string>): RunRecord {
@@ -496,5 +533,9 @@ function toRecord(h: Record<string, string>): RunRecord {
     inputBytes: num(h['inputBytes']),
     replayOf: h['replayOf'],
     replayedBy: h['replayedBy'],
+    idColumn: h['idColumn'],
+    mapping: h['mapping'],
+    idCollisions: h['idCollisions'],
+    ...(h['bestRowsRead'] === undefined ? {} : { best: bestOf(h) }),
   };
 }

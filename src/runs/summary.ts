@@ -1,3 +1,4 @@
+import { describeIdCollisions, type IdCollisionReport } from '../validate/id-collisions.js';
 import { describeDestination } from './destination.js';
 import { isLive, type RunRecord, type RunStatus } from './store.js';
 
@@ -26,6 +27,8 @@ export interface Summary {
   parked?: { chunks: number };
   replayOf?: string;
   replayedBy?: string;
+  /** Rows whose external_id differs from an earlier one only by Unicode form, spaces, case... */
+  idCollisions?: IdCollisionReport;
   /** Set when the same input was imported before: nothing was sent this time. */
   alreadyImported?: boolean;
   /** Set when the input broke mid-way (status failed): why. */
@@ -46,7 +49,13 @@ export function isAbandoned(run: RunRecord, now = Date.now(), ownerDead = false)
  * `ownerDead`: the caller knows the owning process is gone (see runs/owner.ts), so the run is shown
  * as abandoned before its lease lapses.
  */
-export function summarize(run: RunRecord, now = Date.now(), ownerDead = false): Summary {
+export function summarize(record: RunRecord, now = Date.now(), ownerDead = false): Summary {
+  // A resumed reading that stopped before an earlier one got: the earlier reading's counts, which
+  // cover everything sent so far (and its rejected rows' letters).
+  const run =
+    record.best && !record.producerDone && record.best.rowsRead > record.rowsRead
+      ? { ...record, ...record.best }
+      : record;
   const sent = run.objectsAccepted + run.objectsFailed;
   const abandoned = isAbandoned(run, now, ownerDead);
   const reason = abandoned
@@ -77,7 +86,18 @@ export function summarize(run: RunRecord, now = Date.now(), ownerDead = false): 
     ...(abandoned ? { abandoned: true as const } : {}),
     ...(run.replayOf ? { replayOf: run.replayOf } : {}),
     ...(run.replayedBy ? { replayedBy: run.replayedBy } : {}),
+    ...collisionsOf(run),
   };
+}
+
+function collisionsOf(run: RunRecord): { idCollisions?: IdCollisionReport } {
+  if (!run.idCollisions) return {};
+  try {
+    const r = JSON.parse(run.idCollisions) as IdCollisionReport;
+    return r.collidingRows > 0 || r.untracked > 0 ? { idCollisions: r } : {};
+  } catch {
+    return {};
+  }
 }
 
 /** The identities every summary must satisfy; returns the ones that fail (empty when honest). */
@@ -109,8 +129,9 @@ export function formatSummary(s: Summary): string {
   if (s.destination) rows.push(['Destination', s.destination]);
   if (s.replayOf) rows.push(['Replay of', s.replayOf]);
   if (s.replayedBy) rows.push(['Replayed by', s.replayedBy]);
+  rows.push(['Rows', `${n(s.rows.read)} read, ${n(s.rows.valid)} valid, ${n(s.rows.rejected)} rejected`]);
+  for (const line of s.idCollisions ? describeIdCollisions(s.idCollisions) : []) rows.push(['', line]);
   rows.push(
-    ['Rows', `${n(s.rows.read)} read, ${n(s.rows.valid)} valid, ${n(s.rows.rejected)} rejected`],
     [
       'Objects',
       `${n(s.objects.total)} queued, ${n(s.objects.accepted)} accepted, ${n(s.objects.failed)} failed, ${n(s.objects.notAttempted)} not attempted`,

@@ -229,3 +229,39 @@ describe('a worker whose Redis dies while it drains', () => {
     }
   });
 });
+
+describe('a resumed run stopped again, sooner than the first time', () => {
+  it('shows the furthest reading, so what was sent never exceeds what was read; letters are never doubled', async () => {
+    emu.reset();
+    const e = env({ BRAZE_TRACK_RATE_LIMIT: '600/3s', BRAZE_IMPORT_MAX_BACKLOG_MB: '1' });
+    const { path, rows } = writeJsonl(dir, 30_000, 76, 0.02);
+    const bad = rows.filter((r) => r.user.bad).length;
+    const first = startCli(['run', path, '--run-id', 'twice', '--json'], e);
+    await waitFor(() => emu.stats().objects.accepted > 8000);
+    first.kill('SIGINT');
+    const s1 = JSON.parse((await first.result).stdout) as Summary;
+    expect(s1.status).toBe('interrupted');
+
+    const sentBefore = emu.stats().requests.total;
+    const second = startCli(['run', path, '--resume', 'twice', '--json'], e);
+    // Stopped as soon as it sends (the parked chunks go first), long before it reads as far again.
+    await waitFor(() => emu.stats().requests.total > sentBefore, 30_000, 5);
+    second.kill('SIGINT');
+    const s2 = JSON.parse((await second.result).stdout) as Summary;
+    expect(s2.status).toBe('interrupted');
+    expect(checkSummary(s2)).toEqual([]);
+    expect(s2.objects.accepted).toBeLessThanOrEqual(s2.objects.total);
+    expect(s2.rows.read).toBeGreaterThanOrEqual(s1.rows.read);
+    const listed = await runCli(['dlq', 'list', '--run', 'twice', '--limit', '100000'], e);
+    expect(listed.stdout).toContain(`${s2.deadLetters} dead letter(s) in run twice`);
+
+    const third = await runCli(['run', path, '--resume', 'twice', '--json'], e);
+    expect(third.code, third.stderr).toBe(3);
+    const s3 = JSON.parse(third.stdout) as Summary;
+    expect(checkSummary(s3)).toEqual([]);
+    expect(s3.rows).toEqual({ read: 30_000, valid: 30_000 - bad, rejected: bad });
+    expect(s3.deadLetters).toBe(bad);
+    const again = await runCli(['dlq', 'list', '--run', 'twice', '--limit', '100000'], e);
+    expect(again.stdout).toContain(`${bad} dead letter(s) in run twice`);
+  });
+});

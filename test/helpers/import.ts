@@ -3,7 +3,7 @@ import { type Config, loadConfig } from '../../src/config.js';
 import type { ImportInput } from '../../src/import/import.js';
 import { inputChunker } from '../../src/import/input.js';
 import { silentLogger } from '../../src/infra/logger.js';
-import { createValidator, estimateDataPoints } from '../../src/validate/index.js';
+import { createValidator } from '../../src/validate/index.js';
 import { uniquePrefix } from './redis.js';
 
 /** A config for tests: its own key prefix, so test files never see each other's queues. */
@@ -22,7 +22,6 @@ export function jsonInput(values: unknown[], config: Config): ImportInput {
     rows: jsonlRows(values),
     validate: createValidator({ format: 'jsonl' }),
     ...inputChunker(config),
-    estimateDataPoints,
   };
 }
 

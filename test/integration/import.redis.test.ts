@@ -127,7 +127,7 @@ describe('runImport against the emulator', () => {
 });
 
 describe('run store: a producer batch sent twice counts once', () => {
-  it('applies counts and rejections once per batch number, and resume starts the ledger afresh', async () => {
+  it('applies counts and rejections once per batch number; resume recounts, keeping the furthest reading', async () => {
     const { Redis } = await import('ioredis');
     const { createRunStore } = await import('../../src/runs/store.js');
     const redis = new Redis(testRedisUrl());
@@ -135,20 +135,26 @@ describe('run store: a producer batch sent twice counts once', () => {
       const runs = createRunStore(redis, testConfig().prefix, 60_000);
       // Its owner is gone (lease lapsed), so a resume may take it over.
       await runs.create('b1', runStart('f', { leaseUntil: 0 }));
-      await runs.producerBatch('b1', 0, { rowsRead: 10, rowsRejected: 1, deadLetters: 1 }, ['{"x":1}']);
-      await runs.producerBatch('b1', 0, { rowsRead: 10, rowsRejected: 1, deadLetters: 1 }, ['{"x":1}']);
+      await runs.producerBatch('b1', 0, { rowsRead: 10, rowsRejected: 1 }, [{ line: 4, text: '{"x":1}' }]);
+      await runs.producerBatch('b1', 0, { rowsRead: 10, rowsRejected: 1 }, [{ line: 4, text: '{"x":1}' }]);
       await runs.producerBatch('b1', 1, { rowsRead: 5 }, []);
       expect(await runs.get('b1')).toMatchObject({ rowsRead: 15, rowsRejected: 1, deadLetters: 1 });
       expect(await runs.countDeadLetters('b1')).toBe(1);
       expect(await runs.resume('b1', 'next-owner', Date.now() + 10_000, 'local')).toBe('reading');
+      // The reading starts over; the earlier one is kept as the furthest so far, with its letter.
       expect(await runs.get('b1')).toMatchObject({
         rowsRead: 0,
         rowsRejected: 0,
-        deadLetters: 0,
+        deadLetters: 1,
         status: 'reading',
+        best: { rowsRead: 15, rowsRejected: 1 },
       });
+      expect(await runs.countDeadLetters('b1')).toBe(1);
       await runs.producerBatch('b1', 0, { rowsRead: 3 }, []);
-      expect((await runs.get('b1'))?.rowsRead).toBe(3);
+      // The same rejected line met again by the new reading: counted, not written twice.
+      await runs.producerBatch('b1', 1, { rowsRead: 10, rowsRejected: 1 }, [{ line: 4, text: '{"x":1}' }]);
+      expect(await runs.get('b1')).toMatchObject({ rowsRead: 13, rowsRejected: 1, deadLetters: 1 });
+      expect(await runs.countDeadLetters('b1')).toBe(1);
     } finally {
       redis.disconnect();
     }

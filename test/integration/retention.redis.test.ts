@@ -48,7 +48,10 @@ describe('retention: every key a run writes expires', () => {
     const runs = createRunStore(t.redis(), p, RETENTION_MS);
     const k = runKeys(p, 'run-a');
     expect(await runs.create('run-a', runStart('f.csv'))).toBe(true);
-    await runs.producerBatch('run-a', 0, {}, [letter(3, 'rejected'), letter(9, 'rejected')]);
+    await runs.producerBatch('run-a', 0, {}, [
+      { line: 3, text: letter(3, 'rejected') },
+      { line: 9, text: letter(9, 'rejected') },
+    ]);
     expect(await runs.claim('run-a', ['run-a-0', 'run-a-1'])).toEqual([true, true]);
     await runs.rememberFingerprint('fp-a', 'run-a');
     // Reading ends before any chunk is settled (a small file, or --enqueue-only with slow workers):
@@ -86,7 +89,7 @@ describe('retention: every key a run writes expires', () => {
     const p = prefix();
     const runs = createRunStore(t.redis(), p, 1000);
     await runs.create('old', runStart('f.csv'));
-    await runs.producerBatch('old', 0, {}, [letter(2, 'rejected')]);
+    await runs.producerBatch('old', 0, {}, [{ line: 2, text: letter(2, 'rejected') }]);
     await runs.markProducerDone('old');
     expect(await runs.list()).toEqual(['old']);
     await sleep(2100);
@@ -115,7 +118,7 @@ describe('retention: every key a run writes expires', () => {
     const p = prefix();
     const runs = createRunStore(t.redis(), p, RETENTION_MS);
     await runs.create('purge-me', runStart('f.csv'));
-    await runs.producerBatch('purge-me', 0, {}, [letter(2, 'rejected')]);
+    await runs.producerBatch('purge-me', 0, {}, [{ line: 2, text: letter(2, 'rejected') }]);
     await runs.claim('purge-me', ['purge-me-0']);
     await runs.settle('purge-me', 'purge-me-0', { jobsOpen: -1, deadLetters: 1 }, [letter(4, 'braze')]);
     expect(await runs.countDeadLetters('purge-me')).toBe(2);
