@@ -107,6 +107,10 @@ export function emulatorCommand(program: Command): void {
       '--headers-429 <mode>',
       'what a 429 carries: standard, retry-after (MAU pages) or none (default standard)',
     )
+    .option(
+      '--reorder-ms <n>',
+      'answer /users/track at once and apply each request 0..N ms later, as Braze processes asynchronously (default 0: in order)',
+    )
     .option('--queued-rate <p>', 'probability of 202 {"message":"queued"}; the body is applied (default 0)')
     .action(async (raw: Record<string, unknown>) => {
       const input = parseEmulatorFlags(raw);

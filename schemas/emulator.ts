@@ -29,6 +29,7 @@ export const faultPatchSchema = z
     burst429Length: z.number().int().min(1).max(1_000_000),
     burst429RetryAfterS: z.number().int().min(1).max(3600),
     queuedRate: probability,
+    reorderMs: millis,
     /** The outcomes of the next requests, in order, before the dice decide again (see faults.ts). */
     script: z.array(
       z.union([z.enum(['ok', 'reset-before', 'reset-after', '429']), z.number().int().min(500).max(599)]),
@@ -126,6 +127,7 @@ export const emulatorFlagsSchema = z
     burst429Every: wholeNumber(0, 1_000_000_000).optional(),
     burst429Length: wholeNumber(1, 1_000_000).optional(),
     queuedRate: probabilityFlag.optional(),
+    reorderMs: wholeNumber(0, 600_000).optional(),
   })
   .transform((f) => {
     const faults = {
@@ -139,6 +141,7 @@ export const emulatorFlagsSchema = z
       burst429Every: f.burst429Every,
       burst429Length: f.burst429Length,
       queuedRate: f.queuedRate,
+      reorderMs: f.reorderMs,
     };
     return dropUndefined({
       host: f.host,

@@ -23,6 +23,12 @@ export interface FaultConfig {
   /** Probability of Braze's old maintenance answer: 202 {"message":"queued"} (body applied). */
   queuedRate: number;
   /**
+   * Braze processes /users/track asynchronously: with this above 0, an accepted request is answered
+   * at once and applied a random 0..reorderMs later, so two requests for one user that arrive close
+   * together may be applied in the other order. Off (0) by default.
+   */
+  reorderMs: number;
+  /**
    * The outcomes of the next requests, one each, in order, before the dice decide again: 'ok', a
    * reset before or after applying the body, an injected '429', or a 5xx status (body not applied).
    * For tests that need one exact sequence (a reset after apply, then a 500, then a success).
@@ -44,6 +50,7 @@ export const DEFAULT_FAULTS: FaultConfig = {
   burst429Length: 1,
   burst429RetryAfterS: 1,
   queuedRate: 0,
+  reorderMs: 0,
   script: [],
 };
 
@@ -92,6 +99,10 @@ export class FaultInjector {
 
   get burst429RetryAfterS(): number {
     return this.cfg.burst429RetryAfterS;
+  }
+
+  get reorderMs(): number {
+    return this.cfg.reorderMs;
   }
 
   get config(): FaultConfig {

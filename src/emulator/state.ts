@@ -1,5 +1,5 @@
 /** Everything one emulator instance holds, and the operations shared by the HTTP edge and startEmulator. */
-import { FaultInjector } from './faults.js';
+import { FaultInjector, mulberry32 } from './faults.js';
 import { BUCKETS, type BucketName, type EmulatorOptions } from './options.js';
 import { createLimiter, type RateLimiter } from './rate-limit.js';
 import { EmulatorStats, type StatsSnapshot } from './stats.js';
@@ -49,15 +49,30 @@ function buildLimiters(opts: EmulatorOptions): Record<BucketName, RateLimiter | 
 export function createState(opts: EmulatorOptions): EmulatorState {
   const store = opts.store === 'memory' ? new ProfileStore(opts.now) : null;
   const stats = new EmulatorStats();
-  return {
-    opts,
+  const faults = new FaultInjector(opts.faults, opts.seed);
+  const timers = new Set<NodeJS.Timeout>();
+  // Its own dice, so turning asynchronous processing on does not change the fault dice's sequence.
+  const delay = mulberry32(opts.seed + 1);
+  const track: TrackContext = {
+    limits: { maxObjects: opts.maxObjects, legacyPerArray: opts.legacyPerArray },
     store,
     stats,
-    faults: new FaultInjector(opts.faults, opts.seed),
-    limiters: buildLimiters(opts),
-    track: { limits: { maxObjects: opts.maxObjects, legacyPerArray: opts.legacyPerArray }, store, stats },
-    timers: new Set(),
   };
+  Object.defineProperty(track, 'defer', {
+    enumerable: true,
+    get: () => {
+      const ms = faults.reorderMs;
+      if (ms <= 0) return undefined;
+      return (apply: () => void) => {
+        const timer = setTimeout(() => {
+          timers.delete(timer);
+          apply();
+        }, delay() * ms);
+        timers.add(timer);
+      };
+    },
+  });
+  return { opts, store, stats, faults, limiters: buildLimiters(opts), track, timers };
 }
 
 /** Clears profiles, counters and rate windows, and restarts the fault dice; fault settings are kept. */

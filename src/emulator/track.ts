@@ -28,6 +28,8 @@ export interface TrackContext {
   limits: TrackLimits;
   store: ProfileStore | null;
   stats: EmulatorStats;
+  /** When set, the valid objects are applied through it (later: Braze's asynchronous processing). */
+  defer?: (apply: () => void) => void;
 }
 
 type Validator = (item: unknown) => string | null;
@@ -60,7 +62,8 @@ export function processTrack(body: unknown, ctx: TrackContext): EndpointResult {
   stats.accepted += count;
   stats.rejected += errors.length;
   if (count === 0) return { status: 400, body: { message: VALID_DATA_REQUIRED, errors } };
-  apply(valid, ctx);
+  if (ctx.defer) ctx.defer(() => apply(valid, ctx));
+  else apply(valid, ctx);
   const result: Record<string, unknown> = { message: 'success' };
   if (processed.attributes !== undefined) result['attributes_processed'] = processed.attributes;
   if (processed.events !== undefined) result['events_processed'] = processed.events;

@@ -154,3 +154,47 @@ describe('fault injection over HTTP', () => {
     expect(typeof (await pending)).toBe('string');
   });
 });
+
+describe('asynchronous processing (reorderMs)', () => {
+  it('answers at once and applies later, so two requests for one user may end in the other order', async () => {
+    const emu = await startEmulator({ port: 0, apiKey: 'k', faults: { reorderMs: 200 } });
+    try {
+      const send = (id: string, v: number) =>
+        fetch(`${emu.url}/users/track`, {
+          method: 'POST',
+          headers: { authorization: 'Bearer k', 'content-type': 'application/json' },
+          body: JSON.stringify({ attributes: [{ external_id: id, v }] }),
+        });
+      // One after the other, each answered before the next leaves: in order as far as a client can.
+      for (let i = 0; i < 40; i++) {
+        expect((await send(`u${i}`, 1)).status).toBe(201);
+        expect((await send(`u${i}`, 2)).status).toBe(201);
+      }
+      await new Promise((r) => setTimeout(r, 300));
+      const older = Array.from({ length: 40 }, (_, i) => emu.getUser(`u${i}`)?.attributes['v']).filter(
+        (v) => v === 1,
+      );
+      // Braze documents no order between requests; the emulator shows it can end either way.
+      expect(older.length).toBeGreaterThan(0);
+      expect(older.length).toBeLessThan(40);
+    } finally {
+      await emu.close();
+    }
+  });
+
+  it('is off by default: answered requests are applied, in order', async () => {
+    const emu = await startEmulator({ port: 0, apiKey: 'k' });
+    try {
+      for (const v of [1, 2]) {
+        await fetch(`${emu.url}/users/track`, {
+          method: 'POST',
+          headers: { authorization: 'Bearer k', 'content-type': 'application/json' },
+          body: JSON.stringify({ attributes: [{ external_id: 'a', v }] }),
+        });
+      }
+      expect(emu.getUser('a')?.attributes['v']).toBe(2);
+    } finally {
+      await emu.close();
+    }
+  });
+});
