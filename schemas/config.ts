@@ -79,7 +79,7 @@ export const envSchema = z.object({
    * Lanes a run's users are spread over: a user's rows are sent one request at a time, in file order,
    * in its lane; lanes go side by side. Part of what a run is (a resume needs the same).
    */
-  BRAZE_IMPORT_LANES: wholeNumber(1, 1024).default(64),
+  BRAZE_IMPORT_LANES: wholeNumber(1, 1024).default(16),
   BRAZE_IMPORT_MAX_BACKLOG_MB: wholeNumber(1, 65_536).default(64),
   BRAZE_IMPORT_RETENTION_DAYS: wholeNumber(1, 3650).default(14),
   LOG_LEVEL: z.enum(['fatal', 'error', 'warn', 'info', 'debug', 'trace', 'silent']).optional(),

@@ -15,10 +15,13 @@ import { fingerprintFile } from './fingerprint.js';
 import type { ImportInput } from './import.js';
 
 /**
- * Chunks of one lane that may be under way beyond the last finished, less one: with 64 lanes, up to
- * 576 requests in flight for a run whose users do not repeat, more than a far Braze needs.
+ * Chunks of one lane that may be under way beyond the last finished, less one: with 16 lanes, up to
+ * 272 requests in flight for a run whose users do not repeat, what a Braze answering in 270 ms needs
+ * at 1,000 requests/s. More lanes cost the producer CPU: a row's objects live until its lane's chunk
+ * is full, and with 64 lanes young-generation GC took 75% longer (200k rows: 3.66 user-s against
+ * 3.13 with 16 and 3.06 with one).
  */
-export const LANE_WINDOW = 8;
+export const LANE_WINDOW = 16;
 
 export interface InputFlags {
   format?: 'csv' | 'jsonl';
