@@ -16,8 +16,8 @@ export function checkCommand(program: Command): void {
       const out = (line: string) => process.stdout.write(`${line}\n`);
       out(`Braze endpoint:   ${config.braze.endpoint ?? '(not set: BRAZE_REST_ENDPOINT)'}`);
       out(`Braze API key:    ${config.braze.apiKey ? 'set' : '(not set: BRAZE_API_KEY)'}`);
-      const { max, windowMs } = config.braze.trackRateLimit;
-      out(`Track rate limit: ${max} requests per ${windowMs} ms`);
+      const limits = config.braze.trackRateLimits.map((l) => `${l.max} requests per ${l.windowMs} ms`);
+      out(`Track rate limit: ${limits.join(', ')}`);
       out(`Objects/request:  ${config.braze.maxObjects}${config.braze.legacyPerArray ? ' per array' : ''}`);
       if (!config.redisUrl) {
         out('Redis:            (REDIS_URL not set: single-machine commands start a private redis-server)');

@@ -109,7 +109,10 @@ export function dlqCommand(program: Command): void {
       'also re-send the events and purchases of letters that may already be in Braze (they may be recorded twice)',
     )
     .option('--enqueue-only', 'only enqueue; `braze-import worker` processes send')
-    .option('--concurrency <n>', 'requests in flight in this process', '32')
+    .option(
+      '--concurrency <n>',
+      'requests in flight in this process (default: sized to the rate limit and the latency Braze answers with)',
+    )
     .option('--json', 'print the summary as one JSON object on stdout')
     .action(async (raw: Record<string, unknown>) => {
       const flags = parseFlags(replayFlags, raw);

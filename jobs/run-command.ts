@@ -41,7 +41,10 @@ export function runCommand(program: Command): void {
     .option('--force', 'import even if this exact input was imported before')
     .option('--dry-run', 'read, validate and chunk without sending; report what would be sent')
     .option('--enqueue-only', 'only enqueue; `braze-import worker` processes send (needs REDIS_URL)')
-    .option('--concurrency <n>', 'requests in flight in this process', '32')
+    .option(
+      '--concurrency <n>',
+      'requests in flight in this process (default: sized to the rate limit and the latency Braze answers with)',
+    )
     .option('--json', 'print the summary as one JSON object on stdout')
     .option('--api-key-file <file>', 'read the Braze API key from FILE instead of BRAZE_API_KEY')
     .option('--allow-endpoint <url>', 'accept BRAZE_REST_ENDPOINT although it is not a Braze REST host')

@@ -3,7 +3,6 @@ import { workerFlagsSchema } from '../schemas/cli.js';
 import { requireBraze } from '../src/config.js';
 import { installShutdown } from '../src/infra/resources.js';
 import { describeDestination, destinationOf } from '../src/runs/destination.js';
-import { gateFor } from '../src/send/limiter.js';
 import type { Sender } from '../src/send/sender.js';
 import { exitAfter, parseFlags, requireRedisUrl, setup, tuneHeapForStreaming } from './common.js';
 
@@ -20,7 +19,10 @@ export function workerCommand(program: Command): void {
     .description(
       'send the queued chunks of enqueue-only runs to Braze until SIGTERM/SIGINT; run as many as you like (needs REDIS_URL)',
     )
-    .option('--concurrency <n>', 'requests in flight in this process', '32')
+    .option(
+      '--concurrency <n>',
+      'requests in flight in this process (default: sized to the rate limit and the latency Braze answers with)',
+    )
     .option('--api-key-file <file>', 'read the Braze API key from FILE instead of BRAZE_API_KEY')
     .option('--allow-endpoint <url>', 'accept BRAZE_REST_ENDPOINT although it is not a Braze REST host')
     .option('--redact-ids', 'hash user identifiers in logs (same as BRAZE_IMPORT_REDACT_IDS=true)')
@@ -72,7 +74,8 @@ export function workerCommand(program: Command): void {
           {
             concurrency: flags.concurrency,
             destination: describeDestination(dest),
-            gate: gateFor(config.braze.trackRateLimit),
+            limits: config.braze.trackRateLimits,
+            rateGroup: config.braze.rateGroup ?? dest.id,
           },
           'worker started',
         );

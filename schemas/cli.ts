@@ -2,7 +2,8 @@ import { z } from 'zod';
 import { wholeNumber } from './config.js';
 
 /** Flags of `run` (and the input flags `demo` and `dlq replay` share), validated all at once. */
-export const concurrencyFlag = wholeNumber(1, 1000).default(32);
+/** Requests in flight: by default sized to the latency Braze answers with (src/send/concurrency.ts). */
+export const concurrencyFlag = wholeNumber(1, 1000).optional();
 
 export const runFlagsSchema = z.object({
   format: z.enum(['csv', 'jsonl'], { message: '--format must be csv or jsonl' }).optional(),

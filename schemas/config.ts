@@ -17,6 +17,22 @@ export function parseRateLimit(text: string): RateLimit | undefined {
   return { max, windowMs };
 }
 
+/**
+ * One limit ("3000/3s") or several a contract has at once ("3000/3s,250000/1h": a burst limit and an
+ * hourly one, as on MAU-based contracts), shortest window first.
+ */
+export const rateLimitsSchema = z.string().transform((text, ctx) => {
+  const parts = text.split(',').map((p) => parseRateLimit(p));
+  if (parts.length === 0 || parts.some((p) => p === undefined)) {
+    ctx.addIssue({
+      code: 'custom',
+      message: `expected <count>/<duration>[,<count>/<duration>...] such as 3000/3s or 3000/3s,250000/1h, got "${text}"`,
+    });
+    return z.NEVER;
+  }
+  return (parts as RateLimit[]).sort((a, b) => a.windowMs - b.windowMs);
+});
+
 export const rateLimitSchema = z.string().transform((text, ctx) => {
   const parsed = parseRateLimit(text);
   if (!parsed) {
@@ -61,7 +77,18 @@ export const envSchema = z.object({
   BRAZE_ALLOW_ENDPOINT: z.string().trim().url({ message: 'expected a URL' }).optional(),
   BRAZE_API_KEY_FILE: z.string().optional(),
   REDIS_URL: redisUrl.optional(),
-  BRAZE_TRACK_RATE_LIMIT: rateLimitSchema.prefault('3000/3s'),
+  BRAZE_TRACK_RATE_LIMIT: rateLimitsSchema.prefault('3000/3s'),
+  /**
+   * The rate budget a destination's sending shares: by default its own (endpoint + key). Runs to
+   * different workspaces whose limit Braze counts together (one company's burst limit) name the
+   * same group.
+   */
+  BRAZE_RATE_GROUP: z
+    .string()
+    .regex(/^[A-Za-z0-9_.-]{1,64}$/, { message: 'expected 1-64 letters, digits, _ . or -' })
+    .optional(),
+  /** How much jitter (plus our own lateness) the send gate absorbs; 429s widen it (see src/send/limiter.ts). */
+  BRAZE_RATE_SLACK_MS: wholeNumber(0, 2000).default(300),
   BRAZE_MAX_OBJECTS: wholeNumber(1, 75).default(75),
   BRAZE_LEGACY_PER_ARRAY: boolString.default(false),
   BRAZE_REQUEST_TIMEOUT_MS: wholeNumber(100, 600_000).default(30_000),

@@ -8,7 +8,14 @@ export interface Config {
     /** Undefined until a command that talks to Braze needs it; see requireBraze(). */
     endpoint: string | undefined;
     apiKey: string | undefined;
+    /** The burst limit (the shortest window of trackRateLimits). */
     trackRateLimit: RateLimit;
+    /** Every limit of the contract, shortest window first (e.g. 3000/3s and 250000/1h). */
+    trackRateLimits: RateLimit[];
+    /** The rate group the destination's sending shares (undefined: its own). */
+    rateGroup: string | undefined;
+    /** The send gate's slack at the start of a run (429s widen it). */
+    rateSlackMs: number;
     maxObjects: number;
     legacyPerArray: boolean;
     requestTimeoutMs: number;
@@ -72,7 +79,10 @@ export function loadConfig(env: NodeJS.ProcessEnv = process.env, overrides: Conf
     braze: {
       endpoint: endpoint?.replace(/\/+$/, ''),
       apiKey,
-      trackRateLimit: e.BRAZE_TRACK_RATE_LIMIT,
+      trackRateLimit: e.BRAZE_TRACK_RATE_LIMIT[0]!,
+      trackRateLimits: e.BRAZE_TRACK_RATE_LIMIT,
+      rateGroup: e.BRAZE_RATE_GROUP,
+      rateSlackMs: e.BRAZE_RATE_SLACK_MS,
       maxObjects: e.BRAZE_MAX_OBJECTS,
       legacyPerArray: e.BRAZE_LEGACY_PER_ARRAY,
       requestTimeoutMs: e.BRAZE_REQUEST_TIMEOUT_MS,

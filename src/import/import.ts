@@ -62,7 +62,8 @@ export interface ImportOptions {
   replayOf?: string;
   /** Called once the run is recorded (new or resumed), before anything is read. */
   onBegin?: (runId: string) => Promise<unknown> | undefined;
-  concurrency: number;
+  /** Requests in flight; undefined: sized to the latency (src/send/concurrency.ts). */
+  concurrency?: number | undefined;
   /** Turns true on the first SIGINT/SIGTERM. */
   stopped?: () => boolean;
   onProgress?: (run: RunRecord) => void;

@@ -159,6 +159,29 @@ function codeOf(type: string): string {
   return `braze_${slug || 'rejected'}`;
 }
 
+/** What Braze's rate-limit headers say of its window: requests left, and when it resets. */
+export interface RateInfo {
+  limit: number;
+  remaining: number;
+  resetMs: number;
+}
+
+/** From X-RateLimit-Limit/Remaining/Reset, when Braze sent them (undefined otherwise). */
+export function rateInfo(headers: Headers, now = Date.now()): RateInfo | undefined {
+  const h = (name: string) => {
+    const v = headers[name];
+    const n = Number(Array.isArray(v) ? v[0] : v);
+    return v === undefined || !Number.isFinite(n) ? undefined : n;
+  };
+  const limit = h('x-ratelimit-limit');
+  const remaining = h('x-ratelimit-remaining');
+  const reset = h('x-ratelimit-reset');
+  if (limit === undefined || remaining === undefined || reset === undefined) return undefined;
+  // Braze documents Reset both as epoch seconds and as seconds remaining; tell them apart by size.
+  const resetMs = reset > 1e9 ? reset * 1000 - now : reset * 1000;
+  return { limit, remaining, resetMs: Math.min(Math.max(resetMs, 0), 60_000) };
+}
+
 /** How long Braze asks us to wait: Retry-After seconds, else the window reset, else one second. */
 export function retryAfterMs(headers: Headers, now = Date.now()): number {
   const h = (name: string) => {

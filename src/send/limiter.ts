@@ -1,21 +1,69 @@
 import type { RateLimit } from '../../schemas/config.js';
 
 /**
- * How sending keeps under Braze's limit: a gate (src/send/gate.ts) that hands out send times so that
- * any `max` consecutive ones span at least `spanMs`. A sliding window of `windowMs` then never holds
- * more than `max` requests, as long as the time between a request's slot and its arrival at Braze
- * varies by less than the slack (`spanMs - windowMs`).
+ * The sending rule, in one place: when a request may leave so that Braze never counts more than a
+ * limit's `max` requests in any sliding window of its length, for every limit of a contract at once
+ * (a 3 s burst limit and an hourly one, say), shared by every process of a rate group.
+ *
+ * The rule (the gate in Redis, src/send/gate.ts, runs the same in Lua): request n's send time is the
+ * latest of now, the previous request's time, the end of a hold (after a 429, or when Braze says its
+ * count runs ahead of ours), and, for each limit, the time of the request `max` places back plus the
+ * window plus the slack. Any `max + 1` requests in a row therefore span more than window + slack.
+ *
+ * Why the slack, and how large: a request leaves at most `lateMs(slack)` after its time (a later one
+ * takes a new time), and reaches Braze's counter after the network and Braze's own queueing, which
+ * vary by some jitter J. Requests counted in one window of Braze's were sent within window + J + late
+ * of each other, so no window holds more than `max` as long as slack >= J + late. The default
+ * tolerates 250 ms of jitter; a 429 doubles the slack for the rest of the run (up to 2 s), for every
+ * process of the group. Bursting the first window's budget at once is safe by the same argument
+ * (test/unit/limiter.test.ts simulates jittered arrivals), and it is what lets a run use all of it.
  */
+export const DEFAULT_SLACK_MS = 300;
+export const MAX_SLACK_MS = 2000;
+
+/** How late a request may leave and still use its time: a sixth of the slack, 10 to 50 ms. */
+export function lateMs(slackMs: number): number {
+  return Math.min(50, Math.max(10, Math.round(slackMs / 6)));
+}
+
+/** The slack after a 429: doubled, at most MAX_SLACK_MS. */
+export function widened(slackMs: number): number {
+  return Math.min(MAX_SLACK_MS, Math.max(slackMs, 1) * 2);
+}
+
+/**
+ * Braze's answer says its window is (nearly) spent: Remaining at or below this. Then nothing more
+ * leaves until its Reset, whatever our own count says (another client may be spending the budget).
+ */
+export function exhaustedAt(limitMax: number): number {
+  return Math.max(2, Math.floor(limitMax / 100));
+}
+
+/** Limits sorted shortest window first: the first one is the burst limit that sets the horizon. */
+export function normalizeLimits(limits: readonly RateLimit[]): RateLimit[] {
+  return [...limits].sort((a, b) => a.windowMs - b.windowMs);
+}
+
+/** How far ahead a time may be handed out: the burst window plus the slack. */
+export function horizonMs(limits: readonly RateLimit[], slackMs: number): number {
+  return (normalizeLimits(limits)[0]?.windowMs ?? 1000) + slackMs;
+}
+
+/** The most the rule lets through in the long run, in requests per millisecond. */
+export function longRunRate(limits: readonly RateLimit[], slackMs = DEFAULT_SLACK_MS): number {
+  return Math.min(...limits.map((l) => l.max / (l.windowMs + slackMs)));
+}
+
+/** One window's settings as the earlier single-limit API gave them (the bench uses it). */
 export interface GateSettings {
   max: number;
   spanMs: number;
 }
 
-export function gateFor(limit: RateLimit, slackMs = 100): GateSettings {
+export function gateFor(limit: RateLimit, slackMs = DEFAULT_SLACK_MS): GateSettings {
   return { max: limit.max, spanMs: limit.windowMs + slackMs };
 }
 
-/** The most the gate lets through in the long run, in requests per millisecond. */
 export function gateRate(g: GateSettings): number {
   return g.max / g.spanMs;
 }
@@ -38,18 +86,53 @@ export function bullLimiterFor(limit: RateLimit): LimiterSettings {
 }
 
 /**
- * Reference model of the gate's rule (src/send/gate.ts runs it in Redis), for tests and the bench.
- * `times` holds every time handed out so far, in order (a late request's abandoned time included).
- * `last` is the latest time handed out (or the end of a 429 pause).
+ * The reference model of the rule (the gate runs it in Redis), for tests and the bench. `times` holds
+ * every time handed out, in order (a late request's abandoned time included); `last` the latest;
+ * `holdUntil` the end of a hold; `slackMs` the group's current slack.
  */
 export interface GateState {
   times: number[];
   last: number;
+  holdUntil: number;
+  slackMs: number;
 }
 
-export function nextSlot(state: GateState, now: number, g: GateSettings): number {
+export function newGateState(slackMs = DEFAULT_SLACK_MS): GateState {
+  return { times: [], last: 0, holdUntil: 0, slackMs };
+}
+
+/** The next send time at `now` (not yet taken). */
+export function nextSlot(state: GateState, now: number, limits: readonly RateLimit[]): number {
   const n = state.times.length;
-  let at = Math.max(now, state.last);
-  if (n >= g.max) at = Math.max(at, state.times[n - g.max]! + g.spanMs);
+  let at = Math.max(now, state.last, state.holdUntil);
+  for (const l of limits) {
+    if (n >= l.max) at = Math.max(at, state.times[n - l.max]! + l.windowMs + state.slackMs);
+  }
   return at;
+}
+
+/** Takes the next time unless it is beyond the horizon (then undefined: come back later). */
+export function takeSlot(state: GateState, now: number, limits: readonly RateLimit[]): number | undefined {
+  const at = nextSlot(state, now, limits);
+  if (at - now > horizonMs(limits, state.slackMs)) return undefined;
+  state.times.push(at);
+  state.last = at;
+  return at;
+}
+
+/** A 429 (hold for what Braze asked) and the slack widened for the rest of the run. */
+export function after429(state: GateState, now: number, waitMs: number): void {
+  state.holdUntil = Math.max(state.holdUntil, now + waitMs);
+  state.slackMs = widened(state.slackMs);
+}
+
+/** Braze's count runs ahead of ours: nothing more before its window resets. */
+export function afterRemaining(
+  state: GateState,
+  now: number,
+  remaining: number,
+  resetMs: number,
+  limitMax: number,
+): void {
+  if (remaining <= exhaustedAt(limitMax)) state.holdUntil = Math.max(state.holdUntil, now + resetMs);
 }

@@ -7,7 +7,9 @@ import {
   countObjects,
   type FailedObject,
   located,
+  type RateInfo,
   type Remainder,
+  rateInfo,
   splitInHalves,
 } from './classify.js';
 import type { TrackClient } from './http.js';
@@ -15,6 +17,8 @@ import type { TrackClient } from './http.js';
 /** A chunk's outcome, recorded once: counts, dead letters, and the jobs that carry on its remainder. */
 export interface Settlement {
   kind: 'settle';
+  /** Braze's own count of its window, when its answer said (see gate.remaining). */
+  rate?: RateInfo;
   deltas: Partial<Counts>;
   deadLetters: DeadLetter[];
   continuations: TrackJobData[];
@@ -46,22 +50,27 @@ export function createChunkProcessor(deps: { client: TrackClient; now?: () => nu
     const isLast = attempt.attemptsMade + 1 >= attempt.maxAttempts;
     const sent = sentChunk(data);
     let outcome: ReturnType<typeof classifyResponse>;
+    let rate: RateInfo | undefined;
     try {
       const answer = await deps.client.track(data.body, signal);
       outcome = classifyResponse(answer.status, answer.headers, answer.text, sent, now());
+      rate = rateInfo(answer.headers, now());
     } catch (err) {
       if (!(err instanceof RetryableError)) throw err;
       outcome = { kind: 'retry', status: 0, message: err.message };
     }
     const attempts = attempt.attemptsMade + 1;
+    const settled = (s: Settlement): Settlement => (rate ? { ...s, rate } : s);
     switch (outcome.kind) {
       case 'accepted':
-        return settle(data, outcome.accepted, outcome.failed, after(data, []), 'braze', attempts, now());
+        return settled(
+          settle(data, outcome.accepted, outcome.failed, after(data, []), 'braze', attempts, now()),
+        );
       case 'rejected':
-        return settle(data, 0, outcome.failed, after(data, []), 'braze', attempts, now());
+        return settled(settle(data, 0, outcome.failed, after(data, []), 'braze', attempts, now()));
       case 'partial': {
         const next = after(data, [pending(outcome.remainder)]);
-        return settle(data, 0, outcome.failed, next, 'braze', attempts, now());
+        return settled(settle(data, 0, outcome.failed, next, 'braze', attempts, now()));
       }
       case 'split': {
         // The halves go one after the other, never both at once: a user in both would otherwise

@@ -12,9 +12,10 @@ import { createResources } from '../infra/resources.js';
 import { destinationOf } from '../runs/destination.js';
 import { createRunStore, isCompleted, isLive, type RunRecord, type RunStore } from '../runs/store.js';
 import { isAbandoned } from '../runs/summary.js';
+import { type ConcurrencyRule, initialConcurrency, onAnswer, onPushback } from './concurrency.js';
 import { createRateGate } from './gate.js';
 import { createTrackClient } from './http.js';
-import { bullLimiterFor, gateFor } from './limiter.js';
+import { bullLimiterFor } from './limiter.js';
 import { createChunkProcessor } from './processor.js';
 import { createTrackWorker } from './worker.js';
 
@@ -23,7 +24,8 @@ export interface SenderOptions {
   log: Logger;
   redisUrl: string;
   braze: { endpoint: string; apiKey: string };
-  concurrency: number;
+  /** Requests in flight; undefined: sized to the rate limit and the latency (src/send/concurrency.ts). */
+  concurrency?: number | undefined;
   /**
    * Which runs this process sends: one run (`run` sends its own chunks and nobody else's), or every
    * fleet run of its destination (`braze-import worker`), found as they appear.
@@ -55,6 +57,23 @@ interface Attached {
   worker: Worker<TrackJobData>;
   blocking: Redis;
   stopWaiting: AbortController;
+}
+
+/** Jobs fetched beyond the requests in flight, ready when a slot frees. */
+const PREFETCH = 8;
+/** The most requests in flight a process sizes itself to: 16 lanes x 17 chunks can use 272. */
+export const MAX_IN_FLIGHT = 256;
+
+/**
+ * The in-flight rule of this process: fixed by --concurrency, else sized to the latency at the
+ * group's burst rate (the shortest window's).
+ */
+function pacing(config: Config, fixed: number | undefined) {
+  const burst = config.braze.trackRateLimit;
+  const rule: ConcurrencyRule = fixed
+    ? { ratePerMs: 0, min: fixed, max: fixed }
+    : { ratePerMs: burst.max / burst.windowMs, min: 4, max: MAX_IN_FLIGHT };
+  return { rule, state: initialConcurrency(rule), fixed: fixed !== undefined };
 }
 
 /**
@@ -91,15 +110,27 @@ export async function startSender(o: SenderOptions): Promise<Sender> {
       name: 'braze-import:sender-state',
       log,
     });
+    const pace = pacing(config, o.concurrency);
     const client = createTrackClient({
       ...o.braze,
-      connections: o.concurrency,
+      connections: pace.rule.max,
       timeoutMs: config.braze.requestTimeoutMs,
     });
     res.defer('http pool', () => client.close());
     const runs = createRunStore(state, config.prefix, config.retentionMs);
-    const gate = createRateGate(state, config.prefix, dest.id, gateFor(config.braze.trackRateLimit));
-    const slots = pLimit(o.concurrency);
+    const gate = createRateGate(
+      state,
+      config.prefix,
+      config.braze.rateGroup ?? dest.id,
+      config.braze.trackRateLimits,
+      config.braze.rateSlackMs,
+    );
+    const slots = pLimit(pace.state.limit);
+    /** A new limit: as many slots, and enough jobs fetched to fill them (a few more, ready). */
+    const apply = () => {
+      slots.concurrency = pace.state.limit;
+      for (const a of attached.values()) a.worker.concurrency = pace.state.limit + PREFETCH;
+    };
     const process = createChunkProcessor({ client });
     const onQueueError = (err: Error) => log.debug({ err: err.message }, 'queue');
 
@@ -110,14 +141,27 @@ export async function startSender(o: SenderOptions): Promise<Sender> {
       const blocking = createRedis(o.redisUrl, 'worker', 'braze-import:sender');
       const stopWaiting = new AbortController();
       // Every chunk waiting at the gate listens to it (and stops listening when it leaves).
-      setMaxListeners(o.concurrency + 10, stopWaiting.signal);
+      setMaxListeners(pace.rule.max + PREFETCH + 10, stopWaiting.signal);
       const worker = createTrackWorker({
         runId,
         connection: blocking,
         queue,
         prefix: config.prefix,
-        concurrency: o.concurrency,
+        concurrency: pace.state.limit + PREFETCH,
         slots,
+        pace: pace.fixed
+          ? undefined
+          : {
+              answered: (ms) => {
+                const before = pace.state.limit;
+                onAnswer(pace.state, pace.rule, ms, Date.now());
+                if (pace.state.limit !== before) apply();
+              },
+              pushback: () => {
+                onPushback(pace.state, pace.rule, Date.now());
+                apply();
+              },
+            },
         gate,
         limiter: bullLimiterFor(config.braze.trackRateLimit),
         stopWaiting: stopWaiting.signal,

@@ -20,6 +20,8 @@ export interface TrackWorkerDeps {
   concurrency: number;
   /** Requests in flight in this process, across every run it serves. */
   slots: LimitFunction;
+  /** Hears each answer's latency and each push-back, to size the requests in flight (concurrency.ts). */
+  pace?: { answered(ms: number): void; pushback(): void } | undefined;
   /** Paces requests under Braze's limit, across all workers. */
   gate: RateGate;
   /** Aborted when this worker starts closing: a chunk still waiting for its send time goes back to the queue unsent. */
@@ -209,11 +211,17 @@ export function createTrackWorker(deps: TrackWorkerDeps): Worker<TrackJobData> {
       throw err;
     }
     const attempt = { attemptsMade: job.attemptsMade, maxAttempts, maybeDelivered: again };
+    const started = performance.now();
     const result = await deps.process(data, attempt, signal);
+    if (result.kind === 'rate-limited' || result.kind === 'retry') deps.pace?.pushback();
+    else deps.pace?.answered(performance.now() - started);
     switch (result.kind) {
       case 'settle': {
         if (result.continuations.length > 0) await carryOn(job, result.continuations, maxAttempts);
         await noteForReplays(data, result, deadUsers);
+        // Braze says its window is (nearly) spent: whatever our count, wait for its reset.
+        if (result.rate)
+          await deps.gate.remaining(result.rate.remaining, result.rate.resetMs, result.rate.limit);
         // One round trip per chunk: the request is counted with its outcome.
         await record(data, jobId, result, { requestsSent: 1 });
         return { accepted: result.deltas.objectsAccepted ?? 0, failed: result.deltas.objectsFailed ?? 0 };

@@ -5,7 +5,7 @@ import type { RateLimit } from '../../schemas/config.js';
 import type { TrackJobData } from '../../schemas/track.js';
 import type { RunStore } from '../../src/runs/store.js';
 import { createRateGate } from '../../src/send/gate.js';
-import { bullLimiterFor, gateFor } from '../../src/send/limiter.js';
+import { bullLimiterFor } from '../../src/send/limiter.js';
 import type { ChunkProcessor } from '../../src/send/processor.js';
 import { createTrackWorker } from '../../src/send/worker.js';
 import { quietLog } from './import.js';
@@ -29,7 +29,7 @@ export function testTrackWorker(o: {
     prefix: o.prefix,
     concurrency: o.concurrency,
     slots: pLimit(o.concurrency),
-    gate: createRateGate(o.redis, o.prefix, 'dest', gateFor(o.limit)),
+    gate: createRateGate(o.redis, o.prefix, 'dest', [o.limit]),
     limiter: bullLimiterFor(o.limit),
     process: o.process,
     runs: o.runs,

@@ -1,99 +1,146 @@
 import { describe, expect, it } from 'vitest';
-import { createRateGate, LATE_MS } from '../../src/send/gate.js';
-import { type GateState, gateFor, nextSlot } from '../../src/send/limiter.js';
+import type { RateLimit } from '../../schemas/config.js';
+import { createRateGate, type Slot } from '../../src/send/gate.js';
+import {
+  after429,
+  DEFAULT_SLACK_MS,
+  lateMs,
+  newGateState,
+  nextSlot,
+  takeSlot,
+} from '../../src/send/limiter.js';
 import { testRedis, useTestRedis } from '../helpers/redis.js';
 import { maxInWindow } from '../helpers/windows.js';
 
 const t = useTestRedis('gate');
 
-describe('send gate in Redis', () => {
+/** Replays the gate's answers, in the order Redis ran them, through the model; they must agree. */
+function expectModel(slots: Slot[], limits: RateLimit[], slackMs = DEFAULT_SLACK_MS) {
+  const inOrder = slots.filter((r) => r.place >= 0).sort((x, y) => x.place - y.place);
+  const model = newGateState(slackMs);
+  for (const [i, r] of inOrder.entries()) {
+    expect(r.place).toBe(i);
+    expect(r.time).toBe(takeSlot(model, r.now, limits));
+  }
+  return model;
+}
+
+describe('send gate in Redis: the same rule as the model', () => {
   it('hands out the same times as the model, shared by two connections', async () => {
-    const g = gateFor({ max: 100, windowMs: 1000 });
+    const limits = [{ max: 100, windowMs: 1000 }];
     const prefix = t.prefix();
     const other = testRedis();
     try {
-      const a = createRateGate(t.redis(), prefix, 'q', g);
-      const b = createRateGate(other, prefix, 'q', g);
-      // Asked for all at once: two windows' worth are handed out (the second a span later), the rest
-      // would be more than a span away and are not.
+      const a = createRateGate(t.redis(), prefix, 'g', limits);
+      const b = createRateGate(other, prefix, 'g', limits);
+      // Asked for all at once: two windows' worth are handed out (the second a window plus the
+      // slack later); the rest would be beyond the horizon and are not.
       const got = await Promise.all(Array.from({ length: 300 }, (_, i) => (i % 2 ? a : b).take()));
       expect(got.filter((r) => r.place < 0)).toHaveLength(100);
-      // Redis runs the scripts one at a time (times never go back; places count up within a time);
-      // in that order, each time handed out is what the model gives.
-      const inOrder = got.filter((r) => r.place >= 0).sort((x, y) => x.time - y.time || x.place - y.place);
-      const model: GateState = { times: [], last: 0 };
-      for (const [i, r] of inOrder.entries()) {
-        expect(r.time).toBe(nextSlot(model, r.now, g));
-        expect(r.place).toBe(i % 100);
-        model.times.push(r.time);
-        model.last = r.time;
-      }
+      const model = expectModel(got, limits);
       expect(maxInWindow(model.times, 1000)).toBeLessThanOrEqual(100);
-      expect(model.times[100]! - model.times[0]!).toBeGreaterThanOrEqual(g.spanMs);
-      expect(model.times.at(-1)! - inOrder.at(-1)!.now).toBeLessThanOrEqual(g.spanMs);
+      expect(model.times[100]! - model.times[0]!).toBeGreaterThanOrEqual(1000 + DEFAULT_SLACK_MS);
     } finally {
       await other.quit();
     }
   });
 
-  it('does not hand out a time more than a span away: a stopped worker leaves at most a span booked', async () => {
-    const g = gateFor({ max: 1, windowMs: 1000 });
-    const gate = createRateGate(t.redis(), t.prefix(), 'q', g);
-    const first = await gate.take();
-    const second = await gate.take(); // a span after the first
-    expect(second.place).toBe(0);
-    expect(second.time).toBe(first.time + g.spanMs);
-    const third = await gate.take(); // two spans away: not handed out
-    expect(third.place).toBe(-1);
-    expect(third.time).toBe(second.time + g.spanMs);
-    // Nothing was booked: asking again gives the same answer.
-    const again = await gate.take();
-    expect(again.place).toBe(-1);
-    expect(again.time).toBe(third.time);
+  it('holds two limits at once, as the model does', async () => {
+    const limits = [
+      { max: 3, windowMs: 100 },
+      { max: 6, windowMs: 600 },
+    ];
+    const gate = createRateGate(t.redis(), t.prefix(), 'g', limits, 20);
+    const got: Slot[] = [];
+    for (let i = 0; i < 14; i++) got.push(await gate.pass());
+    const model = expectModel(got, limits, 20);
+    expect(maxInWindow(model.times, 100)).toBeLessThanOrEqual(3);
+    expect(maxInWindow(model.times, 600)).toBeLessThanOrEqual(6);
+    // The longer limit bites: the 7th waits for the 1st's window (600 ms plus slack), not the burst's.
+    expect(model.times[6]! - model.times[0]!).toBeGreaterThanOrEqual(620);
   });
 
-  it('pass() comes back for a time that was too far ahead, and waits for it', async () => {
-    const g = gateFor({ max: 1, windowMs: 100 });
-    const gate = createRateGate(t.redis(), t.prefix(), 'q', g);
+  it('does not hand out a time beyond the horizon: a stopped worker leaves at most a window booked', async () => {
+    const limits = [{ max: 1, windowMs: 1000 }];
+    const gate = createRateGate(t.redis(), t.prefix(), 'g', limits, 100);
+    const first = await gate.take();
+    const second = await gate.take(); // a window plus slack after the first
+    expect(second.place).toBe(1);
+    expect(second.time).toBe(first.time + 1100);
+    const third = await gate.take(); // two spans away: not handed out, nothing booked
+    expect(third.place).toBe(-1);
+    expect((await gate.take()).time).toBe(third.time);
+  });
+
+  it('pass() comes back for a time that was beyond the horizon, and waits for it', async () => {
+    const gate = createRateGate(t.redis(), t.prefix(), 'g', [{ max: 1, windowMs: 100 }], 20);
     const a = await gate.take();
-    await gate.take(); // a span ahead
-    const c = await gate.pass(); // two spans ahead at first: comes back, then waits
-    expect(c.place).toBe(0);
-    expect(c.time).toBe(a.time + 2 * g.spanMs);
+    await gate.take();
+    const c = await gate.pass();
+    expect(c.place).toBe(2);
+    expect(c.time).toBe(a.time + 2 * 120);
     expect(c.due).toBeDefined();
   });
 
-  it('a request is on time within LATE_MS of the earliest moment it could be due, late after it', async () => {
-    const g = gateFor({ max: 1000, windowMs: 1000 });
-    const gate = createRateGate(t.redis(), t.prefix(), 'q', g);
+  it('a request is on time within lateMs(slack) of the earliest moment it could be due, late after it', async () => {
+    const gate = createRateGate(t.redis(), t.prefix(), 'g', [{ max: 1000, windowMs: 1000 }]);
     const slot = await gate.pass();
     expect(gate.onTime({ ...slot, due: performance.now() })).toBe(true);
-    expect(gate.onTime({ ...slot, due: performance.now() - LATE_MS - 20 })).toBe(false);
+    expect(gate.onTime({ ...slot, due: performance.now() - lateMs(slot.slackMs) - 20 })).toBe(false);
   });
 
-  it('after a 429, hands out no time before the pause ends', async () => {
-    const g = gateFor({ max: 1000, windowMs: 1000 });
-    const gate = createRateGate(t.redis(), t.prefix(), 'q', g);
+  it('after a 429: no time before the pause ends, and the slack doubled for every process of the group', async () => {
+    const limits = [{ max: 1000, windowMs: 1000 }];
+    const prefix = t.prefix();
+    const gate = createRateGate(t.redis(), prefix, 'g', limits);
     const first = await gate.take();
     expect(first.time).toBe(first.now);
     await gate.holdOff(5000);
-    const next = await gate.take();
+    const next = await createRateGate(testRedis(), prefix, 'g', limits).take();
     expect(next.time).toBeGreaterThanOrEqual(first.now + 5000);
+    expect(next.slackMs).toBe(2 * DEFAULT_SLACK_MS);
+    const model = newGateState();
+    after429(model, first.now, 5000);
+    expect(model.slackMs).toBe(next.slackMs);
   });
 
-  it('forgets its times once they are a span old', async () => {
-    const g = gateFor({ max: 5, windowMs: 100 });
+  it("waits for Braze's reset when its Remaining says the window is spent", async () => {
+    const limits = [{ max: 3000, windowMs: 3000 }];
+    const gate = createRateGate(t.redis(), t.prefix(), 'g', limits);
+    await gate.remaining(1500, 2000, 3000); // plenty left: nothing changes
+    const a = await gate.take();
+    expect(a.time).toBe(a.now);
+    await gate.remaining(1, 2000, 3000);
+    const b = await gate.take();
+    expect(b.time).toBeGreaterThanOrEqual(b.now + 1900);
+    const model = newGateState();
+    model.holdUntil = b.time;
+    expect(nextSlot(model, b.now, limits)).toBe(b.time);
+  });
+
+  it('a rolling upgrade that changes the slack keeps one gate: both use the larger slack', async () => {
+    const limits = [{ max: 10, windowMs: 1000 }];
     const prefix = t.prefix();
-    const gate = createRateGate(t.redis(), prefix, 'q', g);
-    await gate.take();
-    const keys = await t.redis().keys(`${prefix}:gate:q:*`);
-    expect(keys).toHaveLength(1);
-    // One string: the count, the newest time, then 8 bytes a place.
-    expect(await t.redis().strlen(keys[0]!)).toBe(3 * 8);
-    await Promise.all(Array.from({ length: 9 }, () => gate.take()));
-    expect(await t.redis().strlen(keys[0]!)).toBe((2 + 5) * 8);
-    const ttl = await t.redis().pttl(keys[0]!);
-    expect(ttl).toBeGreaterThan(0);
-    expect(ttl).toBeLessThanOrEqual(2 * g.spanMs + 1000);
+    const old = createRateGate(t.redis(), prefix, 'g', limits, 100);
+    const current = createRateGate(t.redis(), prefix, 'g', limits, 300);
+    await current.take();
+    const fromOld = await old.take();
+    expect(fromOld.slackMs).toBe(300);
+    expect(fromOld.place).toBe(1);
+  });
+
+  it('forgets everything once it no longer matters', async () => {
+    const prefix = t.prefix();
+    const gate = createRateGate(t.redis(), prefix, 'g', [{ max: 5, windowMs: 100 }], 50);
+    await Promise.all(Array.from({ length: 10 }, () => gate.take()));
+    const keys = await t.redis().keys(`${prefix}:gate:g*`);
+    expect(keys.sort()).toEqual([`${prefix}:gate:g`, `${prefix}:gate:g:ring:5:100`]);
+    // The ring: 8 bytes a place.
+    expect(await t.redis().strlen(`${prefix}:gate:g:ring:5:100`)).toBe(5 * 8);
+    for (const k of keys) {
+      const ttl = await t.redis().pttl(k);
+      expect(ttl).toBeGreaterThan(0);
+      expect(ttl).toBeLessThanOrEqual(2 * 150 + 1000);
+    }
   });
 });
