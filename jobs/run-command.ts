@@ -59,7 +59,7 @@ export function runCommand(program: Command): void {
       const { config, log } = setup(flags);
       const input = await openInput(file, flags, config);
       if (flags.dryRun) {
-        const report = await dryRun(input);
+        const report = await dryRun(input, config.braze.trackRateLimits, 20, config.braze.rateSlackMs);
         if (flags.json) out(JSON.stringify(report));
         else out(report.text);
         process.exitCode = report.rows.rejected > 0 ? 3 : 0;

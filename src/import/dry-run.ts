@@ -1,4 +1,6 @@
+import type { RateLimit } from '../../schemas/config.js';
 import type { Rejection } from '../../schemas/record.js';
+import { DEFAULT_SLACK_MS, durationNote } from '../send/limiter.js';
 import {
   createIdCollisionTracker,
   dataPointsOfBody,
@@ -24,7 +26,12 @@ export interface DryRunReport {
  * Reads, validates and chunks without sending: what a real run would send and what it would reject,
  * counted exactly as a run counts it (records the chunker refuses are rejected rows here too).
  */
-export async function dryRun(input: ImportInput, maxRejectsShown = 20): Promise<DryRunReport> {
+export async function dryRun(
+  input: ImportInput,
+  limits: readonly RateLimit[],
+  maxRejectsShown = 20,
+  slackMs = DEFAULT_SLACK_MS,
+): Promise<DryRunReport> {
   const ids = createIdCollisionTracker();
   const report: Omit<DryRunReport, 'idCollisions'> = {
     dryRun: true,
@@ -71,6 +78,7 @@ export async function dryRun(input: ImportInput, maxRejectsShown = 20): Promise<
     `Dry run of ${report.source}: nothing was sent.`,
     `Rows         ${report.rows.read} read, ${report.rows.valid} valid, ${report.rows.rejected} rejected`,
     `Would send   ${report.objects} objects in ${report.requests} requests (~${report.estimatedDataPoints} data points)`,
+    `Would take   ${durationNote(report.requests, limits, slackMs)}`,
     ...describeIdCollisions(idCollisions),
     ...report.rejects.map((x) => `  line ${x.line}: ${x.code}: ${x.message}`),
   ];

@@ -23,6 +23,7 @@ import {
 } from '../runs/store.js';
 import { type Summary, summarize } from '../runs/summary.js';
 import { waitForRun } from '../runs/wait.js';
+import { durationNote, expectedDuration } from '../send/limiter.js';
 import type { Sender, SenderOptions } from '../send/sender.js';
 import { beginRun } from './begin.js';
 
@@ -150,6 +151,10 @@ async function importRun(input: ImportInput, o: ImportOptions, c: RunContext): P
     );
   }, LEASE_RENEW_MS);
   res.defer('heartbeat', () => clearInterval(heartbeat));
+  const estimate = setInterval(() => {
+    void estimateDuration(runs, runId, config, log).then((done) => done && clearInterval(estimate));
+  }, 1000);
+  res.defer('estimate', () => clearInterval(estimate));
   o.onForce?.(async () => {
     clearInterval(heartbeat);
     await runs.stop(
@@ -248,6 +253,30 @@ async function importRun(input: ImportInput, o: ImportOptions, c: RunContext): P
   await park(c, final);
   await o.beforeClose?.({ runs, runId });
   return summarize(final);
+}
+
+/**
+ * Once a few percent of the input is read: how many requests the whole will take and how long that
+ * is at the contract's limits, said once (a warning when an hourly budget sets the pace). True when
+ * said, or when it cannot be (stdin: no size).
+ */
+async function estimateDuration(
+  runs: RunStore,
+  runId: string,
+  config: Config,
+  log: Logger,
+): Promise<boolean> {
+  const run = await runs.get(runId).catch(() => undefined);
+  if (!run?.inputBytes) return true;
+  const share = run.bytesRead / run.inputBytes;
+  if (share < 0.02 || run.chunks === 0) return run.producerDone;
+  const requests = Math.round(run.chunks / Math.min(1, share));
+  const note = durationNote(requests, config.braze.trackRateLimits, config.braze.rateSlackMs);
+  const slow = expectedDuration(requests, config.braze.trackRateLimits, config.braze.rateSlackMs);
+  const burst = config.braze.trackRateLimit;
+  if (slow.limit && slow.limit.windowMs > burst.windowMs) log.warn({ runId, requests }, `expected: ${note}`);
+  else log.info({ runId, requests }, `expected: ${note}`);
+  return true;
 }
 
 /**

@@ -136,3 +136,56 @@ export function afterRemaining(
 ): void {
   if (remaining <= exhaustedAt(limitMax)) state.holdUntil = Math.max(state.holdUntil, now + resetMs);
 }
+
+/**
+ * How long `requests` take at the contract's limits, at best (Braze answering at once): each limit
+ * lets `max` through per window plus slack. The longest of them, and which limit sets it.
+ */
+export function expectedDuration(
+  requests: number,
+  limits: readonly RateLimit[],
+  slackMs = DEFAULT_SLACK_MS,
+): { ms: number; limit: RateLimit | undefined } {
+  let best: { ms: number; limit: RateLimit | undefined } = { ms: 0, limit: undefined };
+  for (const l of limits) {
+    const ms = requests > l.max ? Math.ceil(requests / l.max - 1) * (l.windowMs + slackMs) : 0;
+    if (ms > best.ms) best = { ms, limit: l };
+  }
+  return best;
+}
+
+/** "3000/3s", "250000/1h": a limit as the user wrote it. */
+export function describeLimit(l: RateLimit): string {
+  const units: Array<[number, string]> = [
+    [3_600_000, 'h'],
+    [60_000, 'm'],
+    [1000, 's'],
+  ];
+  for (const [ms, unit] of units) if (l.windowMs % ms === 0) return `${l.max}/${l.windowMs / ms}${unit}`;
+  return `${l.max}/${l.windowMs}ms`;
+}
+
+/** "45 s", "12 min", "2 h 5 min". */
+export function describeMs(ms: number): string {
+  const s = Math.round(ms / 1000);
+  if (s < 120) return `${s} s`;
+  const m = Math.round(s / 60);
+  return m < 120 ? `${m} min` : `${Math.floor(m / 60)} h ${m % 60} min`;
+}
+
+/**
+ * A line for the dry run and the start of a run: how long the requests take at the limits, and a
+ * warning when a limit longer than the burst one (an hourly budget) is what sets the pace.
+ */
+export function durationNote(
+  requests: number,
+  limits: readonly RateLimit[],
+  slackMs = DEFAULT_SLACK_MS,
+): string {
+  const { ms, limit } = expectedDuration(requests, limits, slackMs);
+  const at = limits.map(describeLimit).join(', ');
+  if (!limit) return `${requests} requests fit the first window of ${at}: at once, as fast as Braze answers`;
+  const slow = limit.windowMs > (normalizeLimits(limits)[0]?.windowMs ?? 0);
+  const base = `${requests} requests take about ${describeMs(ms)} at ${at}`;
+  return slow ? `${base}: longer than the ${describeLimit(limit)} budget allows at once` : base;
+}

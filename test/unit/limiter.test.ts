@@ -192,3 +192,20 @@ describe('the send rule', () => {
     },
   );
 });
+
+describe('expected duration at the limits', () => {
+  it('is set by the limit that lets the fewest through per its window', async () => {
+    const { durationNote, expectedDuration } = await import('../../src/send/limiter.js');
+    const burst = { max: 3000, windowMs: 3000 };
+    const hourly = { max: 250_000, windowMs: 3_600_000 };
+    expect(expectedDuration(2000, [burst, hourly]).ms).toBe(0);
+    expect(expectedDuration(13_334, [burst, hourly])).toEqual({ ms: 4 * 3300, limit: burst });
+    const big = expectedDuration(300_000, [burst, hourly]);
+    expect(big.limit).toBe(hourly);
+    expect(big.ms).toBe(3_600_000 + 300);
+    expect(durationNote(300_000, [burst, hourly])).toBe(
+      '300000 requests take about 60 min at 3000/3s, 250000/1h: longer than the 250000/1h budget allows at once',
+    );
+    expect(durationNote(13_334, [burst])).toBe('13334 requests take about 13 s at 3000/3s');
+  });
+});
