@@ -69,6 +69,7 @@ export function cancelCommand(program: Command): void {
           dropped = await queuedChunks(queue);
           await queue.obliterate({ force: true });
           await queue.removeRateLimitKey();
+          await ctx.runs.dropBodies(runId);
         } finally {
           await queue.close();
         }

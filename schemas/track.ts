@@ -31,7 +31,11 @@ export interface PendingBody {
  * travel in two requests at once, and the chunk is finished when a part settles with nothing after it.
  */
 export interface TrackJobData {
-  v: 1;
+  /**
+   * 2: the body is kept beside the job, in the run's `bodies` hash under the job id, and reaches the
+   * sender as bytes (read with the check before the request); 1: in `body` (jobs of older versions).
+   */
+  v: 1 | 2;
   runId: string;
   /** Index of the chunk in the run; continuations keep their parent's. */
   chunk: number;
@@ -46,11 +50,10 @@ export interface TrackJobData {
   step?: number;
   /** Bodies of the chunk still to send after this one, in order. */
   rest?: PendingBody[];
-  /**
-   * The request body, serialised once by the producer: the worker sends it as it is and parses it
-   * only when Braze's answer names objects (errors, splits), so the common path never re-encodes it.
-   */
-  body: string;
+  /** The request body (v1 only; v2 keeps it beside the job). */
+  body?: string;
+  /** Size of the body in bytes. */
+  bytes?: number;
   /** Objects in the body, so a plain success is counted without parsing it. */
   objects: number;
   lines: ChunkLines;
@@ -63,14 +66,20 @@ export interface SentChunk {
   body: () => TrackBody;
 }
 
-/** A lazily parsed view of a job's body. */
-export function sentChunk(data: Pick<TrackJobData, 'body' | 'objects' | 'lines'>): SentChunk {
+/**
+ * A lazily parsed view of a request body: the JSON text as it was sent (bytes, or a string for
+ * bodies made in this process), parsed only when Braze's answer names objects or a chunk is cut.
+ */
+export function sentChunk(
+  body: Uint8Array | string,
+  data: Pick<TrackJobData, 'objects' | 'lines'>,
+): SentChunk {
   let parsed: TrackBody | undefined;
   return {
     objects: data.objects,
     lines: data.lines,
     body: () => {
-      parsed ??= JSON.parse(data.body) as TrackBody;
+      parsed ??= JSON.parse(typeof body === 'string' ? body : new TextDecoder().decode(body)) as TrackBody;
       return parsed;
     },
   };

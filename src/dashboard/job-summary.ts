@@ -59,7 +59,13 @@ export function summarizeJobData(data: unknown): JobDataSummary {
     chunk: typeof d['chunk'] === 'number' && Number.isSafeInteger(d['chunk']) ? d['chunk'] : null,
     part: typeof d['part'] === 'string' && PART_PATTERN.test(d['part']) ? d['part'] : null,
     objects,
-    bodyBytes: typeof d['body'] === 'string' ? Buffer.byteLength(d['body']) : null,
+    // v2 jobs keep the body beside them and say its size; v1 jobs carry it.
+    bodyBytes:
+      typeof d['bytes'] === 'number' && Number.isSafeInteger(d['bytes'])
+        ? d['bytes']
+        : typeof d['body'] === 'string'
+          ? Buffer.byteLength(d['body'])
+          : null,
     sourceLines,
   };
 }

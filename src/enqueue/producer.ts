@@ -23,14 +23,21 @@ export interface ChunkerLike {
 }
 
 /** Where the producer puts things; Redis and BullMQ in production, arrays in a dry run or a test. */
+/** A job to add, with the request body kept beside it. */
+export interface QueuedChunk {
+  data: TrackJobData;
+  body: string;
+}
+
 export interface ProducerSink {
   /** Resolves when there is room for `bytes` more of queued chunks (the backlog bound). */
   room(bytes: number): Promise<void>;
   /**
    * Adds the jobs, counting each as open (jobsOpen) before it exists and only once ever, and skipping
-   * jobs already settled (a resumed run). `bytes`: the chunks' JSON size, as the chunker measured it.
+   * jobs already settled (a resumed run). Each job's body is kept beside it (not in its data).
+   * `bytes`: the chunks' JSON size, as the chunker measured it.
    */
-  enqueue(jobs: TrackJobData[], bytes: number): Promise<void>;
+  enqueue(jobs: QueuedChunk[], bytes: number): Promise<void>;
   /** One batch's counts and rejected rows, recorded together and exactly once. */
   batch(deltas: Partial<Counts>, letters: DeadLetter[]): Promise<void>;
 }
@@ -73,7 +80,7 @@ export interface ProduceResult {
 
 /** A batch taken from the producer: what one flush records and enqueues. */
 interface Batch {
-  jobs: TrackJobData[];
+  jobs: QueuedChunk[];
   bytes: number;
   objects: number;
   letters: DeadLetter[];
@@ -163,7 +170,7 @@ export async function produce(o: ProduceOptions): Promise<ProduceResult> {
     total.dataPoints += points;
     batch.delta.dataPoints += points;
     const job = toJob(o.runId, chunk);
-    batch.jobs.push(job);
+    batch.jobs.push({ data: job, body: chunk.json });
     batch.bytes += chunk.bytes;
     batch.objects += job.objects;
   };
@@ -219,15 +226,16 @@ export async function produce(o: ProduceOptions): Promise<ProduceResult> {
 
 function toJob(runId: string, c: ChunkLike): TrackJobData {
   return {
-    v: 1,
+    v: 2,
     runId,
     chunk: c.index,
     part: '',
     lane: c.lane,
     seq: c.seq,
     needs: c.needs,
-    // Serialised once, by the chunker; nothing downstream encodes it again.
-    body: c.json,
+    // The body (serialised once, by the chunker) is kept beside the job: BullMQ would escape it into
+    // its job data and parse it out again; beside it, it reaches the sender as the bytes to send.
+    bytes: c.bytes,
     objects: objectCount(c),
     lines: c.lines,
   };

@@ -57,13 +57,21 @@ export function createRedisSink(
       bytes += size;
       jobs += list.length;
       // Claimed first (counted open before they exist); chunks a resumed run already settled are skipped.
-      const ids = list.map((data) => trackJobId(data));
+      const ids = list.map((c) => trackJobId(c.data));
       const wanted = await o.runs.claim(o.runId, ids);
-      const add = list.flatMap((data, i) =>
-        wanted[i] ? [{ name: 'track', data, opts: { ...jobOpts, jobId: ids[i] } }] : [],
+      const add = list.flatMap((c, i) =>
+        wanted[i] ? [{ name: 'track', data: c.data, opts: { ...jobOpts, jobId: ids[i] } }] : [],
       );
-      // Idempotent by job id, so a pipeline cut off by a Redis restart is simply sent again.
-      if (add.length > 0) await retrying(() => o.queue.addBulk(add));
+      // Bodies beside the jobs, before the jobs exist; both idempotent by job id, so a pipeline cut
+      // off by a Redis restart is simply sent again.
+      const bodies = list.flatMap((c, i) => (wanted[i] ? [{ jobId: ids[i]!, body: c.body }] : []));
+      if (add.length > 0) {
+        // Issued in this order on one connection: the bodies are in Redis before the jobs.
+        await Promise.all([
+          retrying(() => o.runs.storeBodies(o.runId, bodies)),
+          retrying(() => o.queue.addBulk(add)),
+        ]);
+      }
       knownJobs += add.length;
       skipped += list.length - add.length;
     },

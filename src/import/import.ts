@@ -291,6 +291,7 @@ async function park(c: RunContext, run: RunRecord): Promise<void> {
     // Requests of a cancelled run still in flight elsewhere keep their locks: then leave the keys.
     await c.queue.obliterate({ force: run.status === 'cancelled' }).catch(() => undefined);
     await c.queue.removeRateLimitKey().catch(() => undefined);
+    await c.runs.dropBodies(run.runId);
     if (run.destId) await c.runs.leaveFleet(run.destId, run.runId);
     return;
   }

@@ -136,6 +136,8 @@ export function runKeys(prefix: string, runId: string) {
     lanefin: `${prefix}:run:${runId}:lanefin`,
     /** Jobs waiting for their lane to move on (score: lane * 2^32 + the seq it must reach). */
     waiters: `${prefix}:run:${runId}:waiters`,
+    /** Request bodies of the parts not yet settled, by job id: kept beside the jobs, sent as bytes. */
+    bodies: `${prefix}:run:${runId}:bodies`,
     /** Users with a dead-lettered attributes object, and what later chunks wrote for them (later.ts). */
     deadusers: `${prefix}:run:${runId}:deadusers`,
     later: `${prefix}:run:${runId}:later`,
@@ -162,25 +164,29 @@ export function fleetKey(prefix: string, destId: string): string {
 
 type Script = (...args: Array<string | number>) => Promise<unknown>;
 const SCRIPTS = {
-  brazeSettle: [8, SETTLE],
+  brazeSettle: [9, SETTLE],
   brazeProducerDone: [1, PRODUCER_DONE],
   brazeClaim: [3, CLAIM],
   brazeResume: [2, RESUME],
   brazeProducerBatch: [4, PRODUCER_BATCH],
-  brazeStart: [6, START],
+  brazeStart: [7, START],
   brazeDeadUsers: [1, DEAD_USERS],
   brazeLater: [2, LATER],
   brazeStop: [1, STOP],
   brazeLease: [1, LEASE],
 } as const;
-type Scripted = Record<keyof typeof SCRIPTS, Script>;
+type Scripted = Record<keyof typeof SCRIPTS, Script> & { brazeStartBuffer: Script };
 
 export type StartMark = 'first' | 'again' | 'settled' | 'blocked';
 
-/** What the check before a request found: the mark, and whether the run has dead-lettered users. */
+/**
+ * What the check before a request found: the mark, whether the run has dead-lettered users, and the
+ * part's body as bytes (undefined when none is kept: a settled part, or a job of an older version).
+ */
 export interface Started {
   mark: StartMark;
   deadUsers: boolean;
+  body?: Buffer;
 }
 
 /** An attribute a chunk wrote for a user: 'inc' for an increment, 'set' for anything else; its line. */
@@ -234,6 +240,12 @@ export interface RunStore {
    * (nothing marked; the job is recorded as waiting and a later settle names it).
    */
   markInflight(runId: string, jobId: string, place?: LanePlace): Promise<Started>;
+  /** Keeps parts' request bodies beside their jobs (before the jobs are added). */
+  storeBodies(runId: string, bodies: Array<{ jobId: string; body: string }>): Promise<void>;
+  /** A part's body, when one is kept (for a job that failed in a way the processor did not decide). */
+  body(runId: string, jobId: string): Promise<Buffer | undefined>;
+  /** Drops every kept body of a run (cancelled, or done with its queue). */
+  dropBodies(runId: string): Promise<void>;
   /** Users whose attributes object was dead-lettered: later writes for them are recorded. */
   noteDeadUsers(runId: string, externalIds: string[]): Promise<void>;
   /** Which of these users have a dead-lettered attributes object. */
@@ -306,6 +318,7 @@ export function createRunStore(redis: Redis, prefix: string, retentionMs: number
       k.waiters,
       k.deadusers,
       k.later,
+      k.bodies,
       k.dlq,
       k.rejected,
       k.rejectedLines,
@@ -370,6 +383,7 @@ export function createRunStore(redis: Redis, prefix: string, retentionMs: number
         k.lanes,
         k.lanefin,
         k.waiters,
+        k.bodies,
         ...args,
       )) as [number, ...string[]];
       return { counted: counted === 1, ready };
@@ -389,20 +403,36 @@ export function createRunStore(redis: Redis, prefix: string, retentionMs: number
     async markInflight(runId, jobId, place) {
       const k = keys(runId);
       const lane = place ? [place.lane, place.needs] : [0, -1];
-      const [mark, dead] = (await lua.brazeStart(
+      const [mark, dead, body] = (await lua.brazeStartBuffer(
         k.done,
         k.inflight,
         k.maybe,
         k.lanes,
         k.waiters,
         k.deadusers,
+        k.bodies,
         jobId,
         ttl,
         ...lane,
-      )) as [number, number];
-      const deadUsers = dead === 1;
-      if (mark === -2) return { mark: 'blocked', deadUsers };
-      return { mark: mark < 0 ? 'settled' : mark > 0 ? 'again' : 'first', deadUsers };
+      )) as [number, number, Buffer | null];
+      const found = { deadUsers: dead === 1, ...(body ? { body } : {}) };
+      if (mark === -2) return { mark: 'blocked', ...found };
+      return { mark: mark < 0 ? 'settled' : mark > 0 ? 'again' : 'first', ...found };
+    },
+    async storeBodies(runId, bodies) {
+      if (bodies.length === 0) return;
+      const key = keys(runId).bodies;
+      await redis
+        .multi()
+        .hset(key, ...bodies.flatMap((b) => [b.jobId, b.body]))
+        .expire(key, ttl)
+        .exec();
+    },
+    async body(runId, jobId) {
+      return (await redis.hgetBuffer(keys(runId).bodies, jobId)) ?? undefined;
+    },
+    async dropBodies(runId) {
+      await redis.del(keys(runId).bodies);
     },
     async noteDeadUsers(runId, externalIds) {
       if (externalIds.length > 0) await lua.brazeDeadUsers(keys(runId).deadusers, ttl, ...externalIds);

@@ -8,8 +8,8 @@ export interface HttpAnswer {
 }
 
 export interface TrackClient {
-  /** `body`: the JSON text of a /users/track body. */
-  track(body: string, signal?: AbortSignal): Promise<HttpAnswer>;
+  /** `body`: the JSON of a /users/track body, as bytes (sent as they are) or text. */
+  track(body: Uint8Array | string, signal?: AbortSignal): Promise<HttpAnswer>;
   close(): Promise<void>;
 }
 

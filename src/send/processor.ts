@@ -46,13 +46,19 @@ export interface AttemptInfo {
  */
 export function createChunkProcessor(deps: { client: TrackClient; now?: () => number }) {
   const now = deps.now ?? Date.now;
-  return async function processChunk(data: TrackJobData, attempt: AttemptInfo, signal?: AbortSignal) {
+  /** `body`: the request body as it is sent (bytes kept beside the job, or text). */
+  return async function processChunk(
+    data: TrackJobData,
+    body: Uint8Array | string,
+    attempt: AttemptInfo,
+    signal?: AbortSignal,
+  ) {
     const isLast = attempt.attemptsMade + 1 >= attempt.maxAttempts;
-    const sent = sentChunk(data);
+    const sent = sentChunk(body, data);
     let outcome: ReturnType<typeof classifyResponse>;
     let rate: RateInfo | undefined;
     try {
-      const answer = await deps.client.track(data.body, signal);
+      const answer = await deps.client.track(body, signal);
       outcome = classifyResponse(answer.status, answer.headers, answer.text, sent, now());
       rate = rateInfo(answer.headers, now());
     } catch (err) {
@@ -87,6 +93,7 @@ export function createChunkProcessor(deps: { client: TrackClient; now?: () => nu
         if (!isLast) return { kind: 'retry', message: outcome.message, maybeDelivered } satisfies ChunkResult;
         const failed = everyObject(
           data,
+          body,
           outcome.status,
           `gave up after ${attempts} attempts: ${outcome.message}`,
         );
@@ -104,6 +111,7 @@ export type ChunkProcessor = ReturnType<typeof createChunkProcessor>;
 /** Every object of a chunk as given up: for a job that failed in a way the processor did not decide. */
 export function giveUp(
   data: TrackJobData,
+  body: Uint8Array | string,
   message: string,
   attempts: number,
   maybeDelivered: boolean,
@@ -112,7 +120,7 @@ export function giveUp(
   return settle(
     data,
     0,
-    everyObject(data, 0, message),
+    everyObject(data, body, 0, message),
     after(data, []),
     'exhausted',
     attempts,
@@ -135,7 +143,7 @@ function after(data: TrackJobData, first: PendingBody[]): TrackJobData[] {
   const step = (data.step ?? 0) + 1;
   return [
     {
-      v: 1,
+      v: 2,
       runId: data.runId,
       chunk: data.chunk,
       part: `.${step}`,
@@ -176,9 +184,14 @@ function settle(
   };
 }
 
-function everyObject(data: TrackJobData, status: number, message: string): FailedObject[] {
+function everyObject(
+  data: TrackJobData,
+  body: Uint8Array | string,
+  status: number,
+  message: string,
+): FailedObject[] {
   const code = status ? `http_${status}` : 'network_error';
-  return located(sentChunk(data).body(), data.lines).map((x) => ({ ...x, code, message, status }));
+  return located(sentChunk(body, data).body(), data.lines).map((x) => ({ ...x, code, message, status }));
 }
 
 /** A refused Braze object becomes a Braze-shaped JSONL record, replayable as it is. */

@@ -210,6 +210,7 @@ export async function startSender(o: SenderOptions): Promise<Sender> {
         cleanUp: async (runId) => {
           const queue = createTrackQueue(state, config.prefix, runId, onQueueError);
           await queue.obliterate().finally(() => queue.close());
+          await runs.dropBodies(runId);
         },
         log,
       });

@@ -124,11 +124,16 @@ export function createTrackWorker(deps: TrackWorkerDeps): Worker<TrackJobData> {
    * dead-lettered, and (when the run has any) what this chunk wrote for such users, so that a replay
    * of their letters leaves out what newer rows wrote (src/runs/scripts/later.ts).
    */
-  const noteForReplays = async (data: TrackJobData, s: Settlement, deadUsers: boolean) => {
+  const noteForReplays = async (
+    data: TrackJobData,
+    body: Uint8Array | string,
+    s: Settlement,
+    deadUsers: boolean,
+  ) => {
     const dead = s.deadLetters.flatMap((d) => (d.stage !== 'rejected' ? attributesLetterUser(d) : []));
     if (dead.length > 0) await runs.noteDeadUsers(data.runId, dead);
     if (!deadUsers || !s.deltas.objectsAccepted) return;
-    const all = sentChunk(data).body().attributes ?? [];
+    const all = sentChunk(body, data).body().attributes ?? [];
     const objects = all
       .map((o, i) => ({ o, line: Math.max(0, ...(data.lines.attributes[i] ?? [])) }))
       .filter(({ o }) => !dead.includes(String(o['external_id'])));
@@ -171,9 +176,16 @@ export function createTrackWorker(deps: TrackWorkerDeps): Worker<TrackJobData> {
     // Claimed first: a worker that dies between the claim and the add re-runs this chunk, and the
     // claim does not count the same continuation twice.
     const wanted = await runs.claim(job.data.runId, ids);
-    const add = continuations.flatMap((c, i) =>
-      wanted[i] ? [{ name: 'track', data: c, opts: { ...opts, jobId: ids[i] } }] : [],
+    const add = continuations.flatMap((c, i) => {
+      if (!wanted[i]) return [];
+      const { body: _kept, ...data } = c;
+      return [{ name: 'track', data, opts: { ...opts, jobId: ids[i] } }];
+    });
+    // Bodies beside the jobs, before the jobs exist.
+    const bodies = continuations.flatMap((c, i) =>
+      wanted[i] && c.body ? [{ jobId: ids[i]!, body: c.body }] : [],
     );
+    await runs.storeBodies(job.data.runId, bodies);
     if (add.length > 0) await queue.addBulk(add);
   };
   const send = async (job: Job<TrackJobData>, token?: string, signal?: AbortSignal) => {
@@ -183,7 +195,7 @@ export function createTrackWorker(deps: TrackWorkerDeps): Worker<TrackJobData> {
     let slot = await waitForSendTime(deps, signal, heldUntil);
     // Set before the request, cleared by any answer: still set here means an earlier attempt's request
     // (a crashed worker's, a timed-out one) may have reached Braze, so this one may duplicate it.
-    const { mark, deadUsers } = await runs.markInflight(data.runId, jobId, data);
+    const { mark, deadUsers, body: kept } = await runs.markInflight(data.runId, jobId, data);
     if (mark === 'blocked') {
       // An earlier chunk of its lane (one of its users, or the window) is still under way: it waits,
       // out of the way, until the settle that moves the lane far enough wakes it.
@@ -199,6 +211,12 @@ export function createTrackWorker(deps: TrackWorkerDeps): Worker<TrackJobData> {
       return { accepted: 0, failed: 0 };
     }
     const again = mark === 'again';
+    // Kept beside the job (v2), or in it (a job queued by an older version).
+    const body = kept ?? data.body;
+    if (body === undefined) {
+      if (!again) await runs.clearInflight(data.runId, jobId);
+      throw new Error(`no request body is kept for ${jobId}`);
+    }
     try {
       // Late for its time (a stalled event loop, a slow Redis): take a new one rather than crowd the
       // window of the request `max` places on. Inside a 429 pause: take one after it.
@@ -212,13 +230,13 @@ export function createTrackWorker(deps: TrackWorkerDeps): Worker<TrackJobData> {
     }
     const attempt = { attemptsMade: job.attemptsMade, maxAttempts, maybeDelivered: again };
     const started = performance.now();
-    const result = await deps.process(data, attempt, signal);
+    const result = await deps.process(data, body, attempt, signal);
     if (result.kind === 'rate-limited' || result.kind === 'retry') deps.pace?.pushback();
     else deps.pace?.answered(performance.now() - started);
     switch (result.kind) {
       case 'settle': {
         if (result.continuations.length > 0) await carryOn(job, result.continuations, maxAttempts);
-        await noteForReplays(data, result, deadUsers);
+        await noteForReplays(data, body, result, deadUsers);
         // Braze says its window is (nearly) spent: whatever our count, wait for its reset.
         if (result.rate)
           await deps.gate.remaining(result.rate.remaining, result.rate.resetMs, result.rate.limit);
@@ -273,10 +291,22 @@ export function createTrackWorker(deps: TrackWorkerDeps): Worker<TrackJobData> {
     const final = err instanceof UnrecoverableError || job.attemptsMade >= (job.opts.attempts ?? 1);
     if (!final) return;
     // Safety net: a failure the processor did not turn into an outcome must still be accounted for.
-    const result = giveUp(job.data, `failed: ${err.message}`, job.attemptsMade, true);
-    record(job.data, job.id ?? trackJobId(job.data), result, {}).catch((e: Error) => {
-      log.error({ jobId: job.id, err: e.message }, 'could not record a failed chunk');
-    });
+    const jobId = job.id ?? trackJobId(job.data);
+    runs
+      .body(job.data.runId, jobId)
+      .then((kept) => {
+        const result = giveUp(
+          job.data,
+          kept ?? job.data.body ?? '{}',
+          `failed: ${err.message}`,
+          job.attemptsMade,
+          true,
+        );
+        return record(job.data, jobId, result, {});
+      })
+      .catch((e: Error) => {
+        log.error({ jobId: job.id, err: e.message }, 'could not record a failed chunk');
+      });
   });
   return worker;
 }

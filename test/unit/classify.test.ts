@@ -11,7 +11,7 @@ const body: TrackBody = {
   purchases: [{ external_id: 'b', product_id: 'p', currency: 'USD', price: 1, time: '2025-01-01' }],
 };
 const lines: ChunkLines = { attributes: [[2, 9], [3]], events: [4], purchases: [5] };
-const sent = sentChunk({ body: JSON.stringify(body), objects: 4, lines });
+const sent = sentChunk(Buffer.from(JSON.stringify(body)), { objects: 4, lines });
 const classify = (status: number, text: string, headers = {}) =>
   classifyResponse(status, headers, text, sent, 0);
 

@@ -2,7 +2,7 @@ import { describe, expect, it } from 'vitest';
 import type { DeadLetter } from '../../schemas/dead-letter.js';
 import type { TrackJobData } from '../../schemas/track.js';
 import { createChunker } from '../../src/chunk/index.js';
-import { produce } from '../../src/enqueue/producer.js';
+import { produce, type QueuedChunk } from '../../src/enqueue/producer.js';
 import type { Counts } from '../../src/runs/store.js';
 import { checkSummary, summarize } from '../../src/runs/summary.js';
 import { createValidator } from '../../src/validate/index.js';
@@ -22,8 +22,13 @@ function memorySink() {
       room: async () => {
         roomAsked++;
       },
-      enqueue: async (list: TrackJobData[]) => {
-        jobs.push(...list);
+      enqueue: async (list: QueuedChunk[]) => {
+        for (const c of list) {
+          // The body travels beside the job data, never in it.
+          expect(c.data.body).toBeUndefined();
+          expect(c.data.bytes).toBe(Buffer.byteLength(c.body));
+          jobs.push(c.data);
+        }
       },
       batch: async (d: Partial<Counts>, list: DeadLetter[]) => {
         letters.push(...list);

@@ -2,7 +2,7 @@ import { FINALIZE } from './finalize.js';
 
 /**
  * A chunk's outcome, once per job id (the ledger), so a job processed twice after a crash is counted
- * once. KEYS: done, run, dlq, inflight, maybe, lanes, lanefin, waiters. ARGV: jobId, now, ttlSeconds,
+ * once. KEYS: done, run, dlq, inflight, maybe, lanes, lanefin, waiters, bodies. ARGV: jobId, now, ttlSeconds,
  * lane, seq, finished (1: the chunk's last part), nCounters, name, delta, ..., deadLetterJson...
  *
  * A chunk in `maybe` had an attempt that may have reached Braze unanswered before a later attempt was
@@ -11,6 +11,7 @@ import { FINALIZE } from './finalize.js';
  * When the chunk is finished, its lane moves on: `lanes` holds, per lane, the highest seq up to which
  * every chunk is finished; `lanefin` the finished ones beyond it. The jobs waiting for the lane to
  * reach that far are returned (and forgotten) so the caller can wake them.
+ * The part's body is no longer needed: it leaves the bodies hash.
  * Returns {1 or 0 (counted or already recorded), waiting job ids...}.
  */
 export const SETTLE = `${FINALIZE}
@@ -19,6 +20,7 @@ redis.call('SREM', KEYS[4], ARGV[1])
 local twice = redis.call('SREM', KEYS[5], ARGV[1])
 if redis.call('SADD', KEYS[1], ARGV[1]) == 0 then return {0} end
 keep(KEYS[1])
+redis.call('HDEL', KEYS[9], ARGV[1])
 if twice == 1 then redis.call('HINCRBY', KEYS[2], 'possibleDuplicates', 1) end
 local n = tonumber(ARGV[7])
 for i = 0, n - 1 do redis.call('HINCRBY', KEYS[2], ARGV[8 + 2 * i], ARGV[9 + 2 * i]) end

@@ -1,7 +1,8 @@
 /**
- * Before a request. KEYS: done, inflight, maybe, lanes, waiters, deadusers. ARGV: jobId, ttlSeconds,
- * lane, needs. Returns {mark, dead}: `dead` is 1 when the run has dead-lettered users (then the
- * caller records which attributes this chunk writes for them, see later.ts). `mark`:
+ * Before a request. KEYS: done, inflight, maybe, lanes, waiters, deadusers, bodies. ARGV: jobId,
+ * ttlSeconds, lane, needs. Returns {mark, dead, body}: `dead` is 1 when the run has dead-lettered
+ * users (then the caller records which attributes this chunk writes for them, see later.ts); `body`
+ * the request body kept for the job (read here, so sending costs no round trip more). `mark`:
  * -1: the chunk is settled already (a copy of a job that finished while a resumed run re-enqueued it):
  *     do not send it again.
  * -2: its lane has not yet finished every chunk up to `needs` (an earlier chunk with one of its users
@@ -35,5 +36,8 @@ end
 if redis.call('SISMEMBER', KEYS[3], ARGV[1]) == 1 then return 1 end
 return 0
 end
-return {mark(), redis.call('SCARD', KEYS[6]) > 0 and 1 or 0}
+local m = mark()
+local body = false
+if m >= 0 then body = redis.call('HGET', KEYS[7], ARGV[1]) end
+return {m, redis.call('SCARD', KEYS[6]) > 0 and 1 or 0, body}
 `;
