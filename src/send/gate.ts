@@ -11,68 +11,86 @@ import {
 } from './limiter.js';
 
 /**
- * The rule of limiter.ts in Redis, for one rate group. KEYS: the group's state (a hash with named
- * fields: `n` requests handed out, `last` the latest time, `hold` no time before it, `slack` the
- * group's slack), then one ring per limit (a string of 8-byte doubles: the last `max` times, by place
- * n % max). ARGV: mode, now-or-0, defaultSlack, maxSlack, then per mode, then the limits as
- * (max, windowMs) pairs, shortest window first.
- *   'take'             -> {time, now, place, slack}; place -1: beyond the horizon (come back).
- *   'hold', ms, widen  -> no time before now + ms; widen = 1 doubles the slack (a 429).
- *   'remaining', r, ms, threshold -> Braze's count: at or below the threshold, hold for ms.
- * Times are Redis's clock in ms. The slack is the larger of the stored one and the caller's default,
- * so processes of a rolling upgrade with different defaults still share one gate and the stricter
- * slack. Every key expires once nothing in it matters (its newest time a horizon and a window old).
+ * The rule of limiter.ts in Redis, for one rate group: the group's state is a hash with named fields
+ * (`n` requests handed out, `last` the latest time, `hold` no time before it, `slack` the group's
+ * slack), and each limit has a ring (a string of 8-byte doubles: the last `max` times, by place
+ * n % max). Times are Redis's clock in ms. The slack is the larger of the stored one and the caller's
+ * default, so processes of a rolling upgrade with different defaults still share one gate and the
+ * stricter slack. Every key expires once nothing in it matters (its newest time a horizon and a
+ * window old).
+ *
+ * As Lua functions over `g` ({state, rings, limits shortest window first, slack}), so the sender can
+ * run a take together with the check before a request in one call (src/send/take.ts).
  */
-const GATE = `
-local t = redis.call('TIME')
-local now = tonumber(t[1]) * 1000 + math.floor(tonumber(t[2]) / 1000)
-local mode = ARGV[1]
-local slack = math.max(tonumber(redis.call('HGET', KEYS[1], 'slack') or '0'), tonumber(ARGV[3]))
-local function field(name) return tonumber(redis.call('HGET', KEYS[1], name) or '0') end
-local function keep(at, longest)
-  local ms = string.format('%.0f', math.max(at - now, 0) + longest + slack + 1000)
-  for i = 1, #KEYS do redis.call('PEXPIRE', KEYS[i], ms) end
+export const GATE_FUNCTIONS = `
+local function gate_now()
+  local t = redis.call('TIME')
+  return tonumber(t[1]) * 1000 + math.floor(tonumber(t[2]) / 1000)
 end
-local first = 5
-if mode == 'hold' then first = 7 elseif mode == 'remaining' then first = 8 end
-local limits = {}
-local longest = 0
-for i = first, #ARGV, 2 do
-  local w = tonumber(ARGV[i + 1])
-  limits[#limits + 1] = {max = tonumber(ARGV[i]), window = w}
-  if w > longest then longest = w end
+local function gate_open(stateKey, ringOffset, limitOffset, defaultSlack)
+  local g = {state = stateKey, rings = {}, limits = {}, longest = 0}
+  local i = 0
+  while ARGV[limitOffset + 2 * i] do
+    local w = tonumber(ARGV[limitOffset + 2 * i + 1])
+    g.limits[i + 1] = {max = tonumber(ARGV[limitOffset + 2 * i]), window = w}
+    g.rings[i + 1] = KEYS[ringOffset + i]
+    if w > g.longest then g.longest = w end
+    i = i + 1
+  end
+  g.slack = math.max(tonumber(redis.call('HGET', stateKey, 'slack') or '0'), tonumber(defaultSlack))
+  return g
 end
-local function slot(key, i)
+local function gate_field(g, name) return tonumber(redis.call('HGET', g.state, name) or '0') end
+local function gate_keep(g, at, now)
+  local ms = string.format('%.0f', math.max(at - now, 0) + g.longest + g.slack + 1000)
+  redis.call('PEXPIRE', g.state, ms)
+  for _, key in ipairs(g.rings) do redis.call('PEXPIRE', key, ms) end
+end
+local function gate_slot(key, i)
   local b = redis.call('GETRANGE', key, i * 8, i * 8 + 7)
   if #b < 8 then return 0 end
   return struct.unpack('>d', b)
 end
-local hold = field('hold')
-if mode == 'hold' then
-  hold = math.max(hold, now + tonumber(ARGV[5]))
-  if ARGV[6] == '1' then slack = math.min(tonumber(ARGV[4]), math.max(slack, 1) * 2) end
-  redis.call('HSET', KEYS[1], 'hold', hold, 'slack', slack)
-  keep(hold, longest)
-  return {hold, now, slack}
-end
-if mode == 'remaining' then
-  if tonumber(ARGV[5]) <= tonumber(ARGV[7]) then
-    hold = math.max(hold, now + tonumber(ARGV[6]))
-    redis.call('HSET', KEYS[1], 'hold', hold)
-    keep(hold, longest)
+local function gate_take(g, now)
+  local n = gate_field(g, 'n')
+  local at = math.max(now, gate_field(g, 'last'), gate_field(g, 'hold'))
+  for i, l in ipairs(g.limits) do
+    if n >= l.max then at = math.max(at, gate_slot(g.rings[i], n % l.max) + l.window + g.slack) end
   end
-  return {hold, now, slack}
+  if at - now > g.limits[1].window + g.slack then return {at, now, -1, g.slack} end
+  for i, l in ipairs(g.limits) do redis.call('SETRANGE', g.rings[i], (n % l.max) * 8, struct.pack('>d', at)) end
+  redis.call('HSET', g.state, 'n', n + 1, 'last', at, 'slack', g.slack)
+  gate_keep(g, at, now)
+  return {at, now, n, g.slack}
 end
-local n = field('n')
-local at = math.max(now, field('last'), hold)
-for i, l in ipairs(limits) do
-  if n >= l.max then at = math.max(at, slot(KEYS[1 + i], n % l.max) + l.window + slack) end
+local function gate_hold(g, now, until_, widen, maxSlack)
+  local hold = math.max(gate_field(g, 'hold'), until_)
+  if widen then g.slack = math.min(maxSlack, math.max(g.slack, 1) * 2) end
+  redis.call('HSET', g.state, 'hold', hold, 'slack', g.slack)
+  gate_keep(g, hold, now)
+  return {hold, now, g.slack}
 end
-if at - now > limits[1].window + slack then return {at, now, -1, slack} end
-for i, l in ipairs(limits) do redis.call('SETRANGE', KEYS[1 + i], (n % l.max) * 8, struct.pack('>d', at)) end
-redis.call('HSET', KEYS[1], 'n', n + 1, 'last', at, 'slack', slack)
-keep(at, longest)
-return {at, now, n, slack}
+`;
+
+/**
+ * KEYS: the group's state, then one ring per limit. ARGV: mode, defaultSlack, maxSlack, then per mode,
+ * then the limits as (max, windowMs) pairs, shortest window first.
+ *   'take'             -> {time, now, place, slack}; place -1: beyond the horizon (come back).
+ *   'hold', ms         -> no time before now + ms, and the slack doubled (a 429).
+ *   'remaining', r, ms, threshold -> Braze's count: at or below the threshold, hold for ms.
+ */
+const GATE = `${GATE_FUNCTIONS}
+local now = gate_now()
+local mode = ARGV[1]
+local first = 4
+if mode == 'hold' then first = 5 elseif mode == 'remaining' then first = 7 end
+local g = gate_open(KEYS[1], 2, first, ARGV[2])
+if mode == 'hold' then return gate_hold(g, now, now + tonumber(ARGV[4]), true, tonumber(ARGV[3])) end
+if mode == 'remaining' then
+  if tonumber(ARGV[4]) <= tonumber(ARGV[6]) then return gate_hold(g, now, now + tonumber(ARGV[5]), false, 0) end
+  return {gate_field(g, 'hold'), now, g.slack}
+end
+return gate_take(g, now)
 `;
 
 interface GateScript {
@@ -93,6 +111,13 @@ export interface Slot {
 }
 
 export interface RateGate {
+  /** What a combined call needs to run the gate's take (src/send/take.ts). */
+  readonly script: {
+    keys: string[];
+    limits: number[];
+    defaultSlackMs: number;
+    horizonMs: (slack: number) => number;
+  };
   /** Takes the next send time, unless it is beyond the horizon. */
   take(): Promise<Slot>;
   /** Takes the next send time (coming back while it is too far ahead) and waits for it. */
@@ -129,12 +154,13 @@ export function createRateGate(
   const keys = [base, ...sorted.map((l) => `${base}:ring:${l.max}:${l.windowMs}`)];
   const pairs = sorted.flatMap((l) => [l.max, l.windowMs]);
   const call = (mode: string, ...args: (string | number)[]) =>
-    lua.brazeGate(keys.length, ...keys, mode, 0, defaultSlackMs, MAX_SLACK_MS, ...args, ...pairs);
+    lua.brazeGate(keys.length, ...keys, mode, defaultSlackMs, MAX_SLACK_MS, ...args, ...pairs);
   const take = async (): Promise<Slot> => {
     const [time, now, place, slack] = (await call('take')) as number[];
     return { time: Number(time), now: Number(now), place: Number(place), slackMs: Number(slack) };
   };
   return {
+    script: { keys, limits: pairs, defaultSlackMs, horizonMs: (slack) => horizonMs(sorted, slack) },
     take,
     async pass(signal) {
       for (;;) {
@@ -154,7 +180,7 @@ export function createRateGate(
     },
     onTime: (slot) => slot.due === undefined || performance.now() - slot.due <= lateMs(slot.slackMs),
     async holdOff(ms) {
-      await call('hold', Math.max(1, Math.ceil(ms)), 1);
+      await call('hold', Math.max(1, Math.ceil(ms)));
     },
     async remaining(remaining, resetMs, limitMax) {
       if (remaining > exhaustedAt(limitMax)) return;

@@ -17,6 +17,7 @@ import { createRateGate } from './gate.js';
 import { createTrackClient } from './http.js';
 import { bullLimiterFor } from './limiter.js';
 import { createChunkProcessor } from './processor.js';
+import { createTaker } from './take.js';
 import { createTrackWorker } from './worker.js';
 
 export interface SenderOptions {
@@ -125,6 +126,7 @@ export async function startSender(o: SenderOptions): Promise<Sender> {
       config.braze.trackRateLimits,
       config.braze.rateSlackMs,
     );
+    const take = createTaker(state, config.prefix, Math.ceil(config.retentionMs / 1000), gate);
     const slots = pLimit(pace.state.limit);
     /** A new limit: as many slots, and enough jobs fetched to fill them (a few more, ready). */
     const apply = () => {
@@ -149,6 +151,7 @@ export async function startSender(o: SenderOptions): Promise<Sender> {
         prefix: config.prefix,
         concurrency: pace.state.limit + PREFETCH,
         slots,
+        take,
         pace: pace.fixed
           ? undefined
           : {

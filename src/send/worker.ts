@@ -7,9 +7,10 @@ import { sentChunk, type TrackJobData } from '../../schemas/track.js';
 import type { Logger } from '../infra/logger.js';
 import { DEFAULT_ATTEMPTS, trackJobId, trackJobOptions } from '../infra/queues.js';
 import { type Counts, isLive, type LaterWrite, type RunStore } from '../runs/store.js';
-import type { RateGate, Slot } from './gate.js';
+import type { RateGate } from './gate.js';
 import type { LimiterSettings } from './limiter.js';
 import { type ChunkProcessor, giveUp, type Settlement } from './processor.js';
+import type { Taken, Taker } from './take.js';
 
 export interface TrackWorkerDeps {
   /** The run whose queue this worker serves: nothing else's chunks can reach it. */
@@ -24,6 +25,8 @@ export interface TrackWorkerDeps {
   pace?: { answered(ms: number): void; pushback(): void } | undefined;
   /** Paces requests under Braze's limit, across all workers. */
   gate: RateGate;
+  /** The check before a request and the gate's take, in one call (take.ts). */
+  take: Taker;
   /** Aborted when this worker starts closing: a chunk still waiting for its send time goes back to the queue unsent. */
   stopWaiting?: AbortSignal;
   /** BullMQ's limiter: loose, there so that a 429 pause reaches every worker of the run. */
@@ -72,22 +75,24 @@ const MAX_STARTS = 60;
 const BLOCKED_RECHECK_MS = 30_000;
 
 /**
- * A chunk's turn at the gate, not before `notBefore` (ms since the epoch, this process's clock). When
- * the worker is closing, the chunk goes back to wait, unsent and unspent.
+ * Runs `wait` (sleeps on the gate) under one signal for "closing or cancelled": when this worker is
+ * closing, a chunk still waiting goes back to the queue unsent and unspent (RateLimitError). Listeners
+ * are removed afterwards (AbortSignal.any on Node 20 keeps an entry per call on the long-lived
+ * signal: a leak in a worker that runs for days).
  */
-async function waitForSendTime(deps: TrackWorkerDeps, signal?: AbortSignal, notBefore = 0): Promise<Slot> {
+async function abortable<T>(
+  deps: TrackWorkerDeps,
+  signal: AbortSignal | undefined,
+  wait: (s: AbortSignal) => Promise<T>,
+): Promise<T> {
   const stop = deps.stopWaiting;
   if (stop?.aborted) throw new RateLimitError();
-  // One signal for "closing or cancelled", with listeners removed afterwards (AbortSignal.any on
-  // Node 20 keeps an entry per call on the long-lived signal: a leak in a worker that runs for days).
   const both = new AbortController();
   const abort = () => both.abort();
   stop?.addEventListener('abort', abort, { once: true });
   signal?.addEventListener('abort', abort, { once: true });
   try {
-    const holdMs = notBefore - Date.now();
-    if (holdMs > 0) await sleep(holdMs, undefined, { signal: both.signal });
-    return await deps.gate.pass(both.signal);
+    return await wait(both.signal);
   } catch (err) {
     if (stop?.aborted) throw new RateLimitError();
     throw err;
@@ -109,6 +114,25 @@ export function createTrackWorker(deps: TrackWorkerDeps): Worker<TrackJobData> {
    * new chunks from starting).
    */
   let heldUntil = 0;
+  /** The check and a send time (coming back while it is beyond the horizon), not before a pause ends. */
+  const takeAndStart = (data: TrackJobData, jobId: string, signal?: AbortSignal): Promise<Taken> =>
+    abortable(deps, signal, async (s) => {
+      const hold = heldUntil - Date.now();
+      if (hold > 0) await sleep(hold, undefined, { signal: s });
+      for (;;) {
+        // Redis hands the time out somewhere between asking and hearing back: wait from hearing back
+        // (never early), but judge lateness from asking.
+        const asked = performance.now();
+        const taken = await deps.take(data.runId, jobId, data.lane, data.needs);
+        if (taken.kind === 'later') {
+          const horizon = deps.gate.script.horizonMs(taken.slackMs);
+          await sleep(taken.time - taken.now - horizon, undefined, { signal: s });
+          continue;
+        }
+        if (taken.kind === 'go') taken.slot.due = asked + Math.max(0, taken.slot.time - taken.slot.now);
+        return taken;
+      }
+    });
   /** Jobs of the run whose lane this settle moved far enough: back to the queue from their wait. */
   const wake = async (ids: string[]) => {
     for (const id of ids) {
@@ -192,11 +216,9 @@ export function createTrackWorker(deps: TrackWorkerDeps): Worker<TrackJobData> {
     const data = job.data;
     const maxAttempts = job.opts.attempts ?? DEFAULT_ATTEMPTS;
     const jobId = job.id ?? trackJobId(data);
-    let slot = await waitForSendTime(deps, signal, heldUntil);
-    // Set before the request, cleared by any answer: still set here means an earlier attempt's request
-    // (a crashed worker's, a timed-out one) may have reached Braze, so this one may duplicate it.
-    const { mark, deadUsers, body: kept } = await runs.markInflight(data.runId, jobId, data);
-    if (mark === 'blocked') {
+    // The check before the request and a send time, in one call (not before a 429's pause ends).
+    const taken = await takeAndStart(data, jobId, signal);
+    if (taken.kind === 'blocked') {
       // An earlier chunk of its lane (one of its users, or the window) is still under way: it waits,
       // out of the way, until the settle that moves the lane far enough wakes it.
       await job.moveToDelayed(Date.now() + BLOCKED_RECHECK_MS, token);
@@ -204,24 +226,31 @@ export function createTrackWorker(deps: TrackWorkerDeps): Worker<TrackJobData> {
       if (await runs.laneReady(data.runId, data)) await job.promote().catch(() => undefined);
       throw new DelayedError();
     }
-    if (mark === 'settled') {
+    if (taken.kind !== 'go') {
       // A copy of a chunk whose outcome is recorded: a resumed run re-enqueued it in the moment between
       // its check and the first copy finishing. Sending it again would duplicate its events.
       log.debug({ runId: data.runId, jobId }, 'chunk already settled; not sent again');
       return { accepted: 0, failed: 0 };
     }
-    const again = mark === 'again';
+    // Marked in flight now, cleared by any answer: an earlier attempt's mark still there means its
+    // request (a crashed worker's, a timed-out one) may have reached Braze, so this one may duplicate it.
+    const { again, deadUsers } = taken;
+    let slot = taken.slot;
     // Kept beside the job (v2), or in it (a job queued by an older version).
-    const body = kept ?? data.body;
-    if (body === undefined) {
-      if (!again) await runs.clearInflight(data.runId, jobId);
-      throw new Error(`no request body is kept for ${jobId}`);
-    }
+    const body = taken.body ?? data.body;
     try {
+      if (body === undefined) throw new Error(`no request body is kept for ${jobId}`);
+      await abortable(deps, signal, (s) =>
+        sleep(Math.max(0, slot.time - slot.now), undefined, { signal: s }),
+      );
       // Late for its time (a stalled event loop, a slow Redis): take a new one rather than crowd the
       // window of the request `max` places on. Inside a 429 pause: take one after it.
       while (!deps.gate.onTime(slot) || Date.now() < heldUntil) {
-        slot = await waitForSendTime(deps, signal, heldUntil);
+        slot = await abortable(deps, signal, async (s) => {
+          const hold = heldUntil - Date.now();
+          if (hold > 0) await sleep(hold, undefined, { signal: s });
+          return deps.gate.pass(s);
+        });
       }
     } catch (err) {
       // Never sent: this attempt leaves no mark (an earlier unanswered one keeps its own).
@@ -230,7 +259,7 @@ export function createTrackWorker(deps: TrackWorkerDeps): Worker<TrackJobData> {
     }
     const attempt = { attemptsMade: job.attemptsMade, maxAttempts, maybeDelivered: again };
     const started = performance.now();
-    const result = await deps.process(data, body, attempt, signal);
+    const result = await deps.process(data, body!, attempt, signal);
     if (result.kind === 'rate-limited' || result.kind === 'retry') deps.pace?.pushback();
     else deps.pace?.answered(performance.now() - started);
     switch (result.kind) {

@@ -7,6 +7,7 @@ import type { RunStore } from '../../src/runs/store.js';
 import { createRateGate } from '../../src/send/gate.js';
 import { bullLimiterFor } from '../../src/send/limiter.js';
 import type { ChunkProcessor } from '../../src/send/processor.js';
+import { createTaker } from '../../src/send/take.js';
 import { createTrackWorker } from '../../src/send/worker.js';
 import { quietLog } from './import.js';
 
@@ -22,6 +23,7 @@ export function testTrackWorker(o: {
   limit: RateLimit;
   concurrency: number;
 }) {
+  const gate = createRateGate(o.redis, o.prefix, 'dest', [o.limit]);
   return createTrackWorker({
     runId: o.runId,
     connection: o.connection,
@@ -29,7 +31,8 @@ export function testTrackWorker(o: {
     prefix: o.prefix,
     concurrency: o.concurrency,
     slots: pLimit(o.concurrency),
-    gate: createRateGate(o.redis, o.prefix, 'dest', [o.limit]),
+    gate,
+    take: createTaker(o.redis, o.prefix, 60, gate),
     limiter: bullLimiterFor(o.limit),
     process: o.process,
     runs: o.runs,

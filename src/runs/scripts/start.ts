@@ -1,43 +1,67 @@
 /**
- * Before a request. KEYS: done, inflight, maybe, lanes, waiters, deadusers, bodies. ARGV: jobId,
- * ttlSeconds, lane, needs. Returns {mark, dead, body}: `dead` is 1 when the run has dead-lettered
- * users (then the caller records which attributes this chunk writes for them, see later.ts); `body`
- * the request body kept for the job (read here, so sending costs no round trip more). `mark`:
- * -1: the chunk is settled already (a copy of a job that finished while a resumed run re-enqueued it):
- *     do not send it again.
- * -2: its lane has not yet finished every chunk up to `needs` (an earlier chunk with one of its users
- *     is still under way): not sent; the job is recorded as waiting, and the settle that moves the
- *     lane far enough names it to be woken.
- *  1: an earlier attempt may have reached Braze without an answer (it is still marked in flight, or it
- *     was before): this request may deliver the chunk a second time. The chunk joins `maybe`, which
- *     settle counts in possibleDuplicates, and stays there whatever later attempts answer.
- *  0: no earlier attempt can have been delivered.
- * An answer from Braze (any status) takes the chunk out of `inflight`, never out of `maybe`.
+ * Before a request, as Lua functions over `k` (a table of the run's keys: done, inflight, maybe,
+ * lanes, waiters, deadusers, bodies), so that the sender can run them together with the send gate in
+ * one call (src/send/take.ts), and START runs them alone.
+ *
+ * start_check(k, id, ttl, lane, needs):
+ *   -1: the chunk is settled already (a copy of a job that finished while a resumed run re-enqueued
+ *       it): do not send it again.
+ *   -2: its lane has not yet finished every chunk up to `needs` (an earlier chunk with one of its
+ *       users is still under way): not sent; the job is recorded as waiting, and the settle that
+ *       moves the lane far enough names it to be woken.
+ *    0: it may go.
+ * start_mark(k, id, ttl): marks the request in flight.
+ *    1: an earlier attempt may have reached Braze without an answer (it is still marked in flight,
+ *       or it was before): this request may deliver the chunk a second time. The chunk joins
+ *       `maybe`, which settle counts in possibleDuplicates, and stays there whatever later attempts
+ *       answer. An answer from Braze (any status) takes it out of `inflight`, never out of `maybe`.
+ *    0: no earlier attempt can have been delivered.
+ * start_extras(k, id): 1 when the run has dead-lettered users (the caller then records which
+ *   attributes this chunk writes for them, see later.ts), and the request body kept for the job.
  */
-export const START = `
-local function mark()
-if redis.call('SISMEMBER', KEYS[1], ARGV[1]) == 1 then return -1 end
-local needs = tonumber(ARGV[4])
-if needs >= 0 then
-  local finished = tonumber(redis.call('HGET', KEYS[4], ARGV[3]) or '-1')
-  if finished < needs then
-    redis.call('ZADD', KEYS[5], tonumber(ARGV[3]) * 4294967296 + needs, ARGV[1])
-    redis.call('EXPIRE', KEYS[5], ARGV[2])
-    return -2
+export const START_FUNCTIONS = `
+local function start_check(k, id, ttl, lane, needs)
+  if redis.call('SISMEMBER', k.done, id) == 1 then return -1 end
+  if needs >= 0 then
+    local finished = tonumber(redis.call('HGET', k.lanes, lane) or '-1')
+    if finished < needs then
+      redis.call('ZADD', k.waiters, tonumber(lane) * 4294967296 + needs, id)
+      redis.call('EXPIRE', k.waiters, ttl)
+      return -2
+    end
   end
+  return 0
 end
-local fresh = redis.call('SADD', KEYS[2], ARGV[1])
-redis.call('EXPIRE', KEYS[2], ARGV[2])
-if fresh == 0 then
-  redis.call('SADD', KEYS[3], ARGV[1])
-  redis.call('EXPIRE', KEYS[3], ARGV[2])
-  return 1
+local function start_mark(k, id, ttl)
+  local fresh = redis.call('SADD', k.inflight, id)
+  redis.call('EXPIRE', k.inflight, ttl)
+  if fresh == 0 then
+    redis.call('SADD', k.maybe, id)
+    redis.call('EXPIRE', k.maybe, ttl)
+    return 1
+  end
+  if redis.call('SISMEMBER', k.maybe, id) == 1 then return 1 end
+  return 0
 end
-if redis.call('SISMEMBER', KEYS[3], ARGV[1]) == 1 then return 1 end
-return 0
+local function start_extras(k, id)
+  return redis.call('SCARD', k.deadusers) > 0 and 1 or 0, redis.call('HGET', k.bodies, id)
 end
-local m = mark()
-local body = false
-if m >= 0 then body = redis.call('HGET', KEYS[7], ARGV[1]) end
-return {m, redis.call('SCARD', KEYS[6]) > 0 and 1 or 0, body}
+local function run_keys(offset)
+  return {done = KEYS[offset], inflight = KEYS[offset + 1], maybe = KEYS[offset + 2],
+    lanes = KEYS[offset + 3], waiters = KEYS[offset + 4], deadusers = KEYS[offset + 5],
+    bodies = KEYS[offset + 6]}
+end
+`;
+
+/**
+ * KEYS: done, inflight, maybe, lanes, waiters, deadusers, bodies. ARGV: jobId, ttlSeconds, lane,
+ * needs. Returns {mark, dead, body}: mark -1 or -2 as start_check, else start_mark's.
+ */
+export const START = `${START_FUNCTIONS}
+local k = run_keys(1)
+local c = start_check(k, ARGV[1], ARGV[2], ARGV[3], tonumber(ARGV[4]))
+if c < 0 then return {c, 0, false} end
+local m = start_mark(k, ARGV[1], ARGV[2])
+local dead, body = start_extras(k, ARGV[1])
+return {m, dead, body}
 `;

@@ -1,0 +1,72 @@
+import type { Redis } from 'ioredis';
+import { START_FUNCTIONS } from '../runs/scripts/start.js';
+import { runKeys } from '../runs/store.js';
+import { GATE_FUNCTIONS, type RateGate, type Slot } from './gate.js';
+
+/**
+ * The check before a request and the send gate's take, in one call: a request costs one round trip
+ * to Redis before it leaves instead of two. KEYS: the run's keys (done, inflight, maybe, lanes,
+ * waiters, deadusers, bodies), then the gate's (state, rings). ARGV: jobId, ttlSeconds, lane, needs,
+ * defaultSlack, then the limits' (max, windowMs) pairs. Returns:
+ *   {-1} settled, {-2} blocked (see start_check): no send time is taken;
+ *   {-3, time, now, slack}: the next time is beyond the horizon: nothing taken, come back;
+ *   {mark, time, now, place, slack, dead, body}: a time taken and the request marked in flight.
+ */
+const TAKE = `${START_FUNCTIONS}${GATE_FUNCTIONS}
+local k = run_keys(1)
+local c = start_check(k, ARGV[1], ARGV[2], ARGV[3], tonumber(ARGV[4]))
+if c < 0 then return {c} end
+local now = gate_now()
+local g = gate_open(KEYS[8], 9, 6, ARGV[5])
+local t = gate_take(g, now)
+if t[3] < 0 then return {-3, t[1], t[2], t[4]} end
+local m = start_mark(k, ARGV[1], ARGV[2])
+local dead, body = start_extras(k, ARGV[1])
+return {m, t[1], t[2], t[3], t[4], dead, body}
+`;
+
+export type Taken =
+  | { kind: 'settled' }
+  | { kind: 'blocked' }
+  | { kind: 'later'; time: number; now: number; slackMs: number }
+  | { kind: 'go'; again: boolean; slot: Slot; deadUsers: boolean; body: Buffer | undefined };
+
+interface TakeScript {
+  brazeTakeBuffer(...args: (string | number)[]): Promise<unknown>;
+}
+
+export type Taker = (runId: string, jobId: string, lane: number, needs: number) => Promise<Taken>;
+
+export function createTaker(redis: Redis, prefix: string, ttlSeconds: number, gate: RateGate): Taker {
+  const r = redis as Redis & Partial<TakeScript>;
+  if (!r.brazeTakeBuffer) r.defineCommand('brazeTake', { lua: TAKE });
+  const lua = r as Redis & TakeScript;
+  const { keys: gateKeys, limits, defaultSlackMs } = gate.script;
+  return async (runId, jobId, lane, needs) => {
+    const k = runKeys(prefix, runId);
+    const keys = [k.done, k.inflight, k.maybe, k.lanes, k.waiters, k.deadusers, k.bodies, ...gateKeys];
+    const reply = (await lua.brazeTakeBuffer(
+      keys.length,
+      ...keys,
+      jobId,
+      ttlSeconds,
+      lane,
+      needs,
+      defaultSlackMs,
+      ...limits,
+    )) as Array<number | Buffer | null>;
+    const n = (i: number) => Number(reply[i]);
+    const mark = n(0);
+    if (mark === -1) return { kind: 'settled' };
+    if (mark === -2) return { kind: 'blocked' };
+    if (mark === -3) return { kind: 'later', time: n(1), now: n(2), slackMs: n(3) };
+    const body = reply[6];
+    return {
+      kind: 'go',
+      again: mark === 1,
+      slot: { time: n(1), now: n(2), place: n(3), slackMs: n(4) },
+      deadUsers: n(5) === 1,
+      body: Buffer.isBuffer(body) ? body : undefined,
+    };
+  };
+}
