@@ -10,6 +10,13 @@ import type { BenchPlan, BenchResults } from './scenarios.js';
 const verdict = (f: Figure) =>
   f.met === null ? '' : f.met ? 'met' : f.value === null ? 'NOT MEASURED' : 'MISSED';
 
+const NOTES = [
+  'share: requests the emulator admitted per second, over the limit\'s rate; "process start to exit" is',
+  '  the `run` process\'s whole life, "first to last request" the span between the first and the last',
+  '  arrival at the emulator. The latter can pass 1.0: N requests at the limit from a full first window',
+  '  span N/limit - 1 windows, not N/limit.',
+];
+
 export function printTable(sections: Section[]): void {
   const rows = sections.flatMap((s) => s.figures);
   const w = {
@@ -25,11 +32,12 @@ export function printTable(sections: Section[]): void {
     for (const f of s.figures) out.push(line(f.label, f.shown, f.goal?.text ?? '', verdict(f)));
   }
   const goals = rows.filter((f) => f.met !== null);
-  out.push('', `goals met: ${goals.filter((f) => f.met).length} of ${goals.length}`);
+  out.push('', `goals met: ${goals.filter((f) => f.met).length} of ${goals.length}`, ...NOTES);
   process.stdout.write(`${out.join('\n')}\n`);
 }
 
-const ms = (v: number) => fmt(v, Number.isInteger(v) ? 0 : 1);
+/** Cut, not rounded, to 0.1 ms: a delay drawn in [0, 250) must not print as 250. */
+const ms = (v: number) => (Number.isInteger(v) ? fmt(v) : fmt(Math.trunc(v * 10) / 10, 1));
 const spread = (d: { count: number; min: number; max: number; mean: number }) =>
   `${ms(d.min)}-${ms(d.max)} ms (mean ${fmt(d.mean, 1)} ms, ${fmt(d.count)} requests)`;
 
