@@ -93,6 +93,14 @@ export function emulatorCommand(program: Command): void {
     .option('--reset-rate <p>', 'probability of a connection reset instead of an answer (default 0)')
     .option('--reset-mode <when>', 'reset before or after applying the body (default before)')
     .option('--latency-ms <n>', 'delay added to every response (default 0)')
+    .option(
+      '--latency-jitter-ms <n>',
+      'each response waits --latency-ms plus a uniform -N..+N ms, never below 0 (default 0)',
+    )
+    .option(
+      '--arrival-jitter-ms <n>',
+      'count each request against the rate limit a uniform 0..N ms after it arrives, as behind a load balancer (default 0)',
+    )
     .option('--slow-rate <p>', 'probability of an extra --slow-ms delay; the body is applied (default 0)')
     .option('--slow-ms <n>', 'extra delay of a slow response, e.g. beyond a client timeout (default 0)')
     .option('--burst-429-every <n>', 'every Nth request starts a burst of injected 429s (default 0: never)')

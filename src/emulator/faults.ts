@@ -13,6 +13,18 @@ export interface FaultConfig {
   resetMode: 'before' | 'after';
   /** Added to every Braze-endpoint response. */
   latencyMs: number;
+  /**
+   * Each answer waits `latencyMs` plus a uniform draw in [-latencyJitterMs, +latencyJitterMs], never
+   * less than 0: a far Braze whose round trips vary. Its own dice (seed + 2), so turning it on does not
+   * change which faults the n-th request meets.
+   */
+  latencyJitterMs: number;
+  /**
+   * A request is counted against the rate limit, and admitted or refused, only a uniform [0, N) ms
+   * after it arrived, as if it queued in a load balancer: requests reach the limiter later than they
+   * left the client, and not in the order they left it. Its own dice too (seed + 3).
+   */
+  arrivalJitterMs: number;
   /** Probability of an extra `slowMs` delay; the body IS applied, so a client that times out and retries duplicates. */
   slowRate: number;
   slowMs: number;
@@ -36,6 +48,10 @@ export interface FaultConfig {
   script: ScriptedFault[];
 }
 
+/** Offsets from the seed of the jitter dice (the asynchronous-processing dice use + 1, state.ts). */
+const LATENCY_DICE = 2;
+const ARRIVAL_DICE = 3;
+
 export type ScriptedFault = 'ok' | 'reset-before' | 'reset-after' | '429' | number;
 
 export const DEFAULT_FAULTS: FaultConfig = {
@@ -44,6 +60,8 @@ export const DEFAULT_FAULTS: FaultConfig = {
   resetRate: 0,
   resetMode: 'before',
   latencyMs: 0,
+  latencyJitterMs: 0,
+  arrivalJitterMs: 0,
   slowRate: 0,
   slowMs: 0,
   burst429Every: 0,
@@ -61,11 +79,22 @@ export interface FaultDecision {
   failStatus: number;
   queued: boolean;
   slow: boolean;
+  /** This request's answer latency (latencyMs with its jitter); a 429 waits this long. */
+  latencyMs: number;
+  /** latencyMs, plus slowMs for a slow answer. */
   delayMs: number;
 }
 
 export function newFaultDecision(): FaultDecision {
-  return { burst429: false, reset: 'none', failStatus: 0, queued: false, slow: false, delayMs: 0 };
+  return {
+    burst429: false,
+    reset: 'none',
+    failStatus: 0,
+    queued: false,
+    slow: false,
+    latencyMs: 0,
+    delayMs: 0,
+  };
 }
 
 /** mulberry32: tiny, fast, good enough for test dice; returns floats in [0, 1). */
@@ -83,6 +112,9 @@ export function mulberry32(seed: number): () => number {
 export class FaultInjector {
   private cfg: FaultConfig;
   private rng: () => number;
+  /** Dice of their own, so that the jitters never shift the fault dice's sequence. */
+  private latencyRng: () => number;
+  private arrivalRng: () => number;
   private seed: number;
   private requests = 0;
   private burstLeft = 0;
@@ -91,10 +123,8 @@ export class FaultInjector {
     this.cfg = { ...DEFAULT_FAULTS, ...config };
     this.seed = seed;
     this.rng = mulberry32(seed);
-  }
-
-  get latencyMs(): number {
-    return this.cfg.latencyMs;
+    this.latencyRng = mulberry32(seed + LATENCY_DICE);
+    this.arrivalRng = mulberry32(seed + ARRIVAL_DICE);
   }
 
   get burst429RetryAfterS(): number {
@@ -119,12 +149,31 @@ export class FaultInjector {
   restart(seed: number = this.seed): void {
     this.seed = seed;
     this.rng = mulberry32(seed);
+    this.latencyRng = mulberry32(seed + LATENCY_DICE);
+    this.arrivalRng = mulberry32(seed + ARRIVAL_DICE);
     this.requests = 0;
     this.burstLeft = 0;
   }
 
+  /**
+   * One answer's latency: latencyMs plus a uniform draw in [-J, +J], never below 0, in whole ms. Draws
+   * once per call whatever the settings, so the n-th answer meets the same dice after a change.
+   */
+  latency(): number {
+    const { latencyMs, latencyJitterMs } = this.cfg;
+    const r = this.latencyRng();
+    return Math.max(0, Math.round(latencyMs + (2 * r - 1) * latencyJitterMs));
+  }
+
+  /** How long one request waits before it is counted against the limit: uniform in [0, J) ms. */
+  arrivalDelay(): number {
+    return this.arrivalRng() * this.cfg.arrivalJitterMs;
+  }
+
+  /** The fault dice of one request that passed auth; draws its answer latency too (latency()). */
   decide(out: FaultDecision): FaultDecision {
     const c = this.cfg;
+    out.latencyMs = this.latency();
     const rReset = this.rng();
     const rFail = this.rng();
     const rStatus = this.rng();
@@ -132,13 +181,13 @@ export class FaultInjector {
     const rQueued = this.rng();
     this.requests++;
     const scripted = c.script.shift();
-    if (scripted !== undefined) return scriptedDecision(scripted, c, out);
+    if (scripted !== undefined) return scriptedDecision(scripted, out);
     out.burst429 = this.nextIsBurst();
     out.reset = rReset < c.resetRate ? c.resetMode : 'none';
     out.failStatus = rFail < c.failRate ? pick(c.failStatuses, rStatus) : 0;
     out.queued = rQueued < c.queuedRate;
     out.slow = rSlow < c.slowRate && c.slowMs > 0;
-    out.delayMs = c.latencyMs + (out.slow ? c.slowMs : 0);
+    out.delayMs = out.latencyMs + (out.slow ? c.slowMs : 0);
     return out;
   }
 
@@ -156,13 +205,13 @@ export class FaultInjector {
   }
 }
 
-function scriptedDecision(f: ScriptedFault, c: FaultConfig, out: FaultDecision): FaultDecision {
+function scriptedDecision(f: ScriptedFault, out: FaultDecision): FaultDecision {
   out.burst429 = f === '429';
   out.reset = f === 'reset-before' ? 'before' : f === 'reset-after' ? 'after' : 'none';
   out.failStatus = typeof f === 'number' ? f : 0;
   out.queued = false;
   out.slow = false;
-  out.delayMs = c.latencyMs;
+  out.delayMs = out.latencyMs;
   return out;
 }
 

@@ -2,6 +2,7 @@
  * Per-bucket request limiters with an injected clock (milliseconds since the epoch).
  * Pure: no timers, no I/O. A rejected request is never recorded, so a client that waits as told recovers.
  */
+import type { EmulatorOptions } from './options.js';
 
 /** Growable ring of timestamps, oldest first; every operation is O(1) amortised. */
 export class TimestampRing {
@@ -63,6 +64,32 @@ export interface RateDecision {
   resetAtMs: number;
   /** Whole seconds to wait before retrying (>= 1) when not allowed; 0 otherwise. */
   retryAfterS: number;
+}
+
+/**
+ * The X-RateLimit-* headers of a decision. `resetHeader` says how Reset reads (epoch seconds, or seconds
+ * left); `headers429` what a 429 carries: the trio and Retry-After, Retry-After alone, or nothing
+ * (braze-api.md §2.4).
+ */
+export function rateLimitHeaders(
+  d: RateDecision,
+  now: number,
+  opts: Pick<EmulatorOptions, 'resetHeader' | 'headers429'>,
+): Record<string, number> {
+  if (!d.allowed && opts.headers429 !== 'standard') {
+    return opts.headers429 === 'none' ? {} : { 'X-Ratelimit-Retry-After': d.retryAfterS };
+  }
+  const reset =
+    opts.resetHeader === 'epoch'
+      ? Math.ceil(d.resetAtMs / 1000)
+      : Math.max(0, Math.ceil((d.resetAtMs - now) / 1000));
+  const headers: Record<string, number> = {
+    'X-RateLimit-Limit': d.limit,
+    'X-RateLimit-Remaining': d.remaining,
+    'X-RateLimit-Reset': reset,
+  };
+  if (!d.allowed) headers['X-Ratelimit-Retry-After'] = d.retryAfterS;
+  return headers;
 }
 
 export function newRateDecision(): RateDecision {

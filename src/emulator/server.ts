@@ -1,8 +1,12 @@
 /**
  * The node:http edge. Order for a Braze path: route (404) -> auth (401) -> the key's permission for the
- * endpoint (403 Access Denied) -> fault dice -> injected 429 burst (does not use the window) -> rate limit
- * (429, not recorded) -> reset/5xx faults (body NOT applied) -> body (413/400) -> endpoint -> reset-after
- * fault (body applied) -> latency -> answer.
+ * endpoint (403 Access Denied) -> fault dice -> [arrival jitter] -> injected 429 burst (does not use the
+ * window) -> rate limit (429, not recorded) -> reset/5xx faults (body NOT applied) -> body (413/400) ->
+ * endpoint -> reset-after fault (body applied) -> latency (with its jitter) -> answer.
+ * With `arrivalJitterMs`, everything after the dice waits a random delay, as behind a load balancer's
+ * queue: the request is counted against the limit (and admitted or refused) at that later moment. Its
+ * arrival (stats: first/last request, arrivals per window) is recorded when it came in, and the dice
+ * are drawn then, so the n-th request meets the same faults with or without the jitter.
  * The key comes from `Authorization: Bearer`, or, for legacy clients that send none, from `api_key` in the
  * query or the JSON body (read first for that). 404, 401 and 403 carry no rate-limit headers: no bucket was
  * charged for them. What a 429 carries depends on `headers429` (braze-api.md §2.4).
@@ -19,7 +23,7 @@ import { ROUTES, type Route } from './endpoints.js';
 import { type FaultDecision, newFaultDecision } from './faults.js';
 import { parseQuery, readBody, sendJson } from './http-util.js';
 import { handleInspect } from './inspect.js';
-import { newRateDecision, type RateDecision } from './rate-limit.js';
+import { newRateDecision, type RateDecision, rateLimitHeaders } from './rate-limit.js';
 import type { EmulatorState } from './state.js';
 
 const NOT_FOUND = JSON.stringify({ message: 'Not Found' });
@@ -43,12 +47,18 @@ interface Answer {
   delayMs: number;
 }
 
-/** A request that passed route, auth and the rate limit. */
-interface Admitted {
+/** A request that passed route, auth and permission, its dice drawn; not yet counted against a limit. */
+interface Arrived {
   route: Route;
   fault: FaultDecision;
+}
+
+/** A request counted and admitted by its bucket's limiter. */
+interface Admitted extends Arrived {
   headers: OutgoingHttpHeaders;
 }
+
+const isAnswer = (a: Answer | Arrived): a is Answer => 'status' in a;
 
 /** A body read before auth (a legacy key may be inside it). */
 interface ReadBody {
@@ -61,58 +71,64 @@ export function createEmulatorServer(state: EmulatorState): Server {
   const keyring = createKeyring(state.opts);
   const rate = newRateDecision();
 
-  function send(res: ServerResponse, a: Answer): void {
-    const write = () => {
-      state.stats.response(a.status);
-      sendJson(res, a.status, a.body, a.headers);
-    };
-    if (a.delayMs <= 0) {
-      write();
+  /** Runs `fn` after `ms` (at once for 0), on a timer close() clears so nothing fires after it. */
+  function later(ms: number, fn: () => void): void {
+    if (ms <= 0) {
+      fn();
       return;
     }
     const timer = setTimeout(() => {
       state.timers.delete(timer);
-      write();
-    }, a.delayMs);
+      fn();
+    }, ms);
     state.timers.add(timer);
   }
 
-  function rateHeaders(d: RateDecision, now: number): OutgoingHttpHeaders {
-    const reset =
-      state.opts.resetHeader === 'epoch'
-        ? Math.ceil(d.resetAtMs / 1000)
-        : Math.max(0, Math.ceil((d.resetAtMs - now) / 1000));
-    if (!d.allowed && state.opts.headers429 !== 'standard') {
-      return state.opts.headers429 === 'none' ? {} : { 'X-Ratelimit-Retry-After': d.retryAfterS };
-    }
-    const headers: OutgoingHttpHeaders = {
-      'X-RateLimit-Limit': d.limit,
-      'X-RateLimit-Remaining': d.remaining,
-      'X-RateLimit-Reset': reset,
-    };
-    if (!d.allowed) headers['X-Ratelimit-Retry-After'] = d.retryAfterS;
-    return headers;
+  function send(res: ServerResponse, a: Answer): void {
+    state.stats.answerDelayed(a.delayMs);
+    later(a.delayMs, () => {
+      state.stats.response(a.status);
+      sendJson(res, a.status, a.body, a.headers);
+    });
   }
 
-  /** Route, auth, permission, fault dice and rate limit: either an early answer or an admitted request. */
-  function gate(req: IncomingMessage, path: string, now: number, key: string | undefined): Answer | Admitted {
+  const rateHeaders = (d: RateDecision, now: number) => rateLimitHeaders(d, now, state.opts);
+
+  /** Route, auth, permission and fault dice, when the request arrives: an early answer or an arrival. */
+  function arrive(
+    req: IncomingMessage,
+    path: string,
+    now: number,
+    key: string | undefined,
+  ): Answer | Arrived {
     const { stats, faults } = state;
+    const early = (status: number, body: string): Answer => ({
+      status,
+      body,
+      headers: {},
+      delayMs: faults.latency(),
+    });
     const route = req.method === 'POST' ? ROUTES.get(path) : undefined;
-    const isTrack = route?.bucket === 'track';
-    stats.request(isTrack, now);
-    const latency = faults.latencyMs;
-    if (!route) return { status: 404, body: NOT_FOUND, headers: {}, delayMs: latency };
+    stats.request(route?.bucket === 'track', now);
+    if (!route) return early(404, NOT_FOUND);
     const access = keyring.access(key, route.permission);
-    if (access === 'unknown') return { status: 401, body: INVALID_KEY, headers: {}, delayMs: latency };
-    if (access === 'denied') return { status: 403, body: ACCESS_DENIED, headers: {}, delayMs: latency };
-    const fault = faults.decide(newFaultDecision());
+    if (access === 'unknown') return early(401, INVALID_KEY);
+    if (access === 'denied') return early(403, ACCESS_DENIED);
+    return { route, fault: faults.decide(newFaultDecision()) };
+  }
+
+  /** The moment a request is counted against its bucket: an injected 429, a 429, or admitted. */
+  function count(arrived: Arrived, now: number): Answer | Admitted {
+    const { stats, faults } = state;
+    const { route, fault } = arrived;
+    const isTrack = route.bucket === 'track';
     const limiter = state.limiters[route.bucket];
     if (fault.burst429) {
       stats.faults.burst429++;
       const retryS = faults.burst429RetryAfterS;
       Object.assign(rate, { allowed: false, limit: limiter?.limit ?? 0, remaining: 0, retryAfterS: retryS });
       rate.resetAtMs = now + retryS * 1000;
-      return { status: 429, body: RATE_LIMITED, headers: rateHeaders(rate, now), delayMs: latency };
+      return { status: 429, body: RATE_LIMITED, headers: rateHeaders(rate, now), delayMs: fault.latencyMs };
     }
     if (!limiter) {
       if (isTrack) stats.trackAdmitted(now);
@@ -121,7 +137,7 @@ export function createEmulatorServer(state: EmulatorState): Server {
     const headers = rateHeaders(limiter.take(now, rate), now);
     if (!rate.allowed) {
       stats.rateLimited++;
-      return { status: 429, body: RATE_LIMITED, headers, delayMs: latency };
+      return { status: 429, body: RATE_LIMITED, headers, delayMs: fault.latencyMs };
     }
     if (isTrack) stats.trackAdmitted(now);
     return { route, fault, headers };
@@ -180,13 +196,21 @@ export function createEmulatorServer(state: EmulatorState): Server {
     key: string | undefined,
     body: ReadBody | undefined,
   ): void {
+    const arrived = arrive(req, path, state.opts.now(), key);
+    // Drawn for every request, so the n-th request meets the same delay whatever came before it.
+    const delay = state.faults.arrivalDelay();
+    state.stats.arrivalDelayed(delay);
+    later(delay, () => {
+      const decided = isAnswer(arrived) ? arrived : count(arrived, state.opts.now());
+      if (isAnswer(decided)) send(res, decided);
+      else respond(req, res, decided, body);
+    });
+  }
+
+  /** An admitted request: the reset and 5xx faults, else the body is read and applied. */
+  function respond(req: IncomingMessage, res: ServerResponse, a: Admitted, body: ReadBody | undefined): void {
     const { stats } = state;
-    const admitted = gate(req, path, state.opts.now(), key);
-    if (!('route' in admitted)) {
-      send(res, admitted);
-      return;
-    }
-    const { fault } = admitted;
+    const { fault } = a;
     if (fault.reset === 'before') {
       stats.faults.resetBeforeApply++;
       req.socket.destroy();
@@ -195,17 +219,12 @@ export function createEmulatorServer(state: EmulatorState): Server {
     if (fault.failStatus !== 0) {
       stats.faults.failed++;
       const failure = JSON.stringify({ message: FAILURE_MESSAGES[fault.failStatus] ?? 'Server Error' });
-      send(res, {
-        status: fault.failStatus,
-        body: failure,
-        headers: admitted.headers,
-        delayMs: fault.delayMs,
-      });
+      send(res, { status: fault.failStatus, body: failure, headers: a.headers, delayMs: fault.delayMs });
       return;
     }
     const done = (tooLarge: boolean, buf: Buffer, bytes: number) => {
       stats.bytesReceived += bytes;
-      const answer = finish(req, admitted, tooLarge, buf);
+      const answer = finish(req, a, tooLarge, buf);
       if (answer) send(res, answer);
     };
     if (body) done(body.tooLarge, body.buf, body.bytes);

@@ -12,6 +12,34 @@ export interface FaultCounts {
   queued: number;
 }
 
+/** Count, least, greatest and mean of a series of delays (ms); min and max are 0 before any. */
+export interface DelaySummary {
+  count: number;
+  min: number;
+  max: number;
+  mean: number;
+}
+
+/** Summarises delays as they come, in constant memory. */
+class DelaySeries {
+  private n = 0;
+  private lo = Number.POSITIVE_INFINITY;
+  private hi = Number.NEGATIVE_INFINITY;
+  private sum = 0;
+
+  add(ms: number): void {
+    this.n++;
+    this.sum += ms;
+    if (ms < this.lo) this.lo = ms;
+    if (ms > this.hi) this.hi = ms;
+  }
+
+  summary(): DelaySummary {
+    if (this.n === 0) return { count: 0, min: 0, max: 0, mean: 0 };
+    return { count: this.n, min: this.lo, max: this.hi, mean: this.sum / this.n };
+  }
+}
+
 export interface StatsSnapshot {
   requests: { total: number; track: number; byStatus: Record<string, number> };
   objects: {
@@ -41,6 +69,10 @@ export interface StatsSnapshot {
   firstTrackAt: number | null;
   lastTrackAt: number | null;
   bytesReceived: number;
+  /** What each Braze-path answer waited before it was written: latency, its jitter, slow faults. */
+  answerDelayMs: DelaySummary;
+  /** How long each Braze-path request waited between arriving and being counted (arrival jitter). */
+  arrivalDelayMs: DelaySummary;
 }
 
 function zeroFaults(): FaultCounts {
@@ -67,6 +99,8 @@ export class EmulatorStats {
   private readonly arrivals = new WindowMax(TRACK_WINDOW_MS);
   private firstTrackAt: number | null = null;
   private lastTrackAt: number | null = null;
+  private answerDelays = new DelaySeries();
+  private arrivalDelays = new DelaySeries();
 
   request(isTrack: boolean, now: number): void {
     this.total++;
@@ -80,6 +114,14 @@ export class EmulatorStats {
 
   trackAdmitted(now: number): void {
     this.admitted.record(now);
+  }
+
+  answerDelayed(ms: number): void {
+    this.answerDelays.add(ms);
+  }
+
+  arrivalDelayed(ms: number): void {
+    this.arrivalDelays.add(ms);
   }
 
   response(status: number): void {
@@ -106,6 +148,8 @@ export class EmulatorStats {
     this.arrivals.reset();
     this.firstTrackAt = null;
     this.lastTrackAt = null;
+    this.answerDelays = new DelaySeries();
+    this.arrivalDelays = new DelaySeries();
   }
 
   snapshot(): StatsSnapshot {
@@ -135,6 +179,8 @@ export class EmulatorStats {
       firstTrackAt: this.firstTrackAt,
       lastTrackAt: this.lastTrackAt,
       bytesReceived: this.bytesReceived,
+      answerDelayMs: this.answerDelays.summary(),
+      arrivalDelayMs: this.arrivalDelays.summary(),
     };
   }
 }

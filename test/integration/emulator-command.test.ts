@@ -43,6 +43,10 @@ describe('braze-import emulator', () => {
         '0',
         '--api-key',
         'k1',
+        '--latency-jitter-ms',
+        '5',
+        '--arrival-jitter-ms',
+        '20',
       ]);
       await vi.waitFor(() => expect(lines).toHaveLength(1), { timeout: 5000 });
       const match = /^Braze emulator listening on (http:\/\/127\.0\.0\.1:\d+)\n$/.exec(lines[0] ?? '');
@@ -54,6 +58,8 @@ describe('braze-import emulator', () => {
       });
       expect(res.statusCode).toBe(201);
       await res.body.dump();
+      const faults = await request(`${match?.[1]}/_emulator/faults`);
+      expect(await faults.body.json()).toMatchObject({ latencyJitterMs: 5, arrivalJitterMs: 20 });
       process.emit('SIGTERM', 'SIGTERM');
       await run;
       await expect(request(`${match?.[1]}/_emulator/stats`)).rejects.toThrow();

@@ -75,3 +75,58 @@ describe('seeded faults', () => {
     expect(inj.decide(newFaultDecision())).toMatchObject({ slow: true, delayMs: 105 });
   });
 });
+
+describe('latency and arrival jitter', () => {
+  const draws = (inj: FaultInjector, n: number, f: (i: FaultInjector) => number) =>
+    Array.from({ length: n }, () => f(inj));
+
+  it('answers wait latencyMs plus a uniform draw in [-J, +J], spread over the range, reproducible by seed', () => {
+    const config = { latencyMs: 150, latencyJitterMs: 50 };
+    const a = draws(new FaultInjector(config, 5), 2000, (i) => i.decide(newFaultDecision()).delayMs);
+    expect(draws(new FaultInjector(config, 5), 2000, (i) => i.decide(newFaultDecision()).delayMs)).toEqual(a);
+    expect(
+      draws(new FaultInjector(config, 6), 2000, (i) => i.decide(newFaultDecision()).delayMs),
+    ).not.toEqual(a);
+    expect(Math.min(...a)).toBeGreaterThanOrEqual(100);
+    expect(Math.max(...a)).toBeLessThanOrEqual(200);
+    // 2,000 seeded draws reach both ends of the range and centre on the latency.
+    expect(Math.min(...a)).toBeLessThan(105);
+    expect(Math.max(...a)).toBeGreaterThan(195);
+    const mean = a.reduce((s, x) => s + x, 0) / a.length;
+    expect(Math.abs(mean - 150)).toBeLessThan(3);
+  });
+
+  it('never waits less than 0, and a slow answer adds slowMs to the drawn latency', () => {
+    const low = draws(new FaultInjector({ latencyMs: 10, latencyJitterMs: 50 }, 1), 500, (i) => i.latency());
+    expect(Math.min(...low)).toBe(0);
+    expect(low.filter((d) => d === 0).length).toBeGreaterThan(100);
+    const slow = new FaultInjector({ latencyMs: 100, latencyJitterMs: 20, slowRate: 1, slowMs: 1000 }, 1);
+    for (let n = 0; n < 50; n++) {
+      const d = slow.decide(newFaultDecision());
+      expect(d.delayMs).toBe(d.latencyMs + 1000);
+      expect(d.latencyMs).toBeGreaterThanOrEqual(80);
+      expect(d.latencyMs).toBeLessThanOrEqual(120);
+    }
+  });
+
+  it('turning either jitter on does not change the fault dice sequence', () => {
+    const plain = outcomes(new FaultInjector(faulty, 11), 300);
+    const jittery = new FaultInjector({ ...faulty, latencyJitterMs: 40, arrivalJitterMs: 250 }, 11);
+    const mixed = Array.from({ length: 300 }, () => {
+      jittery.arrivalDelay();
+      return outcomes(jittery, 1)[0];
+    });
+    expect(mixed).toEqual(plain);
+  });
+
+  it('arrival delays are uniform in [0, J), reproducible by seed, restarted with the dice', () => {
+    const inj = new FaultInjector({ arrivalJitterMs: 250 }, 3);
+    const a = draws(inj, 2000, (i) => i.arrivalDelay());
+    expect(Math.min(...a)).toBeGreaterThanOrEqual(0);
+    expect(Math.max(...a)).toBeLessThan(250);
+    expect(a.filter((d) => d < 125).length / a.length).toBeCloseTo(0.5, 1);
+    inj.restart();
+    expect(draws(inj, 2000, (i) => i.arrivalDelay())).toEqual(a);
+    expect(draws(new FaultInjector({}, 3), 10, (i) => i.arrivalDelay())).toEqual(Array(10).fill(0));
+  });
+});

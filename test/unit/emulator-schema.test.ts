@@ -18,6 +18,9 @@ describe('emulator flags schema', () => {
       failRate: '0.25',
       failStatuses: '502,503',
       burst429Every: '10',
+      latencyMs: '150',
+      latencyJitterMs: '50',
+      arrivalJitterMs: '250',
     });
     expect(out).toEqual({
       port: 0,
@@ -28,7 +31,14 @@ describe('emulator flags schema', () => {
       },
       window: 'fixed',
       legacyPerArray: true,
-      faults: { failRate: 0.25, failStatuses: [502, 503], burst429Every: 10 },
+      faults: {
+        failRate: 0.25,
+        failStatuses: [502, 503],
+        burst429Every: 10,
+        latencyMs: 150,
+        latencyJitterMs: 50,
+        arrivalJitterMs: 250,
+      },
     });
     expect(emulatorFlagsSchema.parse({})).toEqual({ faults: {} });
   });
@@ -61,13 +71,14 @@ describe('emulator flags schema', () => {
         failRate: '1.5',
         burst429Every: 'x',
         store: 'disk',
+        arrivalJitterMs: '-5',
       });
     } catch (err) {
       caught = err;
     }
     expect(caught).toBeInstanceOf(UsageError);
     const lines = (caught as UsageError).lines;
-    expect(lines).toHaveLength(7);
+    expect(lines).toHaveLength(8);
     expect(lines.map((l) => l.split(':')[0])).toEqual(
       expect.arrayContaining([
         '--port',
@@ -76,6 +87,7 @@ describe('emulator flags schema', () => {
         '--fail-rate',
         '--burst-429-every',
         '--store',
+        '--arrival-jitter-ms',
       ]),
     );
     expect(lines.filter((l) => l.startsWith('--rate-limit'))).toHaveLength(2);

@@ -1,0 +1,47 @@
+/**
+ * The emulator as the bench runs it: `braze-import emulator` in a process of its own (so its CPU and
+ * memory are not the import's), on a free port, validating only (`--store none`).
+ */
+import { spawn } from 'node:child_process';
+import type { EmulatorStatsView } from '../src/emulator/index.js';
+import { BIN } from './data-file.js';
+
+export const KEY = 'bench-key';
+
+export interface EmulatorProcess {
+  url: string;
+  stats(): Promise<EmulatorStatsView>;
+  stop(): Promise<void>;
+}
+
+/** Starts it with `flags` added (e.g. `--rate-limit track=3000/3s --latency-ms 150`). */
+export async function startEmulatorProcess(flags: string[]): Promise<EmulatorProcess> {
+  const args = [BIN, 'emulator', '--port', '0', '--api-key', KEY, '--store', 'none', ...flags];
+  const child = spawn(process.execPath, args, { stdio: ['ignore', 'pipe', 'inherit'] });
+  const closed = new Promise<void>((resolve) => child.once('close', () => resolve()));
+  const url = await new Promise<string>((resolve, reject) => {
+    let out = '';
+    const onData = (d: Buffer) => {
+      out += d;
+      const m = /listening on (http:\/\/\S+)/.exec(out);
+      if (m?.[1]) {
+        child.stdout.off('data', onData);
+        child.stdout.resume();
+        resolve(m[1]);
+      }
+    };
+    child.stdout.on('data', onData);
+    void closed.then(() => reject(new Error(`the emulator exited before listening: ${out.trim()}`)));
+  });
+  return {
+    url,
+    async stats() {
+      const res = await fetch(`${url}/_emulator/stats`);
+      return (await res.json()) as EmulatorStatsView;
+    },
+    async stop() {
+      child.kill('SIGTERM');
+      await closed;
+    },
+  };
+}
