@@ -8,6 +8,7 @@ import { dlqCommand } from './dlq-command.js';
 import { emulatorCommand } from './emulator-command.js';
 import { runCommand } from './run-command.js';
 import { cancelCommand, statusCommand } from './status-command.js';
+import { syncCommand } from './sync-command.js';
 import { workerCommand } from './worker-command.js';
 
 const pkg = JSON.parse(readFileSync(new URL('../../package.json', import.meta.url), 'utf8')) as {
@@ -26,6 +27,7 @@ function buildProgram(): Command {
     });
   demoCommand(program);
   runCommand(program);
+  syncCommand(program);
   workerCommand(program);
   statusCommand(program);
   cancelCommand(program);

@@ -1,12 +1,13 @@
 import { createWriteStream } from 'node:fs';
 import type { Command } from 'commander';
 import { runFlagConflicts, runFlagsSchema } from '../schemas/cli.js';
-import { requireBraze } from '../src/config.js';
+import { type Config, requireBraze } from '../src/config.js';
 import { exportDeadLetters, readDeadLetters } from '../src/dead-letter/export.js';
 import { UsageError } from '../src/errors.js';
 import { dryRun } from '../src/import/dry-run.js';
-import { runImport } from '../src/import/import.js';
-import { openInput } from '../src/import/input.js';
+import { type ImportOptions, runImport } from '../src/import/import.js';
+import { type OpenedInput, openInput } from '../src/import/input.js';
+import type { Logger } from '../src/infra/logger.js';
 import { provideRedis } from '../src/infra/redis.js';
 import { installShutdown } from '../src/infra/resources.js';
 import type { RunStore } from '../src/runs/store.js';
@@ -65,71 +66,98 @@ export function runCommand(program: Command): void {
         process.exitCode = report.rows.rejected > 0 ? 3 : 0;
         return;
       }
-      const braze = requireBraze(config);
-      if (flags.enqueueOnly && !config.redisUrl) {
-        throw new UsageError('--enqueue-only needs REDIS_URL: workers must reach the same Redis');
-      }
-      if (flags.resume && !config.redisUrl) {
-        throw new UsageError('--resume needs REDIS_URL: a run without it used a private Redis that is gone');
-      }
-      let stopping = false;
-      let recordForcedStop: () => Promise<void> = async () => {};
-      const progressShown = Boolean(process.stderr.isTTY) && !flags.json;
-      const progress = createProgress(progressShown);
-      const uninstall = installShutdown({
-        onGraceful: () => {
-          stopping = true;
-          const warning = 'stopping: no more reading; waiting for requests in flight (Ctrl-C again to force)';
-          // On a terminal the warning stays above the progress line whatever the log level.
-          if (progressShown) progress.note(warning);
-          else log.warn(warning);
-        },
-        onForce: (why) => {
-          progress.stop();
-          log.warn({ why }, 'forced stop: recording the run as interrupted');
-          // Whatever Redis is doing, the process ends within FORCE_EXIT_MS; a run it could not record
-          // is found abandoned (its lease lapses) and resumed like an interrupted one.
-          exitAfter(FORCE_EXIT_MS, 130);
-          void recordForcedStop().finally(() => process.exit(130));
-        },
-        deadlineMs: config.shutdownMs,
-      });
-      const redis = await provideRedis(config.redisUrl);
-      let exported: string | undefined;
-      try {
-        const summary = await runImport(input, {
-          config,
-          log,
-          redisUrl: redis.url,
-          braze,
-          runId: flags.runId,
-          resume: flags.resume,
-          newKey: flags.newKey,
-          force: flags.force,
-          enqueueOnly: flags.enqueueOnly,
-          concurrency: flags.concurrency,
-          stopped: () => stopping,
-          onProgress: (run) => progress.update(run),
-          onForce: (f) => {
-            recordForcedStop = f;
-          },
-          startSender: startThreadSender,
-          beforeClose: async ({ runs, runId }) => {
-            // A private Redis dies with this command: keep its dead letters in a file.
-            if (redis.private) exported = await saveDeadLetters(runs, runId, input.format, input.source);
-          },
-        });
-        progress.stop();
-        report(summary, flags.json, exported);
-        // The summary said what was sent; the error line says why the rest was not (exit 2).
-        if (summary.inputError) throw new UsageError(summary.inputError);
-        process.exitCode = flags.enqueueOnly || summary.alreadyImported ? 0 : exitCodeFor(summary.status);
-      } finally {
-        progress.stop();
-        uninstall();
-        await redis.release();
-      }
+      await executeRun(input, flags, config, log, (o) => runImport(input, o));
     });
+}
+
+/** Flags every command that runs an import shares (run, sync, backfill). */
+export interface ExecuteFlags {
+  runId?: string | undefined;
+  resume?: string | undefined;
+  newKey?: boolean;
+  force?: boolean;
+  enqueueOnly?: boolean;
+  concurrency?: number | undefined;
+  json: boolean;
+}
+
+/**
+ * A run as the CLI runs it: signals (graceful, then forced), the progress line on a terminal, a
+ * private Redis when REDIS_URL is unset, the summary, the dead letters of a private Redis kept in a
+ * file, and the exit code. `start` is the import itself (runImport, runSync).
+ */
+export async function executeRun(
+  input: OpenedInput,
+  flags: ExecuteFlags,
+  config: Config,
+  log: Logger,
+  start: (o: ImportOptions) => Promise<Summary>,
+): Promise<Summary> {
+  const braze = requireBraze(config);
+  if (flags.enqueueOnly && !config.redisUrl) {
+    throw new UsageError('--enqueue-only needs REDIS_URL: workers must reach the same Redis');
+  }
+  if (flags.resume && !config.redisUrl) {
+    throw new UsageError('--resume needs REDIS_URL: a run without it used a private Redis that is gone');
+  }
+  let stopping = false;
+  let recordForcedStop: () => Promise<void> = async () => {};
+  const progressShown = Boolean(process.stderr.isTTY) && !flags.json;
+  const progress = createProgress(progressShown);
+  const uninstall = installShutdown({
+    onGraceful: () => {
+      stopping = true;
+      const warning = 'stopping: no more reading; waiting for requests in flight (Ctrl-C again to force)';
+      // On a terminal the warning stays above the progress line whatever the log level.
+      if (progressShown) progress.note(warning);
+      else log.warn(warning);
+    },
+    onForce: (why) => {
+      progress.stop();
+      log.warn({ why }, 'forced stop: recording the run as interrupted');
+      // Whatever Redis is doing, the process ends within FORCE_EXIT_MS; a run it could not record
+      // is found abandoned (its lease lapses) and resumed like an interrupted one.
+      exitAfter(FORCE_EXIT_MS, 130);
+      void recordForcedStop().finally(() => process.exit(130));
+    },
+    deadlineMs: config.shutdownMs,
+  });
+  const redis = await provideRedis(config.redisUrl);
+  let exported: string | undefined;
+  try {
+    const summary = await start({
+      config,
+      log,
+      redisUrl: redis.url,
+      braze,
+      runId: flags.runId,
+      resume: flags.resume,
+      newKey: flags.newKey,
+      force: flags.force,
+      enqueueOnly: flags.enqueueOnly,
+      concurrency: flags.concurrency,
+      stopped: () => stopping,
+      onProgress: (run) => progress.update(run),
+      onForce: (f) => {
+        recordForcedStop = f;
+      },
+      startSender: startThreadSender,
+      beforeClose: async ({ runs, runId }) => {
+        // A private Redis dies with this command: keep its dead letters in a file.
+        if (redis.private) exported = await saveDeadLetters(runs, runId, input.format, input.source);
+      },
+    });
+    progress.stop();
+    report(summary, flags.json, exported);
+    // The summary said what was sent; the error line says why the rest was not (exit 2).
+    if (summary.inputError) throw new UsageError(summary.inputError);
+    process.exitCode = flags.enqueueOnly || summary.alreadyImported ? 0 : exitCodeFor(summary.status);
+    return summary;
+  } finally {
+    progress.stop();
+    uninstall();
+    await redis.release();
+  }
 }
 
 export function report(summary: Summary, json: boolean, exported?: string): void {

@@ -52,3 +52,38 @@ export function flagProblems(error: z.ZodError): string[] {
     return i.message.startsWith('--') ? i.message : `${flag}: ${i.message}`;
   });
 }
+
+/** A sync's name: one change record per name and workspace. */
+export const SYNC_NAME = /^[A-Za-z0-9][A-Za-z0-9_.-]{0,63}$/;
+
+/** A share given as a percentage, "5" or "5%", as 0..1. */
+const percent = z
+  .string()
+  .trim()
+  .regex(/^\d+(\.\d+)?%?$/, { message: 'expected a percentage such as 5 or 5%' })
+  .transform((s) => Number(s.replace('%', '')) / 100)
+  .pipe(z.number().min(0, { message: 'expected 0 to 100%' }).max(1, { message: 'expected 0 to 100%' }));
+
+/** Flags of `sync`: the input flags of `run`, and how the change record is used. */
+export const syncFlagsSchema = z.object({
+  format: runFlagsSchema.shape.format,
+  delimiter: runFlagsSchema.shape.delimiter,
+  mapping: z.string().optional(),
+  idColumn: z.string().min(1).optional(),
+  runId: z.string().optional(),
+  name: z
+    .string()
+    .regex(SYNC_NAME, { message: '1-64 letters, digits, _ . - (starting with a letter or digit)' })
+    .default('default'),
+  full: z.boolean().default(false),
+  unsetMissing: z.boolean().default(false),
+  maxUnset: percent.default(0.05),
+  force: z.boolean().default(false),
+  dryRun: z.boolean().default(false),
+  concurrency: concurrencyFlag,
+  json: z.boolean().default(false),
+  apiKeyFile: z.string().optional(),
+  allowEndpoint: z.string().optional(),
+  redactIds: z.boolean().optional(),
+});
+export type SyncFlags = z.output<typeof syncFlagsSchema>;

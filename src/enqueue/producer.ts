@@ -54,6 +54,11 @@ export interface ProduceOptions {
   header?: () => readonly string[] | undefined;
   /** Chunks per enqueue call (fewer if their bodies pass 512 KB); see produce(). */
   batchSize?: number;
+  /**
+   * Records to send once the input is read to its end (a mirror sync's unsets, src/sync): chunked
+   * after the rows, not counted as rows read.
+   */
+  tail?: () => AsyncIterable<UserRecord>;
   /** Checked between rows: when it turns true the producer stops reading (graceful shutdown). */
   stopped?: () => boolean;
   /** Bytes of the input read so far (before decompression), recorded with each batch for progress. */
@@ -211,6 +216,16 @@ export async function produce(o: ProduceOptions): Promise<ProduceResult> {
     // is still queued and counted, then the caller hears why. The open chunk stays unsent.
     await drain();
     throw err;
+  }
+  if (!total.stoppedEarly && o.tail) {
+    for await (const rec of o.tail()) {
+      for (const chunk of o.chunker.push(rec)) add(chunk);
+      if (batch.jobs.length >= batchSize || batch.bytes >= BATCH_BYTES) await flush();
+      if (o.stopped?.()) {
+        total.stoppedEarly = true;
+        break;
+      }
+    }
   }
   if (!total.stoppedEarly) for (const chunk of o.chunker.flush()) add(chunk);
   else {

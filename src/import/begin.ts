@@ -18,7 +18,7 @@ export interface BeginOptions {
   size: number | undefined;
   idColumn?: string | undefined;
   mapping?: unknown;
-  o: Pick<ImportOptions, 'resume' | 'newKey' | 'force' | 'runId' | 'enqueueOnly' | 'replayOf'>;
+  o: Pick<ImportOptions, 'resume' | 'newKey' | 'force' | 'runId' | 'enqueueOnly' | 'replayOf' | 'start'>;
 }
 
 export type Begun = { runId: string; mode: RunMode } | { already: RunRecord };
@@ -60,6 +60,7 @@ export async function beginRun(runs: RunStore, redis: Redis, b: BeginOptions): P
     replayOf: b.o.replayOf,
     idColumn: b.idColumn,
     mapping: b.mapping === undefined ? undefined : JSON.stringify(b.mapping),
+    ...b.o.start,
   });
   if (!created) {
     throw new UsageError(`run ${runId} already exists; pick another --run-id or use --resume ${runId}`);

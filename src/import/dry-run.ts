@@ -72,6 +72,7 @@ export async function dryRun(
     ids.observe(r.externalId, r.line);
     count(input.chunker.push(r));
   }
+  if (input.tail) for await (const rec of input.tail()) count(input.chunker.push(rec));
   count(input.chunker.flush());
   const idCollisions = ids.report();
   const lines = [

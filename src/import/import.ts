@@ -19,6 +19,7 @@ import {
   isCompleted,
   isLive,
   type RunRecord,
+  type RunStart,
   type RunStore,
 } from '../runs/store.js';
 import { type Summary, summarize } from '../runs/summary.js';
@@ -40,6 +41,8 @@ export interface ImportInput {
   /** The id column and mapping the input was read with: recorded, so a replay reads rows alike. */
   idColumn?: string;
   mapping?: Mapping;
+  /** Records to send after the rows (a mirror sync's unsets). */
+  tail?: () => AsyncIterable<UserRecord>;
   /** Size of the input in bytes (undefined for stdin) and bytes read so far: progress. */
   size?: number;
   bytesRead?: () => number;
@@ -61,6 +64,8 @@ export interface ImportOptions {
   enqueueOnly?: boolean;
   /** This run replays the dead letters of that run. */
   replayOf?: string;
+  /** Recorded with a new run: what started it, and a sync's change record (src/sync). */
+  start?: Pick<RunStart, 'kind' | 'syncName' | 'syncBase' | 'syncMark' | 'syncBuckets'>;
   /** Called once the run is recorded (new or resumed), before anything is read. */
   onBegin?: (runId: string) => Promise<unknown> | undefined;
   /** Requests in flight; undefined: sized to the latency (src/send/concurrency.ts). */

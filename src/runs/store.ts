@@ -65,6 +65,20 @@ export type Counter = (typeof COUNTERS)[number];
 export type Counts = Record<Counter, number>;
 
 /**
+ * A sync's counts (src/sync): users new to its change record, changed, unchanged (nothing sent), the
+ * attributes it left out as Braze already has them and their data points, users it unset.
+ */
+export const SYNC_COUNTERS = [
+  'usersNew',
+  'usersChanged',
+  'usersUnchanged',
+  'attributesSkipped',
+  'dataPointsSaved',
+  'usersUnset',
+] as const;
+export type SyncCounts = Record<(typeof SYNC_COUNTERS)[number], number>;
+
+/**
  * Who sends a run's chunks: `local`, the `run` process that reads it (nobody else); `fleet`, the
  * `braze-import worker` processes of its destination.
  */
@@ -87,6 +101,13 @@ export interface RunStart {
   /** How the input was read (the id column, the mapping as JSON): a replay reads its rows alike. */
   idColumn?: string;
   mapping?: string;
+  /** What started it (see src/control/run-kind.ts); absent on plain runs. */
+  kind?: 'sync' | 'backfill';
+  /** A sync's change record (its key base), the mark its users get, and the record's bucket count. */
+  syncName?: string;
+  syncBase?: string;
+  syncMark?: number;
+  syncBuckets?: number;
 }
 
 export interface RunRecord extends Counts {
@@ -115,6 +136,12 @@ export interface RunRecord extends Counts {
   mapping?: string;
   /** external_ids that differ from another only by Unicode form, spaces, case (JSON; see validate/). */
   idCollisions?: string;
+  kind?: string;
+  sync?: SyncCounts;
+  syncName?: string;
+  syncBase?: string;
+  syncMark?: number;
+  syncBuckets?: number;
   /** The producer's counts of the reading that got furthest before the current one (see RESUME). */
   best?: Pick<Counts, (typeof READING_COUNTS)[number]>;
 }
@@ -216,7 +243,7 @@ export interface RunStore {
   create(runId: string, start: RunStart): Promise<boolean>;
   get(runId: string): Promise<RunRecord | undefined>;
   list(limit?: number): Promise<string[]>;
-  incr(runId: string, deltas: Partial<Counts>): Promise<void>;
+  incr(runId: string, deltas: Partial<Counts & SyncCounts>): Promise<void>;
   /** Sets plain fields of the run hash (links between runs, a destination taken over). */
   set(runId: string, fields: Record<string, string | number>): Promise<void>;
   /**
@@ -566,6 +593,18 @@ function toRecord(h: Record<string, string>): RunRecord {
     idColumn: h['idColumn'],
     mapping: h['mapping'],
     idCollisions: h['idCollisions'],
+    ...(h['kind'] ? { kind: h['kind'] } : {}),
+    ...(h['kind'] === 'sync'
+      ? { sync: Object.fromEntries(SYNC_COUNTERS.map((c) => [c, Number(h[c] ?? 0)])) as SyncCounts }
+      : {}),
+    ...(h['syncBase']
+      ? {
+          syncName: h['syncName'],
+          syncBase: h['syncBase'],
+          syncMark: num(h['syncMark']),
+          syncBuckets: num(h['syncBuckets']),
+        }
+      : {}),
     ...(h['bestRowsRead'] === undefined ? {} : { best: bestOf(h) }),
   };
 }

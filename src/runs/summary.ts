@@ -1,6 +1,6 @@
 import { describeIdCollisions, type IdCollisionReport } from '../validate/id-collisions.js';
 import { describeDestination } from './destination.js';
-import { isLive, type RunRecord, type RunStatus } from './store.js';
+import { isLive, type RunRecord, type RunStatus, type SyncCounts } from './store.js';
 
 /** What a run did, in the shape `--json` prints. The counts always add up (see checkSummary). */
 export interface Summary {
@@ -29,6 +29,8 @@ export interface Summary {
   replayedBy?: string;
   /** Rows whose external_id differs from an earlier one only by Unicode form, spaces, case... */
   idCollisions?: IdCollisionReport;
+  /** A sync (src/sync): its name and what it left out, sent new, unset. */
+  sync?: SyncCounts & { name?: string | undefined };
   /** Set when the same input was imported before: nothing was sent this time. */
   alreadyImported?: boolean;
   /** Set when the input broke mid-way (status failed): why. */
@@ -87,6 +89,7 @@ export function summarize(record: RunRecord, now = Date.now(), ownerDead = false
     ...(run.replayOf ? { replayOf: run.replayOf } : {}),
     ...(run.replayedBy ? { replayedBy: run.replayedBy } : {}),
     ...collisionsOf(run),
+    ...(run.sync ? { sync: { ...run.sync, name: run.syncName } } : {}),
   };
 }
 
@@ -131,6 +134,13 @@ export function formatSummary(s: Summary): string {
   if (s.replayedBy) rows.push(['Replayed by', s.replayedBy]);
   rows.push(['Rows', `${n(s.rows.read)} read, ${n(s.rows.valid)} valid, ${n(s.rows.rejected)} rejected`]);
   for (const line of s.idCollisions ? describeIdCollisions(s.idCollisions) : []) rows.push(['', line]);
+  if (s.sync) {
+    const y = s.sync;
+    rows.push([
+      'Sync',
+      `${y.name ?? ''}: ${n(y.usersNew)} new users, ${n(y.usersChanged)} changed, ${n(y.usersUnchanged)} unchanged; ${n(y.attributesSkipped)} unchanged attributes not sent (~${n(y.dataPointsSaved)} data points saved)${y.usersUnset > 0 ? `; ${n(y.usersUnset)} missing users unset` : ''}`,
+    ]);
+  }
   rows.push(
     [
       'Objects',

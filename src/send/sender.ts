@@ -12,6 +12,7 @@ import { createResources } from '../infra/resources.js';
 import { destinationOf } from '../runs/destination.js';
 import { createRunStore, isCompleted, isLive, type RunRecord, type RunStore } from '../runs/store.js';
 import { isAbandoned } from '../runs/summary.js';
+import { syncCommitter } from '../sync/commit.js';
 import { type ConcurrencyRule, initialConcurrency, onAnswer, onPushback } from './concurrency.js';
 import { createRateGate } from './gate.js';
 import { createTrackClient } from './http.js';
@@ -144,8 +145,10 @@ export async function startSender(o: SenderOptions): Promise<Sender> {
       const stopWaiting = new AbortController();
       // Every chunk waiting at the gate listens to it (and stops listening when it leaves).
       setMaxListeners(pace.rule.max + PREFETCH + 10, stopWaiting.signal);
+      const accepted = await syncCommitter(state, runs, runId);
       const worker = createTrackWorker({
         runId,
+        accepted,
         connection: blocking,
         queue,
         prefix: config.prefix,

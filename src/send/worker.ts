@@ -37,6 +37,11 @@ export interface TrackWorkerDeps {
   retentionMs: number;
   /** BullMQ lock: a dead worker's chunks go back to the queue this long after it stopped renewing. */
   lockMs?: number;
+  /**
+   * Braze accepted a chunk (all or some of its objects): given its attributes objects and the users
+   * whose attributes object it refused, before the settle (a sync's change record, src/sync).
+   */
+  accepted?: (attributes: Array<Record<string, unknown>>, refused: ReadonlySet<string>) => Promise<void>;
   /** Braze refused us for good (401/403/404): called once per chunk that met it; the run is halted. */
   onHalt?: (runId: string, message: string, status: number) => void;
 }
@@ -269,6 +274,15 @@ export function createTrackWorker(deps: TrackWorkerDeps): Worker<TrackJobData> {
         // Braze says its window is (nearly) spent: whatever our count, wait for its reset.
         if (result.rate)
           await deps.gate.remaining(result.rate.remaining, result.rate.resetMs, result.rate.limit);
+        if (deps.accepted && (result.deltas.objectsAccepted ?? 0) > 0) {
+          const attributes = sentChunk(body, data).body().attributes ?? [];
+          const refused = new Set(result.deadLetters.flatMap(attributesLetterUser));
+          // Best effort: a user the record misses is sent again by the next sync; a retry would
+          // send this chunk's events twice.
+          await deps.accepted(attributes, refused).catch((err: Error) => {
+            log.warn({ runId: data.runId, jobId, err: err.message }, 'change record not updated');
+          });
+        }
         // One round trip per chunk: the request is counted with its outcome.
         await record(data, jobId, result, { requestsSent: 1 });
         return { accepted: result.deltas.objectsAccepted ?? 0, failed: result.deltas.objectsFailed ?? 0 };

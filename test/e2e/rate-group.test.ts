@@ -3,21 +3,18 @@
  * held by two worker processes sending two runs to two workspaces of one company: one rate group.
  * A recording proxy in front of the emulator sees every request of both.
  */
-import { createServer, type Server } from 'node:http';
-import { request } from 'undici';
 import { afterAll, beforeAll, describe, expect, it } from 'vitest';
 import { type Emulator, startEmulator } from '../../src/emulator/index.js';
 import type { Summary } from '../../src/runs/summary.js';
 import { cliEnv, runCli, startCli } from '../helpers/cli.js';
 import { tempDir, writeJsonl } from '../helpers/files.js';
+import { startRecordingProxy } from '../helpers/recording-proxy.js';
 import { testRedisUrl, uniquePrefix } from '../helpers/redis.js';
 import { waitFor } from '../helpers/wait.js';
 import { maxInWindow } from '../helpers/windows.js';
 
 let emu: Emulator;
-let proxy: Server;
-let proxyUrl: string;
-const arrivals: number[] = [];
+let proxy: Awaited<ReturnType<typeof startRecordingProxy>>;
 
 beforeAll(async () => {
   // Two workspaces' keys on one emulator; its own limiter is off: the proxy counts.
@@ -27,26 +24,10 @@ beforeAll(async () => {
     keys: { 'ws-b': ['users.track'] },
     rateLimits: { track: null },
   });
-  proxy = createServer((req, res) => {
-    if (req.url?.endsWith('/users/track')) arrivals.push(Date.now());
-    const chunks: Buffer[] = [];
-    req.on('data', (c: Buffer) => chunks.push(c));
-    req.on('end', async () => {
-      const up = await request(`${emu.url}${req.url}`, {
-        method: req.method as 'POST',
-        headers: { authorization: req.headers.authorization ?? '', 'content-type': 'application/json' },
-        body: Buffer.concat(chunks),
-      });
-      res.writeHead(up.statusCode, { 'content-type': 'application/json' });
-      res.end(await up.body.text());
-    });
-  });
-  await new Promise<void>((r) => proxy.listen(0, '127.0.0.1', r));
-  const addr = proxy.address();
-  proxyUrl = `http://127.0.0.1:${typeof addr === 'object' && addr ? addr.port : 0}`;
+  proxy = await startRecordingProxy(() => emu.url);
 });
 afterAll(async () => {
-  await new Promise((r) => proxy.close(r));
+  await proxy.close();
   await emu.close();
 });
 
@@ -54,12 +35,12 @@ const BURST = { max: 40, windowMs: 1000 };
 const LONGER = { max: 100, windowMs: 4000 };
 
 async function sendTwoRuns(group: (key: string) => string | undefined) {
-  arrivals.length = 0;
+  proxy.requests.length = 0;
   const prefix = uniquePrefix('group');
   const env = (key: string) =>
     cliEnv({
       REDIS_URL: testRedisUrl(),
-      BRAZE_REST_ENDPOINT: proxyUrl,
+      BRAZE_REST_ENDPOINT: proxy.url,
       BRAZE_API_KEY: key,
       BRAZE_IMPORT_PREFIX: prefix,
       BRAZE_TRACK_RATE_LIMIT: `${BURST.max}/1s,${LONGER.max}/4s`,
@@ -94,7 +75,10 @@ async function sendTwoRuns(group: (key: string) => string | undefined) {
     for (const w of workers) w.kill('SIGTERM');
     for (const w of workers) await w.result;
   }
-  return [...arrivals].sort((a, b) => a - b);
+  return proxy.requests
+    .filter((r) => r.path.endsWith('/users/track'))
+    .map((r) => r.at)
+    .sort((a, b) => a - b);
 }
 
 describe('one rate group, two workspaces, two limits at once', () => {

@@ -1,0 +1,77 @@
+import type { Command } from 'commander';
+import { syncFlagsSchema } from '../schemas/cli.js';
+import { requireBraze } from '../src/config.js';
+import { openInput } from '../src/import/input.js';
+import { drySync, runSync, type SyncOptions } from '../src/import/sync.js';
+import { out, parseFlags, requireRedisUrl, setup, tuneHeapForStreaming } from './common.js';
+import { executeRun } from './run-command.js';
+import { prewarmSenderThread } from './thread-sender.js';
+
+export function syncCommand(program: Command): void {
+  program
+    .command('sync')
+    .description(
+      'send only what changed since the last sync of the same name to this workspace: new users in full, changed attributes of changed users, events and purchases always (needs REDIS_URL)',
+    )
+    .argument('<file>', 'the snapshot (.csv, .jsonl, optionally .gz), or - for stdin')
+    .option('--name <name>', 'the change record to compare with: one per export and workspace', 'default')
+    .option('--full', 'send every row as it is and refresh the change record')
+    .option(
+      '--unset-missing',
+      'mirror mode: users the snapshot leaves out get their synced attributes set to null',
+    )
+    .option(
+      '--max-unset <percent>',
+      'with --unset-missing: refuse when more than this share of known users would be unset',
+      '5%',
+    )
+    .option(
+      '--force',
+      'sync despite changed columns, a snapshot much smaller than the last, or too many unsets',
+    )
+    .option('--dry-run', 'compare with the change record and report what would be sent; send nothing')
+    .option('--format <format>', 'csv or jsonl (default: guessed from the file name)')
+    .option('--delimiter <char>', 'CSV delimiter (default ,)')
+    .option('--mapping <file>', 'mapping file: rename, type, drop columns, build events and purchases')
+    .option('--id-column <name>', 'the column holding external_id (default external_id)')
+    .option('--run-id <id>', 'run id (default: generated)')
+    .option(
+      '--concurrency <n>',
+      'requests in flight in this process (default: sized to the rate limit and the latency Braze answers with)',
+    )
+    .option('--json', 'print the summary as one JSON object on stdout')
+    .option('--api-key-file <file>', 'read the Braze API key from FILE instead of BRAZE_API_KEY')
+    .option('--allow-endpoint <url>', 'accept BRAZE_REST_ENDPOINT although it is not a Braze REST host')
+    .option('--redact-ids', 'hash user identifiers in logs (same as BRAZE_IMPORT_REDACT_IDS=true)')
+    .action(async (file: string, raw: Record<string, unknown>) => {
+      const flags = parseFlags(syncFlagsSchema, raw);
+      if (!flags.dryRun) prewarmSenderThread();
+      tuneHeapForStreaming();
+      const { config, log } = setup(flags);
+      const redisUrl = requireRedisUrl(config, 'sync');
+      const input = await openInput(file, flags, config);
+      const s: SyncOptions = {
+        name: flags.name,
+        full: flags.full,
+        unsetMissing: flags.unsetMissing,
+        maxUnset: flags.maxUnset,
+        force: flags.force,
+        file,
+        reopen: () => openInput(file, flags, config),
+      };
+      if (flags.dryRun) {
+        const braze = requireBraze(config);
+        const report = await drySync(
+          input,
+          { redisUrl, log, config, braze },
+          s,
+          config.braze.trackRateLimits,
+          config.braze.rateSlackMs,
+        );
+        out(flags.json ? JSON.stringify(report) : report.text);
+        process.exitCode = report.rows.rejected > 0 ? 3 : 0;
+        return;
+      }
+      await executeRun(input, { ...flags, enqueueOnly: false }, config, log, (o) => runSync(input, o, s));
+    });
+}
