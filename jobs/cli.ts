@@ -1,6 +1,7 @@
 import { readFileSync } from 'node:fs';
 import { Command, CommanderError } from 'commander';
 import { describeError, exitCodeOf } from '../src/errors.js';
+import { backfillCommand } from './backfill-command.js';
 import { checkCommand } from './check-command.js';
 import { dashboardCommand } from './dashboard-command.js';
 import { demoCommand } from './demo-command.js';
@@ -28,6 +29,7 @@ function buildProgram(): Command {
   demoCommand(program);
   runCommand(program);
   syncCommand(program);
+  backfillCommand(program);
   workerCommand(program);
   statusCommand(program);
   cancelCommand(program);

@@ -78,6 +78,10 @@ export const envSchema = z.object({
   BRAZE_API_KEY_FILE: z.string().optional(),
   REDIS_URL: redisUrl.optional(),
   BRAZE_TRACK_RATE_LIMIT: rateLimitsSchema.prefault('3000/3s'),
+  /** Where `backfill` sends unless --endpoint says: track (/users/track) or bulk (/users/track/bulk). */
+  BRAZE_BACKFILL_ENDPOINT: z.enum(['track', 'bulk'], { message: 'expected track or bulk' }).default('track'),
+  /** /users/track/bulk's own limit (Braze: about 50 requests/s for most customers). */
+  BRAZE_BULK_RATE_LIMIT: rateLimitsSchema.prefault('50/1s'),
   /**
    * The rate budget a destination's sending shares: by default its own (endpoint + key). Runs to
    * different workspaces whose limit Braze counts together (one company's burst limit) name the

@@ -12,6 +12,10 @@ export interface Config {
     trackRateLimit: RateLimit;
     /** Every limit of the contract, shortest window first (e.g. 3000/3s and 250000/1h). */
     trackRateLimits: RateLimit[];
+    /** Where backfills send by default. */
+    backfillEndpoint: 'track' | 'bulk';
+    /** /users/track/bulk's limits (backfills with --endpoint bulk), shortest window first. */
+    bulkRateLimits: RateLimit[];
     /** The rate group the destination's sending shares (undefined: its own). */
     rateGroup: string | undefined;
     /** The send gate's slack at the start of a run (429s widen it). */
@@ -81,6 +85,8 @@ export function loadConfig(env: NodeJS.ProcessEnv = process.env, overrides: Conf
       apiKey,
       trackRateLimit: e.BRAZE_TRACK_RATE_LIMIT[0]!,
       trackRateLimits: e.BRAZE_TRACK_RATE_LIMIT,
+      bulkRateLimits: e.BRAZE_BULK_RATE_LIMIT,
+      backfillEndpoint: e.BRAZE_BACKFILL_ENDPOINT,
       rateGroup: e.BRAZE_RATE_GROUP,
       rateSlackMs: e.BRAZE_RATE_SLACK_MS,
       maxObjects: e.BRAZE_MAX_OBJECTS,

@@ -24,8 +24,9 @@ import { type BrazeObject, exactSize, fieldOf, type Piece, piecesOf } from './pi
  *   once its lane has finished every chunk up to `needs`: the last earlier chunk of the lane holding
  *   one of its users (so a user's requests go one at a time, in file order), and in any case the
  *   chunk `window + 1` places back (so a lane has at most `window + 1` chunks under way).
- * - A chunk holds at most `maxObjects` objects in all (with `legacyPerArray`: per array) and its JSON
- *   body is at most `maxBytes`.
+ * - A chunk holds at most `maxObjects` objects in all (with `legacyPerArray`: per array), at most
+ *   `maxPerUser` objects of one user when set (/users/track/bulk: 100), and its JSON body is at most
+ *   `maxBytes`.
  * - Rows of one external_id inside one chunk share one attributes object only when one object does
  *   what the rows would do in order (src/chunk/merge.ts); otherwise the later row starts the lane's
  *   next chunk. Its entry in `lines.attributes` lists every source line merged into it. Events and
@@ -41,6 +42,8 @@ export interface ChunkerOptions {
   maxObjects?: number;
   legacyPerArray?: boolean;
   maxBytes?: number;
+  /** Objects of one user a chunk may hold (undefined: no limit but maxObjects). */
+  maxPerUser?: number;
   /** Lanes a run's users are spread over (default 1: one ordered sequence). */
   lanes?: number;
   /** Chunks of one lane that may be under way beyond the last one finished, less one (default 8). */
@@ -92,6 +95,8 @@ interface Open {
   attributesAt: Map<string, number>;
   /** Every external_id with an object here. */
   users: Set<string>;
+  /** Objects per user, kept only with maxPerUser. */
+  perUser?: Map<string, number>;
   rows: number;
   lastLine: number;
 }
@@ -180,7 +185,16 @@ export function createChunker(options: ChunkerOptions = {}): Chunker {
   }
 
   return chunkFilling(
-    { lanes, maxObjects, maxBytes, perArray, close, onReject: options.onReject, laneCount },
+    {
+      lanes,
+      maxObjects,
+      maxBytes,
+      maxPerUser: options.maxPerUser,
+      perArray,
+      close,
+      onReject: options.onReject,
+      laneCount,
+    },
     () => {
       const out = done;
       done = [];
@@ -194,6 +208,7 @@ interface Filling {
   laneCount: number;
   maxObjects: number;
   maxBytes: number;
+  maxPerUser: number | undefined;
   perArray: boolean;
   close: (lane: number) => void;
   onReject?: ((rejection: Rejection) => void) | undefined;
@@ -274,7 +289,13 @@ function chunkFilling(f: Filling, take: () => Chunk[]): Chunker {
       if (merge !== 'none') f.close(laneNo);
     }
     if (!fits(lane.open, piece)) f.close(laneNo);
+    const id = piece.object.external_id;
+    if (f.maxPerUser !== undefined && (lane.open.perUser?.get(id) ?? 0) >= f.maxPerUser) f.close(laneNo);
     const open = lane.open;
+    if (f.maxPerUser !== undefined) {
+      open.perUser ??= new Map();
+      open.perUser.set(id, (open.perUser.get(id) ?? 0) + 1);
+    }
     const list = open.pieces[piece.kind];
     if (piece.kind === 'attributes') {
       open.attributesAt.set(piece.object.external_id, list.length);

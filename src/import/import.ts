@@ -1,5 +1,6 @@
 import type { Queue } from 'bullmq';
 import type { Redis } from 'ioredis';
+import type { RateLimit } from '../../schemas/config.js';
 import type { Mapping } from '../../schemas/mapping.js';
 import type { RawRow, Rejection, UserRecord } from '../../schemas/record.js';
 import type { TrackJobData } from '../../schemas/track.js';
@@ -24,7 +25,7 @@ import {
 } from '../runs/store.js';
 import { type Summary, summarize } from '../runs/summary.js';
 import { waitForRun } from '../runs/wait.js';
-import { durationNote, expectedDuration } from '../send/limiter.js';
+import { durationNote, expectedDuration, normalizeLimits } from '../send/limiter.js';
 import type { Sender, SenderOptions } from '../send/sender.js';
 import { beginRun } from './begin.js';
 
@@ -65,7 +66,7 @@ export interface ImportOptions {
   /** This run replays the dead letters of that run. */
   replayOf?: string;
   /** Recorded with a new run: what started it, and a sync's change record (src/sync). */
-  start?: Pick<RunStart, 'kind' | 'syncName' | 'syncBase' | 'syncMark' | 'syncBuckets'>;
+  start?: Pick<RunStart, 'kind' | 'syncName' | 'syncBase' | 'syncMark' | 'syncBuckets' | 'share' | 'api'>;
   /** Called once the run is recorded (new or resumed), before anything is read. */
   onBegin?: (runId: string) => Promise<unknown> | undefined;
   /** Requests in flight; undefined: sized to the latency (src/send/concurrency.ts). */
@@ -157,7 +158,10 @@ async function importRun(input: ImportInput, o: ImportOptions, c: RunContext): P
   }, LEASE_RENEW_MS);
   res.defer('heartbeat', () => clearInterval(heartbeat));
   const estimate = setInterval(() => {
-    void estimateDuration(runs, runId, config, log).then((done) => done && clearInterval(estimate));
+    const limits = o.start?.api === 'bulk' ? config.braze.bulkRateLimits : config.braze.trackRateLimits;
+    void estimateDuration(runs, runId, limits, config.braze.rateSlackMs, log).then(
+      (done) => done && clearInterval(estimate),
+    );
   }, 1000);
   res.defer('estimate', () => clearInterval(estimate));
   o.onForce?.(async () => {
@@ -268,7 +272,8 @@ async function importRun(input: ImportInput, o: ImportOptions, c: RunContext): P
 async function estimateDuration(
   runs: RunStore,
   runId: string,
-  config: Config,
+  limits: readonly RateLimit[],
+  slackMs: number,
   log: Logger,
 ): Promise<boolean> {
   const run = await runs.get(runId).catch(() => undefined);
@@ -276,9 +281,9 @@ async function estimateDuration(
   const share = run.bytesRead / run.inputBytes;
   if (share < 0.02 || run.chunks === 0) return run.producerDone;
   const requests = Math.round(run.chunks / Math.min(1, share));
-  const note = durationNote(requests, config.braze.trackRateLimits, config.braze.rateSlackMs);
-  const slow = expectedDuration(requests, config.braze.trackRateLimits, config.braze.rateSlackMs);
-  const burst = config.braze.trackRateLimit;
+  const note = durationNote(requests, limits, slackMs);
+  const slow = expectedDuration(requests, limits, slackMs);
+  const burst = normalizeLimits(limits)[0]!;
   if (slow.limit && slow.limit.windowMs > burst.windowMs) log.warn({ runId, requests }, `expected: ${note}`);
   else log.info({ runId, requests }, `expected: ${note}`);
   return true;

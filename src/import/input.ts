@@ -28,7 +28,12 @@ export interface InputFlags {
   delimiter?: string;
   mapping?: string;
   idColumn?: string;
+  /** The Braze endpoint the chunks are for: /users/track (default) or /users/track/bulk. */
+  endpoint?: 'track' | 'bulk';
 }
+
+/** /users/track/bulk: 1,000 objects, 2 MB (kept under 2 MiB with room to spare), 100 of one user. */
+export const BULK_LIMITS = { maxObjects: 1000, maxBytes: 2_000_000, maxPerUser: 100 } as const;
 
 export type OpenedInput = ImportInput & { format: 'csv' | 'jsonl' };
 
@@ -59,6 +64,7 @@ export async function openInput(file: string, flags: InputFlags, config: Config)
             legacyPerArray: config.braze.legacyPerArray,
             lanes: config.lanes,
             window: LANE_WINDOW,
+            ...(flags.endpoint === 'bulk' ? { endpoint: 'bulk' } : {}),
           });
   return {
     source: source.name,
@@ -68,7 +74,7 @@ export async function openInput(file: string, flags: InputFlags, config: Config)
     size: source.size,
     bytesRead: () => source.bytesRead,
     validate: createValidator({ mapping, idColumn: flags.idColumn, format: source.format }),
-    ...inputChunker(config),
+    ...inputChunker(config, flags.endpoint),
     idColumn: flags.idColumn,
     mapping,
     header: () => source.header,
@@ -76,14 +82,18 @@ export async function openInput(file: string, flags: InputFlags, config: Config)
 }
 
 /** The chunker for a run, with a place for the records too large for any request body. */
-export function inputChunker(config: Config): {
+export function inputChunker(
+  config: Config,
+  endpoint: 'track' | 'bulk' = 'track',
+): {
   chunker: ReturnType<typeof createChunker>;
   chunkRejects: Rejection[];
 } {
   const chunkRejects: Rejection[] = [];
   const chunker = createChunker({
-    maxObjects: config.braze.maxObjects,
-    legacyPerArray: config.braze.legacyPerArray,
+    ...(endpoint === 'bulk'
+      ? BULK_LIMITS
+      : { maxObjects: config.braze.maxObjects, legacyPerArray: config.braze.legacyPerArray }),
     lanes: config.lanes,
     window: LANE_WINDOW,
     onReject: (r) => chunkRejects.push(r),

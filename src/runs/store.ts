@@ -108,7 +108,14 @@ export interface RunStart {
   syncBase?: string;
   syncMark?: number;
   syncBuckets?: number;
+  /** A backfill's share of the burst limit while a sync is sending (0..1]. */
+  share?: number;
+  /** The Braze endpoint it sends to: /users/track (default) or /users/track/bulk. */
+  api?: 'track' | 'bulk';
 }
+
+/** A backfill takes at most half the burst limit while a sync is sending. */
+export const DEFAULT_BACKFILL_SHARE = 0.5;
 
 export interface RunRecord extends Counts {
   runId: string;
@@ -138,6 +145,8 @@ export interface RunRecord extends Counts {
   idCollisions?: string;
   kind?: string;
   sync?: SyncCounts;
+  share?: number;
+  api?: 'track' | 'bulk';
   syncName?: string;
   syncBase?: string;
   syncMark?: number;
@@ -594,6 +603,8 @@ function toRecord(h: Record<string, string>): RunRecord {
     mapping: h['mapping'],
     idCollisions: h['idCollisions'],
     ...(h['kind'] ? { kind: h['kind'] } : {}),
+    ...(h['share'] ? { share: Number(h['share']) } : {}),
+    ...(h['api'] === 'bulk' ? { api: 'bulk' as const } : {}),
     ...(h['kind'] === 'sync'
       ? { sync: Object.fromEntries(SYNC_COUNTERS.map((c) => [c, Number(h[c] ?? 0)])) as SyncCounts }
       : {}),

@@ -37,6 +37,8 @@ local function gate_open(stateKey, ringOffset, limitOffset, defaultSlack)
     if w > g.longest then g.longest = w end
     i = i + 1
   end
+  g.shareRing = KEYS[ringOffset + i]
+  g.syncing = KEYS[ringOffset + i + 1]
   g.slack = math.max(tonumber(redis.call('HGET', stateKey, 'slack') or '0'), tonumber(defaultSlack))
   return g
 end
@@ -63,6 +65,30 @@ local function gate_take(g, now)
   gate_keep(g, at, now)
   return {at, now, n, g.slack}
 end
+-- A take by a run of a class: 'sync' says a sync is sending (for two burst windows); 'backfill', while
+-- one is, keeps to \`share\` of the burst limit (its own ring of floor(share * max) times) and, when that
+-- is spent, is told to come back when it frees (a time one horizon past it: place -1).
+local function gate_take_as(g, now, class, share)
+  local l = g.limits[1]
+  if class == 'sync' then
+    redis.call('SET', g.syncing, '1', 'PX', string.format('%.0f', 2 * l.window + g.slack))
+  elseif class == 'backfill' and share < 1 and redis.call('EXISTS', g.syncing) == 1 then
+    local m = math.max(1, math.floor(l.max * share))
+    local nb = gate_field(g, 'bn')
+    if nb >= m then
+      local ready = gate_slot(g.shareRing, nb % m) + l.window + g.slack
+      if ready > now then return {ready + l.window + g.slack, now, -1, g.slack} end
+    end
+    local t = gate_take(g, now)
+    if t[3] >= 0 then
+      redis.call('SETRANGE', g.shareRing, (nb % m) * 8, struct.pack('>d', t[1]))
+      redis.call('HSET', g.state, 'bn', nb + 1)
+      redis.call('PEXPIRE', g.shareRing, string.format('%.0f', math.max(t[1] - now, 0) + g.longest + g.slack + 1000))
+    end
+    return t
+  end
+  return gate_take(g, now)
+end
 local function gate_hold(g, now, until_, widen, maxSlack)
   local hold = math.max(gate_field(g, 'hold'), until_)
   if widen then g.slack = math.min(maxSlack, math.max(g.slack, 1) * 2) end
@@ -73,16 +99,16 @@ end
 `;
 
 /**
- * KEYS: the group's state, then one ring per limit. ARGV: mode, defaultSlack, maxSlack, then per mode,
- * then the limits as (max, windowMs) pairs, shortest window first.
- *   'take'             -> {time, now, place, slack}; place -1: beyond the horizon (come back).
+ * KEYS: the group's state, one ring per limit, the backfills' ring and the sync flag. ARGV: mode,
+ * defaultSlack, maxSlack, then per mode, then the limits as (max, windowMs) pairs, shortest first.
+ *   'take', class, share -> {time, now, place, slack}; place -1: beyond the horizon (come back).
  *   'hold', ms         -> no time before now + ms, and the slack doubled (a 429).
  *   'remaining', r, ms, threshold -> Braze's count: at or below the threshold, hold for ms.
  */
 const GATE = `${GATE_FUNCTIONS}
 local now = gate_now()
 local mode = ARGV[1]
-local first = 4
+local first = 6
 if mode == 'hold' then first = 5 elseif mode == 'remaining' then first = 7 end
 local g = gate_open(KEYS[1], 2, first, ARGV[2])
 if mode == 'hold' then return gate_hold(g, now, now + tonumber(ARGV[4]), true, tonumber(ARGV[3])) end
@@ -90,7 +116,7 @@ if mode == 'remaining' then
   if tonumber(ARGV[4]) <= tonumber(ARGV[6]) then return gate_hold(g, now, now + tonumber(ARGV[5]), false, 0) end
   return {gate_field(g, 'hold'), now, g.slack}
 end
-return gate_take(g, now)
+return gate_take_as(g, now, ARGV[4], tonumber(ARGV[5]))
 `;
 
 interface GateScript {
@@ -110,6 +136,17 @@ export interface Slot {
   due?: number;
 }
 
+/**
+ * Who takes: a sync (it marks the group as syncing) or a backfill that keeps to `share` (0..1] of the
+ * burst limit while a sync is sending; anything else takes plainly.
+ */
+export interface TakeClass {
+  kind: 'sync' | 'backfill' | 'run';
+  share?: number;
+}
+
+export const PLAIN: TakeClass = { kind: 'run' };
+
 export interface RateGate {
   /** What a combined call needs to run the gate's take (src/send/take.ts). */
   readonly script: {
@@ -119,9 +156,9 @@ export interface RateGate {
     horizonMs: (slack: number) => number;
   };
   /** Takes the next send time, unless it is beyond the horizon. */
-  take(): Promise<Slot>;
+  take(cls?: TakeClass): Promise<Slot>;
   /** Takes the next send time (coming back while it is too far ahead) and waits for it. */
-  pass(signal?: AbortSignal): Promise<Slot>;
+  pass(signal?: AbortSignal, cls?: TakeClass): Promise<Slot>;
   /**
    * Whether a request holding this time may leave now. One later than lateMs(slack) (a stalled event
    * loop, a slow Redis) must take a new time: leaving late would crowd the window of the request
@@ -151,23 +188,28 @@ export function createRateGate(
   const lua = r as Redis & GateScript;
   const sorted = normalizeLimits(limits);
   const base = `${prefix}:gate:${group}`;
-  const keys = [base, ...sorted.map((l) => `${base}:ring:${l.max}:${l.windowMs}`)];
+  const keys = [
+    base,
+    ...sorted.map((l) => `${base}:ring:${l.max}:${l.windowMs}`),
+    `${base}:share`,
+    `${base}:syncing`,
+  ];
   const pairs = sorted.flatMap((l) => [l.max, l.windowMs]);
   const call = (mode: string, ...args: (string | number)[]) =>
     lua.brazeGate(keys.length, ...keys, mode, defaultSlackMs, MAX_SLACK_MS, ...args, ...pairs);
-  const take = async (): Promise<Slot> => {
-    const [time, now, place, slack] = (await call('take')) as number[];
+  const take = async (cls: TakeClass = PLAIN): Promise<Slot> => {
+    const [time, now, place, slack] = (await call('take', cls.kind, cls.share ?? 1)) as number[];
     return { time: Number(time), now: Number(now), place: Number(place), slackMs: Number(slack) };
   };
   return {
     script: { keys, limits: pairs, defaultSlackMs, horizonMs: (slack) => horizonMs(sorted, slack) },
     take,
-    async pass(signal) {
+    async pass(signal, cls) {
       for (;;) {
         // Redis handed the time out somewhere between asking and hearing back. Wait from hearing
         // back (never early), but judge lateness from asking.
         const asked = performance.now();
-        const slot = await take();
+        const slot = await take(cls);
         const waitMs = Math.max(0, slot.time - slot.now);
         if (slot.place < 0) {
           await sleep(waitMs - horizonMs(sorted, slot.slackMs), undefined, { signal });

@@ -18,6 +18,8 @@ export interface TrackClientOptions {
   apiKey: string;
   connections: number;
   timeoutMs: number;
+  /** The endpoint's path: /users/track (default) or /users/track/bulk. */
+  path?: string;
 }
 
 /**
@@ -26,7 +28,7 @@ export interface TrackClientOptions {
  */
 export function createTrackClient(options: TrackClientOptions): TrackClient {
   const url = new URL(options.endpoint);
-  const basePath = url.pathname.replace(/\/+$/, '');
+  const path = `${url.pathname.replace(/\/+$/, '')}${options.path ?? '/users/track'}`;
   const pool = new Pool(url.origin, {
     connections: options.connections,
     keepAliveTimeout: 30_000,
@@ -45,7 +47,7 @@ export function createTrackClient(options: TrackClientOptions): TrackClient {
       try {
         const res = await pool.request({
           method: 'POST',
-          path: `${basePath}/users/track`,
+          path,
           headers,
           body,
           signal,

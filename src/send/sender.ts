@@ -3,6 +3,7 @@ import { setTimeout as sleep } from 'node:timers/promises';
 import type { Queue, Worker } from 'bullmq';
 import type { Redis } from 'ioredis';
 import pLimit from 'p-limit';
+import type { RateLimit } from '../../schemas/config.js';
 import type { TrackJobData } from '../../schemas/track.js';
 import type { Config } from '../config.js';
 import type { Logger } from '../infra/logger.js';
@@ -10,15 +11,22 @@ import { createTrackQueue, openRedis } from '../infra/queues.js';
 import { closeRedis, createRedis } from '../infra/redis.js';
 import { createResources } from '../infra/resources.js';
 import { destinationOf } from '../runs/destination.js';
-import { createRunStore, isCompleted, isLive, type RunRecord, type RunStore } from '../runs/store.js';
+import {
+  createRunStore,
+  DEFAULT_BACKFILL_SHARE,
+  isCompleted,
+  isLive,
+  type RunRecord,
+  type RunStore,
+} from '../runs/store.js';
 import { isAbandoned } from '../runs/summary.js';
 import { syncCommitter } from '../sync/commit.js';
 import { type ConcurrencyRule, initialConcurrency, onAnswer, onPushback } from './concurrency.js';
-import { createRateGate } from './gate.js';
+import { createRateGate, PLAIN, type RateGate, type TakeClass } from './gate.js';
 import { createTrackClient } from './http.js';
 import { bullLimiterFor } from './limiter.js';
-import { createChunkProcessor } from './processor.js';
-import { createTaker } from './take.js';
+import { type ChunkProcessor, createChunkProcessor } from './processor.js';
+import { createTaker, type Taker } from './take.js';
 import { createTrackWorker } from './worker.js';
 
 export interface SenderOptions {
@@ -59,6 +67,23 @@ interface Attached {
   worker: Worker<TrackJobData>;
   blocking: Redis;
   stopWaiting: AbortController;
+}
+
+type Api = 'track' | 'bulk';
+
+interface ApiWiring {
+  gate: RateGate;
+  take: Taker;
+  process: ChunkProcessor;
+  /** The endpoint's burst limit (BullMQ's loose limiter, so a 429 pause reaches every worker). */
+  limit: RateLimit;
+}
+
+/** How a run takes from its gate: syncs mark the group as syncing; backfills keep to their share. */
+function classOf(run: RunRecord | undefined): TakeClass {
+  if (run?.kind === 'sync') return { kind: 'sync' };
+  if (run?.kind === 'backfill') return { kind: 'backfill', share: run.share ?? DEFAULT_BACKFILL_SHARE };
+  return PLAIN;
 }
 
 /** Jobs fetched beyond the requests in flight, ready when a slot frees. */
@@ -113,28 +138,47 @@ export async function startSender(o: SenderOptions): Promise<Sender> {
       log,
     });
     const pace = pacing(config, o.concurrency);
-    const client = createTrackClient({
-      ...o.braze,
-      connections: pace.rule.max,
-      timeoutMs: config.braze.requestTimeoutMs,
-    });
-    res.defer('http pool', () => client.close());
     const runs = createRunStore(state, config.prefix, config.retentionMs);
-    const gate = createRateGate(
-      state,
-      config.prefix,
-      config.braze.rateGroup ?? dest.id,
-      config.braze.trackRateLimits,
-      config.braze.rateSlackMs,
-    );
-    const take = createTaker(state, config.prefix, Math.ceil(config.retentionMs / 1000), gate);
+    const group = config.braze.rateGroup ?? dest.id;
+    /**
+     * Per Braze endpoint a run may use, made when a run first needs it: its undici pool, its gate
+     * (/users/track/bulk has its own limit, so its own gate), the combined take and the processor.
+     */
+    const apis = new Map<Api, ApiWiring>();
+    const wiring = (api: Api): ApiWiring => {
+      const made = apis.get(api);
+      if (made) return made;
+      const bulk = api === 'bulk';
+      const client = createTrackClient({
+        ...o.braze,
+        connections: pace.rule.max,
+        timeoutMs: config.braze.requestTimeoutMs,
+        ...(bulk ? { path: '/users/track/bulk' } : {}),
+      });
+      res.defer(`${api} http pool`, () => client.close());
+      const gate = createRateGate(
+        state,
+        config.prefix,
+        bulk ? `${group}:bulk` : group,
+        bulk ? config.braze.bulkRateLimits : config.braze.trackRateLimits,
+        config.braze.rateSlackMs,
+      );
+      const take = createTaker(state, config.prefix, Math.ceil(config.retentionMs / 1000), gate);
+      const w = {
+        gate,
+        take,
+        process: createChunkProcessor({ client }),
+        limit: bulk ? config.braze.bulkRateLimits[0]! : config.braze.trackRateLimit,
+      };
+      apis.set(api, w);
+      return w;
+    };
     const slots = pLimit(pace.state.limit);
     /** A new limit: as many slots, and enough jobs fetched to fill them (a few more, ready). */
     const apply = () => {
       slots.concurrency = pace.state.limit;
       for (const a of attached.values()) a.worker.concurrency = pace.state.limit + PREFETCH;
     };
-    const process = createChunkProcessor({ client });
     const onQueueError = (err: Error) => log.debug({ err: err.message }, 'queue');
 
     const attach = async (runId: string) => {
@@ -145,16 +189,21 @@ export async function startSender(o: SenderOptions): Promise<Sender> {
       const stopWaiting = new AbortController();
       // Every chunk waiting at the gate listens to it (and stops listening when it leaves).
       setMaxListeners(pace.rule.max + PREFETCH + 10, stopWaiting.signal);
-      const accepted = await syncCommitter(state, runs, runId);
+      const run = await runs.get(runId);
+      const accepted = await syncCommitter(state, run);
+      const api = wiring(run?.api === 'bulk' ? 'bulk' : 'track');
       const worker = createTrackWorker({
         runId,
         accepted,
+        cls: classOf(run),
+        gate: api.gate,
+        take: api.take,
+        process: api.process,
         connection: blocking,
         queue,
         prefix: config.prefix,
         concurrency: pace.state.limit + PREFETCH,
         slots,
-        take,
         pace: pace.fixed
           ? undefined
           : {
@@ -168,10 +217,8 @@ export async function startSender(o: SenderOptions): Promise<Sender> {
                 apply();
               },
             },
-        gate,
-        limiter: bullLimiterFor(config.braze.trackRateLimit),
+        limiter: bullLimiterFor(api.limit),
         stopWaiting: stopWaiting.signal,
-        process,
         runs,
         log,
         retentionMs: config.retentionMs,

@@ -1,13 +1,14 @@
 import type { Redis } from 'ioredis';
 import { START_FUNCTIONS } from '../runs/scripts/start.js';
 import { runKeys } from '../runs/store.js';
-import { GATE_FUNCTIONS, type RateGate, type Slot } from './gate.js';
+import { GATE_FUNCTIONS, PLAIN, type RateGate, type Slot, type TakeClass } from './gate.js';
 
 /**
  * The check before a request and the send gate's take, in one call: a request costs one round trip
  * to Redis before it leaves instead of two. KEYS: the run's keys (done, inflight, maybe, lanes,
- * waiters, deadusers, bodies), then the gate's (state, rings). ARGV: jobId, ttlSeconds, lane, needs,
- * defaultSlack, then the limits' (max, windowMs) pairs. Returns:
+ * waiters, deadusers, bodies), then the gate's (state, rings, share ring, sync flag). ARGV: jobId,
+ * ttlSeconds, lane, needs, defaultSlack, class, share (gate.ts: TakeClass), then the limits' (max,
+ * windowMs) pairs. Returns:
  *   {-1} settled, {-2} blocked (see start_check): no send time is taken;
  *   {-3, time, now, slack}: the next time is beyond the horizon: nothing taken, come back;
  *   {mark, time, now, place, slack, dead, body}: a time taken and the request marked in flight.
@@ -17,8 +18,8 @@ local k = run_keys(1)
 local c = start_check(k, ARGV[1], ARGV[2], ARGV[3], tonumber(ARGV[4]))
 if c < 0 then return {c} end
 local now = gate_now()
-local g = gate_open(KEYS[8], 9, 6, ARGV[5])
-local t = gate_take(g, now)
+local g = gate_open(KEYS[8], 9, 8, ARGV[5])
+local t = gate_take_as(g, now, ARGV[6], tonumber(ARGV[7]))
 if t[3] < 0 then return {-3, t[1], t[2], t[4]} end
 local m = start_mark(k, ARGV[1], ARGV[2])
 local dead, body = start_extras(k, ARGV[1])
@@ -35,14 +36,20 @@ interface TakeScript {
   brazeTakeBuffer(...args: (string | number)[]): Promise<unknown>;
 }
 
-export type Taker = (runId: string, jobId: string, lane: number, needs: number) => Promise<Taken>;
+export type Taker = (
+  runId: string,
+  jobId: string,
+  lane: number,
+  needs: number,
+  cls?: TakeClass,
+) => Promise<Taken>;
 
 export function createTaker(redis: Redis, prefix: string, ttlSeconds: number, gate: RateGate): Taker {
   const r = redis as Redis & Partial<TakeScript>;
   if (!r.brazeTakeBuffer) r.defineCommand('brazeTake', { lua: TAKE });
   const lua = r as Redis & TakeScript;
   const { keys: gateKeys, limits, defaultSlackMs } = gate.script;
-  return async (runId, jobId, lane, needs) => {
+  return async (runId, jobId, lane, needs, cls = PLAIN) => {
     const k = runKeys(prefix, runId);
     const keys = [k.done, k.inflight, k.maybe, k.lanes, k.waiters, k.deadusers, k.bodies, ...gateKeys];
     const reply = (await lua.brazeTakeBuffer(
@@ -53,6 +60,8 @@ export function createTaker(redis: Redis, prefix: string, ttlSeconds: number, ga
       lane,
       needs,
       defaultSlackMs,
+      cls.kind,
+      cls.share ?? 1,
       ...limits,
     )) as Array<number | Buffer | null>;
     const n = (i: number) => Number(reply[i]);

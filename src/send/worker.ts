@@ -7,7 +7,7 @@ import { sentChunk, type TrackJobData } from '../../schemas/track.js';
 import type { Logger } from '../infra/logger.js';
 import { DEFAULT_ATTEMPTS, trackJobId, trackJobOptions } from '../infra/queues.js';
 import { type Counts, isLive, type LaterWrite, type RunStore } from '../runs/store.js';
-import type { RateGate } from './gate.js';
+import type { RateGate, TakeClass } from './gate.js';
 import type { LimiterSettings } from './limiter.js';
 import { type ChunkProcessor, giveUp, type Settlement } from './processor.js';
 import type { Taken, Taker } from './take.js';
@@ -25,6 +25,8 @@ export interface TrackWorkerDeps {
   pace?: { answered(ms: number): void; pushback(): void } | undefined;
   /** Paces requests under Braze's limit, across all workers. */
   gate: RateGate;
+  /** How this run takes from the gate: a sync, a backfill keeping to its share (gate.ts). */
+  cls?: TakeClass;
   /** The check before a request and the gate's take, in one call (take.ts). */
   take: Taker;
   /** Aborted when this worker starts closing: a chunk still waiting for its send time goes back to the queue unsent. */
@@ -128,7 +130,7 @@ export function createTrackWorker(deps: TrackWorkerDeps): Worker<TrackJobData> {
         // Redis hands the time out somewhere between asking and hearing back: wait from hearing back
         // (never early), but judge lateness from asking.
         const asked = performance.now();
-        const taken = await deps.take(data.runId, jobId, data.lane, data.needs);
+        const taken = await deps.take(data.runId, jobId, data.lane, data.needs, deps.cls);
         if (taken.kind === 'later') {
           const horizon = deps.gate.script.horizonMs(taken.slackMs);
           await sleep(taken.time - taken.now - horizon, undefined, { signal: s });
@@ -254,7 +256,7 @@ export function createTrackWorker(deps: TrackWorkerDeps): Worker<TrackJobData> {
         slot = await abortable(deps, signal, async (s) => {
           const hold = heldUntil - Date.now();
           if (hold > 0) await sleep(hold, undefined, { signal: s });
-          return deps.gate.pass(s);
+          return deps.gate.pass(s, deps.cls);
         });
       }
     } catch (err) {

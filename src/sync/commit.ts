@@ -1,5 +1,5 @@
 import type { Redis } from 'ioredis';
-import type { RunStore } from '../runs/store.js';
+import type { RunRecord } from '../runs/store.js';
 import { acceptedUsers } from './changes.js';
 import { openRecord } from './record.js';
 
@@ -7,14 +7,10 @@ import { openRecord } from './record.js';
  * For a sender attaching to a run: when the run is a sync, what takes Braze's accepted attributes
  * into its change record (with the run's mark); undefined for any other run.
  */
-export async function syncCommitter(
+export function syncCommitter(
   redis: Redis,
-  runs: RunStore,
-  runId: string,
-): Promise<
-  ((attributes: Array<Record<string, unknown>>, refused: ReadonlySet<string>) => Promise<void>) | undefined
-> {
-  const run = await runs.get(runId);
+  run: RunRecord | undefined,
+): ((attributes: Array<Record<string, unknown>>, refused: ReadonlySet<string>) => Promise<void>) | undefined {
   if (run?.kind !== 'sync' || !run.syncBase || run.syncMark === undefined || !run.syncBuckets)
     return undefined;
   const record = openRecord(redis, run.syncBase);
