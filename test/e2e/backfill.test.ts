@@ -1,0 +1,88 @@
+/**
+ * A backfill and a sync to one workspace at once, as a user starts them: `braze-import backfill` of a
+ * large file, and while it sends, `braze-import sync`. Through a recording proxy: together they never
+ * pass the limit, and while the sync sends the backfill keeps to its share of it.
+ */
+import { writeFileSync } from 'node:fs';
+import { join } from 'node:path';
+import { afterAll, beforeAll, describe, expect, it } from 'vitest';
+import { type Emulator, startEmulator } from '../../src/emulator/index.js';
+import type { Summary } from '../../src/runs/summary.js';
+import { cliEnv, runCli, startCli } from '../helpers/cli.js';
+import { tempDir } from '../helpers/files.js';
+import { type Recorded, startRecordingProxy } from '../helpers/recording-proxy.js';
+import { testRedisUrl, uniquePrefix } from '../helpers/redis.js';
+import { waitFor } from '../helpers/wait.js';
+import { maxInWindow } from '../helpers/windows.js';
+
+const KEY = 'bf-key';
+const LIMIT = { max: 40, windowMs: 1000 };
+let emu: Emulator;
+let proxy: Awaited<ReturnType<typeof startRecordingProxy>>;
+let dir: string;
+
+beforeAll(async () => {
+  emu = await startEmulator({
+    port: 0,
+    apiKey: KEY,
+    rateLimits: { track: { limit: LIMIT.max, windowMs: LIMIT.windowMs } },
+  });
+  proxy = await startRecordingProxy(() => emu.url);
+  dir = tempDir('bi-backfill-');
+});
+afterAll(async () => {
+  await proxy.close();
+  await emu.close();
+});
+
+function users(path: string, prefix: string, n: number): string {
+  const lines = ['external_id,plan,score'];
+  for (let i = 0; i < n; i++) lines.push(`${prefix}-${i},pro,${i % 97}`);
+  writeFileSync(path, `${lines.join('\n')}\n`);
+  return path;
+}
+
+/** The users a request carried start with this prefix. */
+const holds = (r: Recorded, prefix: string) =>
+  ((r.body as { attributes?: Array<{ external_id: string }> }).attributes ?? []).some((a) =>
+    a.external_id.startsWith(prefix),
+  );
+
+describe('backfill during a sync', () => {
+  it('keeps to its share while the sync sends; together they stay under the limit', async () => {
+    const env = cliEnv({
+      REDIS_URL: testRedisUrl(),
+      BRAZE_REST_ENDPOINT: proxy.url,
+      BRAZE_API_KEY: KEY,
+      BRAZE_IMPORT_PREFIX: uniquePrefix('bf'),
+      BRAZE_TRACK_RATE_LIMIT: `${LIMIT.max}/1s`,
+      LOG_LEVEL: 'warn',
+    });
+    const big = users(join(dir, 'backfill.csv'), 'bf', 24_000); // 320 requests: 8 s at the limit
+    const snapshot = users(join(dir, 'snapshot.csv'), 'sy', 3_000); // 40 requests
+    const backfill = startCli(['backfill', big, '--json', '--share', '50%'], env);
+    backfill.stdin?.end();
+    // The sync starts once the backfill is under way.
+    await waitFor(async () => proxy.requests.filter((r) => holds(r, 'bf-')).length > 40, 60_000, 50);
+    const sync = await runCli(['sync', snapshot, '--json'], env, { timeoutMs: 120_000 });
+    expect(sync.code, sync.stderr).toBe(0);
+    const done = await backfill.result;
+    expect(done.code, done.stderr).toBe(0);
+    expect((JSON.parse(done.stdout) as Summary).objects.accepted).toBe(24_000);
+    expect((JSON.parse(sync.stdout) as Summary).objects.accepted).toBe(3_000);
+
+    const track = proxy.requests.filter((r) => r.path.endsWith('/users/track'));
+    expect(track.filter((r) => r.status === 429)).toEqual([]);
+    expect(
+      maxInWindow(
+        track.map((r) => r.at),
+        LIMIT.windowMs,
+      ),
+    ).toBeLessThanOrEqual(LIMIT.max);
+    const syncTimes = track.filter((r) => holds(r, 'sy-')).map((r) => r.at);
+    const [from, to] = [Math.min(...syncTimes), Math.max(...syncTimes)];
+    const during = track.filter((r) => holds(r, 'bf-') && r.at >= from && r.at <= to).map((r) => r.at);
+    // Half of 40 in any window while the sync sends (its first take marks the group as syncing).
+    expect(maxInWindow(during, LIMIT.windowMs)).toBeLessThanOrEqual(LIMIT.max / 2);
+  }, 180_000);
+});
