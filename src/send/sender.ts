@@ -6,6 +6,7 @@ import pLimit from 'p-limit';
 import type { TrackJobData } from '../../schemas/track.js';
 import type { Config } from '../config.js';
 import type { Logger } from '../infra/logger.js';
+import { meterClient, meterProcessor, type SendMetrics } from '../infra/metrics.js';
 import { createTrackQueue, openRedis } from '../infra/queues.js';
 import { closeRedis, createRedis } from '../infra/redis.js';
 import { createResources } from '../infra/resources.js';
@@ -35,6 +36,8 @@ export interface SenderOptions {
   onFailure?: (message: string) => void;
   /** How often a fleet sender looks for runs to send (ms). */
   discoverMs?: number;
+  /** Request-level metrics (`worker --metrics-port`); none when undefined. */
+  metrics?: SendMetrics;
 }
 
 /** What this process's sender did since it started (for its own log line; runs hold the totals). */
@@ -100,7 +103,13 @@ export async function startSender(o: SenderOptions): Promise<Sender> {
     const runs = createRunStore(state, config.prefix, config.retentionMs);
     const gate = createRateGate(state, config.prefix, dest.id, gateFor(config.braze.trackRateLimit));
     const slots = pLimit(o.concurrency);
-    const process = createChunkProcessor({ client });
+    // One per run, so that metrics know the kind of run each request belongs to (infra/metrics.ts).
+    const processFor = (runId: string) =>
+      meterProcessor(
+        o.metrics,
+        runId,
+        createChunkProcessor({ client: meterClient(o.metrics, runId, client) }),
+      );
     const onQueueError = (err: Error) => log.debug({ err: err.message }, 'queue');
 
     const attach = async (runId: string) => {
@@ -121,7 +130,7 @@ export async function startSender(o: SenderOptions): Promise<Sender> {
         gate,
         limiter: bullLimiterFor(config.braze.trackRateLimit),
         stopWaiting: stopWaiting.signal,
-        process,
+        process: processFor(runId),
         runs,
         log,
         retentionMs: config.retentionMs,
