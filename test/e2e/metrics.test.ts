@@ -1,6 +1,5 @@
-import type { ChildProcess } from 'node:child_process';
 import { afterEach, describe, expect, it } from 'vitest';
-import { type CliResult, runCli, startCli } from '../helpers/cli.js';
+import { runCli, serveCli, stopCli } from '../helpers/cli.js';
 import { useEmulator } from '../helpers/emulator.js';
 import { writeCsv } from '../helpers/files.js';
 import { scrape, total } from '../helpers/prometheus.js';
@@ -13,30 +12,16 @@ const emu = useEmulator(KEY, {
   faults: { latencyMs: 30, failRate: 0.06, burst429Every: 25, burst429Length: 2, burst429RetryAfterS: 1 },
 });
 
-type Child = ChildProcess & { result: Promise<CliResult> };
-const children: Child[] = [];
+const children: Array<Parameters<typeof stopCli>[0]> = [];
 afterEach(async () => {
-  for (const c of children.splice(0)) {
-    if (c.exitCode === null) c.kill('SIGTERM');
-    await c.result;
-  }
+  for (const c of children.splice(0)) await stopCli(c);
 });
 
 /** Starts a long-lived command and resolves with what `pick` finds in its output (its URL). */
 async function serve(args: string[], env: NodeJS.ProcessEnv, pick: RegExp): Promise<string> {
-  const child = startCli(args, env);
+  const { child, found } = await serveCli(args, env, pick);
   children.push(child);
-  let seen = '';
-  return new Promise<string>((resolve, reject) => {
-    const look = (d: Buffer) => {
-      seen += d.toString();
-      const m = pick.exec(seen);
-      if (m?.[1]) resolve(m[1]);
-    };
-    child.stdout?.on('data', look);
-    child.stderr?.on('data', look);
-    child.once('exit', (code) => reject(new Error(`${args[0]} exited ${code}: ${seen.slice(-500)}`)));
-  });
+  return found;
 }
 
 describe('metrics', () => {
