@@ -43,6 +43,50 @@ describe('braze-import dashboard', () => {
     expect(half.stderr).not.toContain(PASSWORD);
   });
 
+  it('refuses a password shorter than 12 characters, without quoting it', async () => {
+    const res = await runCli(
+      ['dashboard', '--host', '0.0.0.0', '--port', '0'],
+      cliEnv({ REDIS_URL: testRedisUrl(), DASHBOARD_USER: 'ops', DASHBOARD_PASSWORD: 'short-pw' }),
+      { timeoutMs: 30_000 },
+    );
+    expect(res.code).toBe(2);
+    expect(lines(res.stderr)).toEqual([
+      expect.stringMatching(/^braze-import: DASHBOARD_PASSWORD: must be at least 12 characters/),
+    ]);
+    expect(res.stderr).not.toContain('short-pw');
+  });
+
+  it('warns that it speaks plain HTTP even when the log level hides warnings', async () => {
+    const child = startCli(
+      ['dashboard', '--host', '0.0.0.0', '--port', '0'],
+      cliEnv({
+        REDIS_URL: testRedisUrl(),
+        BRAZE_IMPORT_PREFIX: uniquePrefix('dash-e2e'),
+        DASHBOARD_USER: 'ops',
+        DASHBOARD_PASSWORD: PASSWORD,
+        LOG_LEVEL: 'error',
+      }),
+    );
+    const killer = setTimeout(() => child.kill('SIGKILL'), 30_000);
+    try {
+      await new Promise<void>((resolve, reject) => {
+        child.stdout?.on('data', (d: Buffer) => {
+          if (d.toString().includes('Dashboard on')) resolve();
+        });
+        child.once('exit', (code) => reject(new Error(`exited ${code}`)));
+      });
+      child.kill('SIGTERM');
+      const result = await child.result;
+      expect(result.code).toBe(0);
+      expect(lines(result.stderr)).toEqual([
+        'braze-import: warning: the dashboard speaks plain HTTP: its login and pages cross the network unencrypted; put a TLS proxy in front',
+      ]);
+    } finally {
+      clearTimeout(killer);
+      if (child.exitCode === null) child.kill('SIGKILL');
+    }
+  });
+
   it('with credentials listens on 0.0.0.0, answers /healthz, guards the API and exits 0 on SIGTERM', async () => {
     const child = startCli(
       ['dashboard', '--host', '0.0.0.0', '--port', '0'],
