@@ -1,5 +1,5 @@
 import { describe, expect, it } from 'vitest';
-import { cliEnv, runCli, startCli } from '../helpers/cli.js';
+import { cliEnv, runCli, serveCli, startCli, stopCli } from '../helpers/cli.js';
 import { testRedisUrl, uniquePrefix } from '../helpers/redis.js';
 
 const PASSWORD = 'e2e-dashboard-s3cret';
@@ -57,34 +57,23 @@ describe('braze-import dashboard', () => {
   });
 
   it('warns that it speaks plain HTTP even when the log level hides warnings', async () => {
-    const child = startCli(
+    const env = cliEnv({
+      REDIS_URL: testRedisUrl(),
+      BRAZE_IMPORT_PREFIX: uniquePrefix('dash-e2e'),
+      DASHBOARD_USER: 'ops',
+      DASHBOARD_PASSWORD: PASSWORD,
+      LOG_LEVEL: 'error',
+    });
+    const { child } = await serveCli(
       ['dashboard', '--host', '0.0.0.0', '--port', '0'],
-      cliEnv({
-        REDIS_URL: testRedisUrl(),
-        BRAZE_IMPORT_PREFIX: uniquePrefix('dash-e2e'),
-        DASHBOARD_USER: 'ops',
-        DASHBOARD_PASSWORD: PASSWORD,
-        LOG_LEVEL: 'error',
-      }),
+      env,
+      /(Dashboard on)/,
     );
-    const killer = setTimeout(() => child.kill('SIGKILL'), 30_000);
-    try {
-      await new Promise<void>((resolve, reject) => {
-        child.stdout?.on('data', (d: Buffer) => {
-          if (d.toString().includes('Dashboard on')) resolve();
-        });
-        child.once('exit', (code) => reject(new Error(`exited ${code}`)));
-      });
-      child.kill('SIGTERM');
-      const result = await child.result;
-      expect(result.code).toBe(0);
-      expect(lines(result.stderr)).toEqual([
-        'braze-import: warning: the dashboard speaks plain HTTP: its login and pages cross the network unencrypted; put a TLS proxy in front',
-      ]);
-    } finally {
-      clearTimeout(killer);
-      if (child.exitCode === null) child.kill('SIGKILL');
-    }
+    const result = await stopCli(child);
+    expect(result.code).toBe(0);
+    expect(lines(result.stderr)).toEqual([
+      'braze-import: warning: the dashboard speaks plain HTTP: its login and pages cross the network unencrypted; put a TLS proxy in front',
+    ]);
   });
 
   it('with credentials listens on 0.0.0.0, answers /healthz, guards the API and exits 0 on SIGTERM', async () => {
