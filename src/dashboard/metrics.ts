@@ -86,47 +86,53 @@ export function createDashboardMetrics(
     seen.set(run.runId, now);
   };
 
+  let updating: Promise<void> | undefined;
   return {
     registry,
-    async update() {
-      const ids = await c.runs.list(listed);
-      const records = (await Promise.all(ids.map((id) => c.runs.get(id)))).filter((r) => r !== undefined);
-      const kinds = await readKindFields(
-        c.redis,
-        c.prefix,
-        records.map((r) => r.runId),
-      );
-      runsGauge.reset();
-      queued.reset();
-      inFlight.reset();
-      share.reset();
-      const at = Date.now();
-      await Promise.all(
-        records.map(async (run, i) => {
-          const kind = kindOf({ kind: kinds[i], replayOf: run.replayOf });
-          count(run, kind);
-          const status = summarize(run, at).status;
-          runsGauge.inc({ kind, status });
-          const prev = lastRequests.get(run.runId);
-          lastRequests.set(run.runId, { at, sent: run.requestsSent });
-          if (prev && at > prev.at)
-            share.inc(
-              { kind },
-              ((run.requestsSent - prev.sent) * limit.windowMs) / (at - prev.at) / limit.max,
-            );
-          if (isCompleted(run.status) || run.status === 'cancelled') return;
-          const [counts, flying] = await Promise.all([
-            withRunQueue(c, run.runId, (q) => q.getJobCounts(...QUEUE_STATES)),
-            c.redis.scard(runKeys(c.prefix, run.runId).inflight),
-          ]);
-          for (const state of QUEUE_STATES) queued.inc({ kind, state }, counts[state] ?? 0);
-          inFlight.inc({ kind }, flying);
-        }),
-      );
-      // Runs that left the list (past retention) keep their counted values; forget their state.
-      const listedIds = new Set(ids);
-      for (const id of seen.keys()) if (!listedIds.has(id)) seen.delete(id);
-      for (const id of lastRequests.keys()) if (!listedIds.has(id)) lastRequests.delete(id);
+    // Scrapes that overlap share one update: two at once would add the gauges up twice.
+    update() {
+      updating ??= update().finally(() => {
+        updating = undefined;
+      });
+      return updating;
     },
   };
+
+  async function update() {
+    const ids = await c.runs.list(listed);
+    const records = (await Promise.all(ids.map((id) => c.runs.get(id)))).filter((r) => r !== undefined);
+    const kinds = await readKindFields(
+      c.redis,
+      c.prefix,
+      records.map((r) => r.runId),
+    );
+    runsGauge.reset();
+    queued.reset();
+    inFlight.reset();
+    share.reset();
+    const at = Date.now();
+    await Promise.all(
+      records.map(async (run, i) => {
+        const kind = kindOf({ kind: kinds[i], replayOf: run.replayOf });
+        count(run, kind);
+        const status = summarize(run, at).status;
+        runsGauge.inc({ kind, status });
+        const prev = lastRequests.get(run.runId);
+        lastRequests.set(run.runId, { at, sent: run.requestsSent });
+        if (prev && at > prev.at)
+          share.inc({ kind }, ((run.requestsSent - prev.sent) * limit.windowMs) / (at - prev.at) / limit.max);
+        if (isCompleted(run.status) || run.status === 'cancelled') return;
+        const [counts, flying] = await Promise.all([
+          withRunQueue(c, run.runId, (q) => q.getJobCounts(...QUEUE_STATES)),
+          c.redis.scard(runKeys(c.prefix, run.runId).inflight),
+        ]);
+        for (const state of QUEUE_STATES) queued.inc({ kind, state }, counts[state] ?? 0);
+        inFlight.inc({ kind }, flying);
+      }),
+    );
+    // Runs that left the list (past retention) keep their counted values; forget their state.
+    const listedIds = new Set(ids);
+    for (const id of seen.keys()) if (!listedIds.has(id)) seen.delete(id);
+    for (const id of lastRequests.keys()) if (!listedIds.has(id)) lastRequests.delete(id);
+  }
 }

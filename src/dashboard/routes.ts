@@ -52,7 +52,7 @@ export function dashboardRoutes(o: RoutesOptions): Router {
 
   router.get('/', async (_req, res) => {
     const limit = 20;
-    const [runs, schedules] = await Promise.all([data.recent(limit), listSchedules()]);
+    const [runs, schedules] = await Promise.all([data.recent(limit), listSchedules(control)]);
     res.type('html').send(
       runsPage(
         runs.map((r) => r.view),

@@ -1,3 +1,5 @@
+import type { RunControl } from '../control/run-actions.js';
+
 /**
  * The schedules the dashboard lists at `/` (nightly syncs, backfills).
  *
@@ -20,6 +22,7 @@ export interface Schedule {
   lastAt?: number;
 }
 
-export async function listSchedules(): Promise<Schedule[]> {
+/** `ctx`: the dashboard's Redis connection, key prefix and run store, to read schedules and their runs. */
+export async function listSchedules(_ctx: RunControl): Promise<Schedule[]> {
   return [];
 }

@@ -111,7 +111,18 @@ export function createSendMetrics(o: SendMetricsOptions): SendMetrics {
     kindOf(runId) {
       let kind = kinds.get(runId);
       if (!kind) {
-        kind = o.kindOf(runId).catch(() => 'run');
+        // A Redis that does not answer must not hold requests up: count them as plain runs then.
+        let timer: NodeJS.Timeout | undefined;
+        const late = new Promise<string>((_, reject) => {
+          timer = setTimeout(() => reject(new Error('no answer')), 2000);
+          timer.unref();
+        });
+        kind = Promise.race([o.kindOf(runId), late])
+          .catch(() => {
+            kinds.delete(runId);
+            return 'run';
+          })
+          .finally(() => clearTimeout(timer));
         kinds.set(runId, kind);
         if (kinds.size > 1000) kinds.delete(kinds.keys().next().value as string);
       }
