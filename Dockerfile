@@ -17,5 +17,8 @@ ENV NODE_ENV=production
 WORKDIR /app
 COPY --from=build /app /app
 USER node
+# dashboard (3000) and worker --metrics-port (9464, as docker-compose.yml sets it); healthchecks are
+# per role, in docker-compose.yml (GET /healthz on the role's port).
+EXPOSE 3000 9464
 ENTRYPOINT ["node", "/app/bin/braze-import.js"]
 CMD ["--help"]

@@ -53,19 +53,27 @@ function reportRedisTrouble(redis: Redis, log: Logger): void {
   });
 }
 
-/** Registers `braze-import dashboard`: bull-board over the track queue plus the recent runs. */
+/** Registers `braze-import dashboard`: runs, dead letters, metrics and bull-board (src/dashboard/). */
 export function dashboardCommand(program: Command): void {
   program
     .command('dashboard')
     .description(
-      'web UI of the queue (bull-board) and the recent runs; read-only unless --allow-actions (needs REDIS_URL)',
+      'web UI: runs and their progress, dead letters, /metrics, the queues (bull-board at /queues); read-only unless --allow-actions (needs REDIS_URL)',
     )
     .option(
       '--host <host>',
       `interface to listen on (default ${DEFAULT_DASHBOARD_HOST}); any other than loopback needs DASHBOARD_USER and DASHBOARD_PASSWORD`,
     )
     .option('--port <port>', `port to listen on, 0 for any free port (default ${DEFAULT_DASHBOARD_PORT})`)
-    .option('--allow-actions', 'let the UI retry, remove, promote and clean jobs and pause the queue')
+    .option(
+      '--allow-actions',
+      'let the UI pause, resume and cancel runs, and retry, promote and remove failed chunks',
+    )
+    .option(
+      '--public-host <name>',
+      'a name the dashboard is reached by through a proxy (its Host header); repeatable',
+      (value: string, previous: string[] = []) => [...previous, value],
+    )
     .action(async (raw: Record<string, unknown>) => {
       const flags = parseFlags(dashboardFlagsSchema, raw);
       // The only reading of the dashboard's variables; src/ receives the parsed credentials.
@@ -110,11 +118,16 @@ export function dashboardCommand(program: Command): void {
         res.defer('queues', () => queues.close());
         reportRedisTrouble(redis, log);
         const { createDashboardApp } = await import('../src/dashboard/app.js');
+        const { createDashboardMetrics } = await import('../src/dashboard/metrics.js');
+        const control = { redis, prefix: config.prefix, runs };
         const app = createDashboardApp({
           queues,
-          runs,
+          control,
           auth,
           allowActions: flags.allowActions,
+          host: flags.host,
+          publicHosts: flags.publicHost,
+          metrics: createDashboardMetrics(control, config.braze.trackRateLimit),
           log,
           ping: () => redis.ping(),
         });
@@ -131,7 +144,10 @@ export function dashboardCommand(program: Command): void {
           'dashboard listening',
         );
         if (!isLoopbackHost(flags.host)) {
-          log.warn('plain HTTP: the login crosses the network unencrypted; put a TLS proxy in front');
+          // Written whatever the log level: nobody should miss that the password travels in clear.
+          process.stderr.write(
+            'braze-import: warning: the dashboard speaks plain HTTP: its login and pages cross the network unencrypted; put a TLS proxy in front\n',
+          );
         }
         await stopped;
       } finally {

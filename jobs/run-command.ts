@@ -1,6 +1,7 @@
 import { createWriteStream } from 'node:fs';
 import type { Command } from 'commander';
 import { runFlagConflicts, runFlagsSchema } from '../schemas/cli.js';
+import { notifyTarget } from '../schemas/observe.js';
 import { type Config, requireBraze } from '../src/config.js';
 import { exportDeadLetters, readDeadLetters } from '../src/dead-letter/export.js';
 import { UsageError } from '../src/errors.js';
@@ -10,6 +11,7 @@ import { type OpenedInput, openInput } from '../src/import/input.js';
 import type { Logger } from '../src/infra/logger.js';
 import { provideRedis } from '../src/infra/redis.js';
 import { installShutdown } from '../src/infra/resources.js';
+import { endsRun, notifyRunEnd } from '../src/notify/notify.js';
 import type { RunStore } from '../src/runs/store.js';
 import { exitCodeFor, formatSummary, type Summary } from '../src/runs/summary.js';
 import { exitAfter, out, parseFlags, setup, tuneHeapForStreaming } from './common.js';
@@ -50,9 +52,14 @@ export function runCommand(program: Command): void {
     .option('--api-key-file <file>', 'read the Braze API key from FILE instead of BRAZE_API_KEY')
     .option('--allow-endpoint <url>', 'accept BRAZE_REST_ENDPOINT although it is not a Braze REST host')
     .option('--redact-ids', 'hash user identifiers in logs (same as BRAZE_IMPORT_REDACT_IDS=true)')
+    .option(
+      '--notify <url>',
+      'POST the summary (JSON, Slack-compatible) when the run ends (or BRAZE_IMPORT_NOTIFY_URL)',
+    )
     .action(async (file: string, raw: Record<string, unknown>) => {
       const flags = parseFlags(runFlagsSchema, raw);
-      const conflicts = runFlagConflicts(flags);
+      const notify = notifyTarget(raw['notify'], process.env);
+      const conflicts = [...runFlagConflicts(flags), ...(notify.ok ? [] : [notify.problem])];
       if (conflicts.length > 0) throw new UsageError(conflicts);
       // The sending thread loads its modules while this one reads config, hashes the input and begins.
       if (!flags.dryRun && !flags.enqueueOnly) prewarmSenderThread();
@@ -66,7 +73,9 @@ export function runCommand(program: Command): void {
         process.exitCode = report.rows.rejected > 0 ? 3 : 0;
         return;
       }
-      await executeRun(input, flags, config, log, (o) => runImport(input, o));
+      await executeRun(input, { ...flags, notify: notify.ok ? notify.url : undefined }, config, log, (o) =>
+        runImport(input, o),
+      );
     });
 }
 
@@ -79,6 +88,8 @@ export interface ExecuteFlags {
   enqueueOnly?: boolean;
   concurrency?: number | undefined;
   json: boolean;
+  /** POST the summary here when the run ends (see src/notify). */
+  notify?: string | undefined;
 }
 
 /**
@@ -149,6 +160,8 @@ export async function executeRun(
     });
     progress.stop();
     report(summary, flags.json, exported);
+    if (flags.notify && endsRun(summary.status) && !summary.alreadyImported)
+      await notifyRunEnd(flags.notify, summary, log);
     // The summary said what was sent; the error line says why the rest was not (exit 2).
     if (summary.inputError) throw new UsageError(summary.inputError);
     process.exitCode = flags.enqueueOnly || summary.alreadyImported ? 0 : exitCodeFor(summary.status);

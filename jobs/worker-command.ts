@@ -1,6 +1,10 @@
 import type { Command } from 'commander';
 import { workerFlagsSchema } from '../schemas/cli.js';
-import { requireBraze } from '../src/config.js';
+import { metricsFlagsSchema } from '../schemas/observe.js';
+import { type Config, requireBraze } from '../src/config.js';
+import { readRunKind } from '../src/control/run-kind.js';
+import { describeError, UsageError } from '../src/errors.js';
+import { closeRedis, createRedis } from '../src/infra/redis.js';
 import { installShutdown } from '../src/infra/resources.js';
 import { describeDestination, destinationOf } from '../src/runs/destination.js';
 import type { Sender } from '../src/send/sender.js';
@@ -26,8 +30,11 @@ export function workerCommand(program: Command): void {
     .option('--api-key-file <file>', 'read the Braze API key from FILE instead of BRAZE_API_KEY')
     .option('--allow-endpoint <url>', 'accept BRAZE_REST_ENDPOINT although it is not a Braze REST host')
     .option('--redact-ids', 'hash user identifiers in logs (same as BRAZE_IMPORT_REDACT_IDS=true)')
+    .option('--metrics-port <port>', 'serve /metrics (Prometheus) and /healthz on this port')
+    .option('--metrics-host <host>', 'interface for --metrics-port (default 127.0.0.1)')
     .action(async (raw: Record<string, unknown>) => {
       const flags = parseFlags(workerFlagsSchema, raw);
+      const observe = parseFlags(metricsFlagsSchema, raw);
       tuneHeapForStreaming();
       const { config, log } = setup(flags);
       const braze = requireBraze(config);
@@ -53,7 +60,19 @@ export function workerCommand(program: Command): void {
         },
         deadlineMs: config.shutdownMs,
       });
+      let metrics: Awaited<ReturnType<typeof startMetrics>> | undefined;
       try {
+        metrics =
+          observe.metricsPort === undefined
+            ? undefined
+            : await startMetrics(
+                config,
+                redisUrl,
+                observe.metricsHost,
+                observe.metricsPort,
+                () => sender !== undefined && halt === undefined,
+              );
+        if (metrics) log.info({ url: metrics.server.url }, 'metrics served');
         const { startSender } = await import('../src/send/sender.js');
         sender = await startSender({
           config,
@@ -62,6 +81,7 @@ export function workerCommand(program: Command): void {
           braze,
           concurrency: flags.concurrency,
           scope: 'fleet',
+          metrics: metrics?.send,
           onHalt: (runId, message, status) => {
             if (halt !== undefined || (status !== 401 && status !== 403)) return;
             // A key Braze refuses fails every run of this destination: stop sending with it at all.
@@ -84,7 +104,39 @@ export function workerCommand(program: Command): void {
         log.info(sender.tally(), 'worker stopped');
         if (halt) process.exitCode = 1;
       } finally {
+        await metrics?.close();
         uninstall();
       }
     });
+}
+
+/**
+ * The worker's /metrics and /healthz (healthy while its sender runs). Run kinds are read from the
+ * run records over a connection of its own, once per run.
+ */
+async function startMetrics(
+  config: Config,
+  redisUrl: string,
+  host: string,
+  port: number,
+  healthy: () => boolean,
+) {
+  const { createSendMetrics } = await import('../src/infra/metrics.js');
+  const { serveMetrics } = await import('../src/infra/metrics-server.js');
+  const redis = createRedis(redisUrl, 'worker', 'braze-import:metrics');
+  const send = createSendMetrics({
+    limit: config.braze.trackRateLimit,
+    kindOf: (runId) => readRunKind(redis, config.prefix, runId),
+    processMetrics: true,
+  });
+  try {
+    const server = await serveMetrics(send.registry, host, port, healthy);
+    return { send, server, close: async () => Promise.all([server.close(), closeRedis(redis)]) };
+  } catch (err) {
+    await closeRedis(redis);
+    const code = (err as NodeJS.ErrnoException).code;
+    throw new UsageError(
+      `--metrics-port/--metrics-host: cannot listen on ${host}:${port} (${code ?? describeError(err)})`,
+    );
+  }
 }

@@ -23,8 +23,22 @@ export const dashboardFlagsSchema = z.object({
     .pipe(z.number().int().max(65_535, { message: '--port must be at most 65535' }))
     .default(DEFAULT_DASHBOARD_PORT),
   allowActions: z.boolean().default(false),
+  /** Names the dashboard is reached by through a proxy (its Host header), besides localhost and the bound address. */
+  publicHost: z
+    .array(
+      z
+        .string()
+        .trim()
+        .regex(/^(\[[0-9A-Fa-f:.]+\]|[A-Za-z0-9._-]+)(:\d+)?$/, {
+          message: '--public-host expects a host name',
+        }),
+    )
+    .default([]),
 });
 export type DashboardFlags = z.output<typeof dashboardFlagsSchema>;
+
+/** Shorter passwords are refused: the dashboard may face a network, and Basic auth has no second factor. */
+export const MIN_PASSWORD_LENGTH = 12;
 
 /** Basic-auth credentials for the dashboard: both or neither. */
 export const dashboardEnvSchema = z
@@ -33,7 +47,12 @@ export const dashboardEnvSchema = z
       .string()
       .refine((u) => !u.includes(':'), { message: 'must not contain ":" (HTTP Basic auth forbids it)' })
       .optional(),
-    DASHBOARD_PASSWORD: z.string().optional(),
+    DASHBOARD_PASSWORD: z
+      .string()
+      .min(MIN_PASSWORD_LENGTH, {
+        message: `must be at least ${MIN_PASSWORD_LENGTH} characters (a login guessed in a few tries is no login)`,
+      })
+      .optional(),
   })
   .superRefine((env, ctx) => {
     const user = env.DASHBOARD_USER !== undefined;

@@ -1,35 +1,36 @@
-import { createBullBoard } from '@bull-board/api';
-import { BullMQAdapter } from '@bull-board/api/bullMQAdapter';
-import { ExpressAdapter } from '@bull-board/express';
-import type { Queue } from 'bullmq';
-import express, { type ErrorRequestHandler, type Express, type RequestHandler } from 'express';
-import { type DashboardAuth, runsQuerySchema } from '../../schemas/dashboard.js';
-import type { TrackJobData } from '../../schemas/track.js';
+import express, { type ErrorRequestHandler, type Express } from 'express';
+import type { DashboardAuth } from '../../schemas/dashboard.js';
+import type { RunControl } from '../control/run-actions.js';
 import type { Logger } from '../infra/logger.js';
-import { RUN_ID_PATTERN } from '../runs/ids.js';
-import type { RunStore } from '../runs/store.js';
-import { summarize } from '../runs/summary.js';
 import { basicAuth } from './auth.js';
-import { summarizeJobData, summarizeProgress, summarizeReturnValue } from './job-summary.js';
+import { QUEUES_BASE, queueBoard } from './board.js';
+import type { DashboardMetrics } from './metrics.js';
+import { dashboardRoutes } from './routes.js';
 import type { RunQueues } from './run-queues.js';
+import { createRunsData } from './runs-data.js';
+import { allowedHosts, hostGuard, noStore, originGuard, securityHeaders } from './security.js';
 
 export interface DashboardAppOptions {
   /** The run queues to show in bull-board, looked up again as runs come and go. */
   queues: RunQueues;
-  runs: RunStore;
+  /** Redis, key prefix and run store: what pages read and actions go through. */
+  control: RunControl;
   /** When set, every route but /healthz requires these credentials (HTTP Basic). */
   auth?: DashboardAuth | undefined;
-  /** Retry, remove, promote, clean, pause... from the UI. Off: bull-board's read-only mode. */
+  /** Pause, resume and cancel runs; retry, promote and remove failed chunks in bull-board. */
   allowActions: boolean;
+  /** The address the server is bound to, and names it is reached by through a proxy: the Host allow-list. */
+  host: string;
+  publicHosts?: readonly string[];
+  metrics?: DashboardMetrics | undefined;
   log?: Logger | undefined;
   /** Health probe for /healthz: a PING on the Redis connection the queue and runs use. */
   ping: () => Promise<unknown>;
   /** How long /healthz waits for the probe before answering 503. */
   healthTimeoutMs?: number;
+  /** The clock of the login backoff (tests). */
+  now?: () => number;
 }
-
-/** Where the UI lives; the JSON API bull-board serves is under `${UI_BASE}api/`. */
-export const UI_BASE = '/';
 
 /** Rejects when `promise` takes longer than `ms`; the timer never keeps the process alive. */
 function withTimeout<T>(promise: Promise<T>, ms: number): Promise<T> {
@@ -41,44 +42,21 @@ function withTimeout<T>(promise: Promise<T>, ms: number): Promise<T> {
   return Promise.race([promise, timeout]).finally(() => clearTimeout(timer));
 }
 
-/** The queue as bull-board sees it: counts and job metadata, never the user records in a job. */
-export function createQueueBoardAdapter(queue: Queue<TrackJobData>, allowActions: boolean): BullMQAdapter {
-  const adapter = new BullMQAdapter(queue, {
-    readOnlyMode: !allowActions,
-    allowRetries: allowActions,
-    description: 'Chunks waiting for, or sent to, Braze /users/track (job data shown as a summary only)',
-  });
-  adapter.setFormatter('data', summarizeJobData);
-  adapter.setFormatter('returnValue', summarizeReturnValue);
-  adapter.setFormatter('progress', summarizeProgress);
-  return adapter;
-}
-
 /**
- * The UI edits or duplicates a job from the data it was shown; here that is a summary, and saving
- * it would replace a chunk's body with it. These two routes stay closed even with --allow-actions.
+ * The dashboard: runs at `/`, a run at `/runs/<id>`, their JSON under `/api/runs`, `/metrics`,
+ * bull-board at `/queues`, `/healthz`. Every response carries the security headers; requests for a
+ * host it does not serve and cross-site writes are refused before anything else; with `auth`, every
+ * route but `/healthz` needs the credentials.
  */
-const refuseDataEdits: RequestHandler = (_req, res) => {
-  res.status(403).json({
-    error: 'job data is hidden in this dashboard, so jobs cannot be edited or added from it',
-  });
-};
-
-const noStore: RequestHandler = (_req, res, next) => {
-  res.set('Cache-Control', 'no-store');
-  next();
-};
-
-/**
- * bull-board over the track queue at `/`, recent runs at `/api/runs`, and `/healthz`. With `auth`
- * every route but `/healthz` needs the credentials.
- */
-export function createDashboardApp(options: DashboardAppOptions): Express {
-  const { queues, runs, auth, allowActions, log, ping } = options;
-  const healthTimeoutMs = options.healthTimeoutMs ?? 2000;
+export function createDashboardApp(o: DashboardAppOptions): Express {
+  const { control, auth, allowActions, log, ping } = o;
+  const healthTimeoutMs = o.healthTimeoutMs ?? 2000;
 
   const app = express();
   app.disable('x-powered-by');
+  app.set('etag', false);
+  app.use(securityHeaders());
+  app.use(hostGuard(allowedHosts(o.host, o.publicHosts), log));
 
   app.get('/healthz', async (_req, res) => {
     res.set('Cache-Control', 'no-store');
@@ -91,74 +69,36 @@ export function createDashboardApp(options: DashboardAppOptions): Express {
     }
   });
 
-  if (auth) app.use(basicAuth(auth));
-  app.use('/api', noStore);
+  app.use(originGuard(log));
+  if (auth) app.use(basicAuth(auth, { log, now: o.now }));
 
-  app.get('/api/runs', async (req, res) => {
-    const query = runsQuerySchema.safeParse(req.query);
-    if (!query.success) {
-      res.status(400).json({ error: query.error.issues.map((i) => i.message).join('; ') });
-      return;
-    }
-    const ids = await runs.list(query.data.limit);
-    const records = await Promise.all(ids.map((id) => runs.get(id)));
-    const now = Date.now();
-    res.json({ runs: records.filter((r) => r !== undefined).map((r) => summarize(r, now)) });
-  });
+  const metrics = o.metrics;
+  if (metrics) {
+    app.get('/metrics', noStore, async (_req, res) => {
+      await metrics.update();
+      res.type(metrics.registry.contentType).send(await metrics.registry.metrics());
+    });
+  }
 
-  app.get('/api/runs/:id', async (req, res) => {
-    const id = req.params.id;
-    const run = RUN_ID_PATTERN.test(id) ? await runs.get(id) : undefined;
-    if (!run) {
-      res.status(404).json({ error: `no run ${id} (runs are kept for the retention period)` });
-      return;
-    }
-    res.json(summarize(run));
-  });
-
-  app.post('/api/queues/:queueName/add', refuseDataEdits);
-  app.patch('/api/queues/:queueName/:jobId/update-data', refuseDataEdits);
-
-  const serverAdapter = new ExpressAdapter();
-  serverAdapter.setBasePath(UI_BASE);
-  const board = createBullBoard({
-    queues: [],
-    serverAdapter,
-    options: { uiConfig: { boardTitle: 'braze-import', hideDocsLink: true } },
-  });
-  // Runs come and go, each with its queue: bull-board is told the current ones before it answers.
-  const adapters = new Map<Queue<TrackJobData>, BullMQAdapter>();
-  let synced = 0;
-  app.use(UI_BASE, async (_req, _res, next) => {
-    try {
-      if (Date.now() - synced > 1000) {
-        const list = await queues.current();
-        for (const q of adapters.keys()) if (!list.includes(q)) adapters.delete(q);
-        for (const q of list) if (!adapters.has(q)) adapters.set(q, createQueueBoardAdapter(q, allowActions));
-        board.replaceQueues([...adapters.values()]);
-        synced = Date.now();
-      }
-      next();
-    } catch (err) {
-      next(err);
-    }
-  });
-  app.use(UI_BASE, serverAdapter.getRouter() as Express);
+  app.use(QUEUES_BASE, queueBoard({ queues: o.queues, control, allowActions, log }));
+  app.use((req, res, next) => (req.path.startsWith('/static/') ? next() : noStore(req, res, next)));
+  app.use(dashboardRoutes({ control, data: createRunsData(control), allowActions, log }));
 
   app.use('/api', (_req, res) => {
     res.status(404).json({ error: 'not found' });
   });
+  app.use((_req, res) => {
+    res.status(404).type('text').send('not found\n');
+  });
 
-  const onError: ErrorRequestHandler = (err: unknown, req, res, next) => {
-    if (res.headersSent) {
-      next(err);
-      return;
-    }
+  const onError: ErrorRequestHandler = (err: unknown, req, res, _next) => {
     log?.error(
-      { err: (err as Error).message, method: req.method, path: req.path },
+      { err: (err as Error).message, method: req.method, path: req.path.slice(0, 200) },
       'dashboard request failed',
     );
-    res.status(500).json({ error: 'internal error' });
+    // Never a stack or a path: the default handler would print one.
+    if (res.headersSent) res.destroy();
+    else res.status(500).json({ error: 'internal error' });
   };
   app.use(onError);
   return app;

@@ -2,6 +2,7 @@ import { createHash, timingSafeEqual } from 'node:crypto';
 import { isIPv4, isIPv6 } from 'node:net';
 import type { RequestHandler } from 'express';
 import type { DashboardAuth } from '../../schemas/dashboard.js';
+import type { Logger } from '../infra/logger.js';
 
 export const AUTH_REALM = 'braze-import dashboard';
 
@@ -44,19 +45,65 @@ export function credentialsMatch(given: DashboardAuth, expected: DashboardAuth):
   return userOk && passwordOk;
 }
 
-/** HTTP Basic auth: 401 with a challenge unless the request carries the configured credentials. */
-export function basicAuth(expected: DashboardAuth): RequestHandler {
+/** Failed logins a client may make before it has to wait; then each failure doubles the wait. */
+export const FREE_FAILURES = 5;
+const FIRST_WAIT_MS = 1000;
+const MAX_WAIT_MS = 5 * 60_000;
+/** Clients remembered at once; the oldest are forgotten first (a flood must not fill memory). */
+const MAX_CLIENTS = 10_000;
+
+interface Failures {
+  count: number;
+  /** No attempt is checked before this (ms since the epoch). */
+  until: number;
+}
+
+export interface BasicAuthOptions {
+  log?: Logger | undefined;
+  now?: () => number;
+}
+
+/**
+ * HTTP Basic auth: 401 with a challenge unless the request carries the configured credentials.
+ * Wrong credentials are logged (client address, never what was tried) and, after FREE_FAILURES,
+ * the client must wait before its next attempt is even checked (429 with Retry-After), the wait
+ * doubling with each failure up to 5 minutes. A success clears the client's record. A request
+ * without credentials (a browser's first one) is not a failure.
+ */
+export function basicAuth(expected: DashboardAuth, o: BasicAuthOptions = {}): RequestHandler {
   const want = { user: expected.user, password: expected.password };
+  const now = o.now ?? Date.now;
+  const failures = new Map<string, Failures>();
   return (req, res, next) => {
+    const client = req.socket.remoteAddress ?? 'unknown';
+    const record = failures.get(client);
+    const at = now();
+    res.set('Cache-Control', 'no-store');
+    if (record && record.until > at) {
+      res
+        .status(429)
+        .set('Retry-After', String(Math.ceil((record.until - at) / 1000)))
+        .json({ error: 'too many failed logins: wait before trying again' });
+      return;
+    }
     const given = parseBasicAuth(req.headers.authorization);
     if (given && credentialsMatch(given, want)) {
+      failures.delete(client);
       next();
       return;
+    }
+    if (given) {
+      const count = (record?.count ?? 0) + 1;
+      const waitMs =
+        count <= FREE_FAILURES ? 0 : Math.min(MAX_WAIT_MS, FIRST_WAIT_MS * 2 ** (count - FREE_FAILURES - 1));
+      failures.delete(client);
+      failures.set(client, { count, until: at + waitMs });
+      if (failures.size > MAX_CLIENTS) failures.delete(failures.keys().next().value as string);
+      o.log?.warn({ client, failures: count, waitMs }, 'dashboard: failed login');
     }
     res
       .status(401)
       .set('WWW-Authenticate', `Basic realm="${AUTH_REALM}", charset="UTF-8"`)
-      .set('Cache-Control', 'no-store')
       .json({ error: 'authentication required' });
   };
 }

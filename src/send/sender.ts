@@ -7,6 +7,7 @@ import type { RateLimit } from '../../schemas/config.js';
 import type { TrackJobData } from '../../schemas/track.js';
 import type { Config } from '../config.js';
 import type { Logger } from '../infra/logger.js';
+import { meterClient, meterProcessor, type SendMetrics } from '../infra/metrics.js';
 import { createTrackQueue, openRedis } from '../infra/queues.js';
 import { closeRedis, createRedis } from '../infra/redis.js';
 import { createResources } from '../infra/resources.js';
@@ -23,9 +24,9 @@ import { isAbandoned } from '../runs/summary.js';
 import { syncCommitter } from '../sync/commit.js';
 import { type ConcurrencyRule, initialConcurrency, onAnswer, onPushback } from './concurrency.js';
 import { createRateGate, PLAIN, type RateGate, type TakeClass } from './gate.js';
-import { createTrackClient } from './http.js';
+import { createTrackClient, type TrackClient } from './http.js';
 import { bullLimiterFor } from './limiter.js';
-import { type ChunkProcessor, createChunkProcessor } from './processor.js';
+import { createChunkProcessor } from './processor.js';
 import { createTaker, type Taker } from './take.js';
 import { createTrackWorker } from './worker.js';
 
@@ -47,6 +48,8 @@ export interface SenderOptions {
   onFailure?: (message: string) => void;
   /** How often a fleet sender looks for runs to send (ms). */
   discoverMs?: number;
+  /** Request-level metrics (`worker --metrics-port`); none when undefined. */
+  metrics?: SendMetrics;
 }
 
 /** What this process's sender did since it started (for its own log line; runs hold the totals). */
@@ -74,7 +77,7 @@ type Api = 'track' | 'bulk';
 interface ApiWiring {
   gate: RateGate;
   take: Taker;
-  process: ChunkProcessor;
+  client: TrackClient;
   /** The endpoint's burst limit (BullMQ's loose limiter, so a 429 pause reaches every worker). */
   limit: RateLimit;
 }
@@ -167,7 +170,7 @@ export async function startSender(o: SenderOptions): Promise<Sender> {
       const w = {
         gate,
         take,
-        process: createChunkProcessor({ client }),
+        client,
         limit: bulk ? config.braze.bulkRateLimits[0]! : config.braze.trackRateLimit,
       };
       apis.set(api, w);
@@ -198,7 +201,12 @@ export async function startSender(o: SenderOptions): Promise<Sender> {
         cls: classOf(run),
         gate: api.gate,
         take: api.take,
-        process: api.process,
+        // One per run, so that metrics know the kind of run each request belongs to (infra/metrics.ts).
+        process: meterProcessor(
+          o.metrics,
+          runId,
+          createChunkProcessor({ client: meterClient(o.metrics, runId, api.client) }),
+        ),
         connection: blocking,
         queue,
         prefix: config.prefix,

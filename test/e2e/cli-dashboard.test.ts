@@ -1,5 +1,5 @@
 import { describe, expect, it } from 'vitest';
-import { cliEnv, runCli, startCli } from '../helpers/cli.js';
+import { cliEnv, runCli, serveCli, startCli, stopCli } from '../helpers/cli.js';
 import { testRedisUrl, uniquePrefix } from '../helpers/redis.js';
 
 const PASSWORD = 'e2e-dashboard-s3cret';
@@ -41,6 +41,39 @@ describe('braze-import dashboard', () => {
     expect(half.code).toBe(2);
     expect(lines(half.stderr)).toEqual([expect.stringMatching(/^braze-import: DASHBOARD_USER: not set/)]);
     expect(half.stderr).not.toContain(PASSWORD);
+  });
+
+  it('refuses a password shorter than 12 characters, without quoting it', async () => {
+    const res = await runCli(
+      ['dashboard', '--host', '0.0.0.0', '--port', '0'],
+      cliEnv({ REDIS_URL: testRedisUrl(), DASHBOARD_USER: 'ops', DASHBOARD_PASSWORD: 'short-pw' }),
+      { timeoutMs: 30_000 },
+    );
+    expect(res.code).toBe(2);
+    expect(lines(res.stderr)).toEqual([
+      expect.stringMatching(/^braze-import: DASHBOARD_PASSWORD: must be at least 12 characters/),
+    ]);
+    expect(res.stderr).not.toContain('short-pw');
+  });
+
+  it('warns that it speaks plain HTTP even when the log level hides warnings', async () => {
+    const env = cliEnv({
+      REDIS_URL: testRedisUrl(),
+      BRAZE_IMPORT_PREFIX: uniquePrefix('dash-e2e'),
+      DASHBOARD_USER: 'ops',
+      DASHBOARD_PASSWORD: PASSWORD,
+      LOG_LEVEL: 'error',
+    });
+    const { child } = await serveCli(
+      ['dashboard', '--host', '0.0.0.0', '--port', '0'],
+      env,
+      /(Dashboard on)/,
+    );
+    const result = await stopCli(child);
+    expect(result.code).toBe(0);
+    expect(lines(result.stderr)).toEqual([
+      'braze-import: warning: the dashboard speaks plain HTTP: its login and pages cross the network unencrypted; put a TLS proxy in front',
+    ]);
   });
 
   it('with credentials listens on 0.0.0.0, answers /healthz, guards the API and exits 0 on SIGTERM', async () => {

@@ -45,3 +45,33 @@ export async function runCli(
     clearTimeout(timer);
   }
 }
+
+/**
+ * Starts a long-lived command (dashboard, worker) and resolves with the first match of `pick` in its
+ * output (its URL); rejects if it exits first. The child is returned for the caller to stop.
+ */
+export async function serveCli(
+  args: string[],
+  env: NodeJS.ProcessEnv,
+  pick: RegExp,
+): Promise<{ child: ChildProcess & { result: Promise<CliResult> }; found: string }> {
+  const child = startCli(args, env);
+  let seen = '';
+  const found = await new Promise<string>((resolve, reject) => {
+    const look = (d: Buffer) => {
+      seen += d.toString();
+      const m = pick.exec(seen);
+      if (m?.[1]) resolve(m[1]);
+    };
+    child.stdout?.on('data', look);
+    child.stderr?.on('data', look);
+    child.once('exit', (code) => reject(new Error(`${args[0]} exited ${code}: ${seen.slice(-500)}`)));
+  });
+  return { child, found };
+}
+
+/** Stops a served command with SIGTERM and waits for it. */
+export async function stopCli(child: ChildProcess & { result: Promise<CliResult> }): Promise<CliResult> {
+  if (child.exitCode === null && child.signalCode === null) child.kill('SIGTERM');
+  return child.result;
+}

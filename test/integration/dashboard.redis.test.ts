@@ -3,12 +3,12 @@ import type { Redis } from 'ioredis';
 import { afterAll, beforeAll, describe, expect, it } from 'vitest';
 import { type DashboardAuth, parseDashboardEnv } from '../../schemas/dashboard.js';
 import type { TrackJobData } from '../../schemas/track.js';
-import { createDashboardApp } from '../../src/dashboard/app.js';
 import { isLoopbackHost } from '../../src/dashboard/auth.js';
 import { summarizeJobData } from '../../src/dashboard/job-summary.js';
-import { listenDashboard, type RunningDashboard } from '../../src/dashboard/server.js';
+import type { RunningDashboard } from '../../src/dashboard/server.js';
 import { createTrackQueue, trackJobId, trackQueueName } from '../../src/infra/queues.js';
 import { createRunStore, type RunStore } from '../../src/runs/store.js';
+import { basic, request, useDashboards } from '../helpers/dashboard.js';
 import { runStart } from '../helpers/factories.js';
 import { deletePrefix, testRedis, uniquePrefix } from '../helpers/redis.js';
 
@@ -41,16 +41,7 @@ function chunk(n: number, part = ''): TrackJobData {
   };
 }
 
-const basic = (a: DashboardAuth) => `Basic ${Buffer.from(`${a.user}:${a.password}`).toString('base64')}`;
-
-async function get(
-  server: RunningDashboard,
-  path: string,
-  init: RequestInit = {},
-): Promise<{ status: number; text: string; headers: Headers }> {
-  const res = await fetch(`${server.url}${path}`, init);
-  return { status: res.status, text: await res.text(), headers: res.headers };
-}
+const get = (server: RunningDashboard, path: string, init: RequestInit = {}) => request(server, path, init);
 
 interface QueuesBody {
   queues: Array<{
@@ -65,22 +56,12 @@ let redis: Redis;
 let prefix: string;
 let queue: Queue<TrackJobData>;
 let runs: RunStore;
-const servers: RunningDashboard[] = [];
+const dashboards = useDashboards();
 
-async function start(
+function start(
   options: { auth?: DashboardAuth; allowActions?: boolean; ping?: () => Promise<unknown> } = {},
 ) {
-  const app = createDashboardApp({
-    queues: { current: async () => [queue], close: async () => {} },
-    runs,
-    auth: options.auth,
-    allowActions: options.allowActions ?? false,
-    ping: options.ping ?? (() => redis.ping()),
-    healthTimeoutMs: 500,
-  });
-  const server = await listenDashboard(app, '127.0.0.1', 0);
-  servers.push(server);
-  return server;
+  return dashboards({ redis, prefix, runs, queues: [queue], ...options });
 }
 
 beforeAll(async () => {
@@ -94,7 +75,6 @@ beforeAll(async () => {
 });
 
 afterAll(async () => {
-  for (const s of servers) await s.close();
   await queue.close();
   await deletePrefix(redis, prefix);
   await redis.quit();
@@ -103,7 +83,7 @@ afterAll(async () => {
 describe('dashboard: bull-board over the track queue', () => {
   it('lists the queue with its counts, read-only, and job data only as a summary', async () => {
     const server = await start();
-    const res = await get(server, `/api/queues?activeQueue=${TRACK_QUEUE}&status=waiting`);
+    const res = await get(server, `/queues/api/queues?activeQueue=${TRACK_QUEUE}&status=waiting`);
     expect(res.status).toBe(200);
     const body = JSON.parse(res.text) as QueuesBody;
     const q = body.queues.find((x) => x.name === TRACK_QUEUE);
@@ -128,7 +108,7 @@ describe('dashboard: bull-board over the track queue', () => {
 
   it('serves one job without its user records', async () => {
     const server = await start();
-    const res = await get(server, `/api/queues/${TRACK_QUEUE}/${trackJobId(chunk(0))}`);
+    const res = await get(server, `/queues/api/queues/${TRACK_QUEUE}/${trackJobId(chunk(0))}`);
     expect(res.status).toBe(200);
     const body = JSON.parse(res.text) as { job: { id: string; data: unknown }; status: string };
     expect(body.status).toBe('waiting');
@@ -137,9 +117,9 @@ describe('dashboard: bull-board over the track queue', () => {
     expect(res.text).not.toContain(SURNAME);
   });
 
-  it('serves the UI at /', async () => {
+  it('serves the UI at /queues', async () => {
     const server = await start();
-    const res = await get(server, '/');
+    const res = await get(server, '/queues');
     expect(res.status).toBe(200);
     expect(res.headers.get('content-type')).toMatch(/text\/html/);
     expect(res.text).toContain('braze-import');
@@ -148,31 +128,40 @@ describe('dashboard: bull-board over the track queue', () => {
   it('refuses actions in read-only mode', async () => {
     const server = await start();
     const id = trackJobId(chunk(0));
-    const res = await get(server, `/api/queues/${TRACK_QUEUE}/${id}/clean`, { method: 'PUT' });
-    expect(res.status).toBe(405);
+    const res = await get(server, `/queues/api/queues/${TRACK_QUEUE}/${id}/clean`, { method: 'PUT' });
+    expect(res.status).toBe(403);
     expect(await queue.getJob(id)).toBeDefined();
   });
 
-  it('with --allow-actions removes jobs, but never edits or adds job data', async () => {
+  it('with --allow-actions removes failed jobs, but never waiting ones, and never edits or adds job data', async () => {
     const extra = chunk(7, '.r');
     await queue.add('track', extra, { jobId: trackJobId(extra) });
     const server = await start({ allowActions: true });
-    const edit = await get(server, `/api/queues/${TRACK_QUEUE}/${trackJobId(extra)}/update-data`, {
+    const base = `/queues/api/queues/${TRACK_QUEUE}`;
+    const json = { 'content-type': 'application/json' };
+    const edit = await get(server, `${base}/${trackJobId(extra)}/update-data`, {
       method: 'PATCH',
-      headers: { 'content-type': 'application/json' },
+      headers: json,
       body: JSON.stringify({ data: { runId: RUN_ID } }),
     });
     expect(edit.status).toBe(403);
-    const add = await get(server, `/api/queues/${TRACK_QUEUE}/add`, {
+    const add = await get(server, `${base}/add`, {
       method: 'POST',
-      headers: { 'content-type': 'application/json' },
+      headers: json,
       body: JSON.stringify({ name: 'track', data: {} }),
     });
     expect(add.status).toBe(403);
     expect((await queue.getJob(trackJobId(extra)))?.data).toEqual(extra);
-    const clean = await get(server, `/api/queues/${TRACK_QUEUE}/${trackJobId(extra)}/clean`, {
-      method: 'PUT',
-    });
+    // A waiting chunk belongs to a run that counts on it: removing it would leave the run "sending" forever.
+    const waiting = await get(server, `${base}/${trackJobId(extra)}/clean`, { method: 'PUT' });
+    expect(waiting.status).toBe(403);
+    expect(await queue.getJob(trackJobId(extra))).toBeDefined();
+    // A failed one can go.
+    // BullMQ fails a job only from a worker holding its lock; moved by hand, as a worker would leave it.
+    await redis.lrem(`${prefix}:${TRACK_QUEUE}:wait`, 0, trackJobId(extra));
+    await redis.zadd(`${prefix}:${TRACK_QUEUE}:failed`, Date.now(), trackJobId(extra));
+    expect(await queue.getJobState(trackJobId(extra))).toBe('failed');
+    const clean = await get(server, `${base}/${trackJobId(extra)}/clean`, { method: 'PUT' });
     expect(clean.status).toBeLessThan(300);
     expect(await queue.getJob(trackJobId(extra))).toBeUndefined();
     expect(await queue.getWaitingCount()).toBe(2);
@@ -223,8 +212,9 @@ describe('dashboard: /healthz', () => {
 
 describe('dashboard: basic auth', () => {
   it('requires the credentials on the UI and every API, but not on /healthz', async () => {
-    const server = await start({ auth: AUTH });
-    for (const path of ['/', '/api/runs', `/api/queues?activeQueue=${TRACK_QUEUE}`]) {
+    for (const path of ['/', '/api/runs', '/metrics', `/queues/api/queues?activeQueue=${TRACK_QUEUE}`]) {
+      // A server per path: more than a few wrong passwords from one client start its backoff.
+      const server = await start({ auth: AUTH });
       const anonymous = await get(server, path);
       expect(anonymous.status, path).toBe(401);
       expect(anonymous.headers.get('www-authenticate')).toMatch(/^Basic realm="/);
@@ -239,6 +229,7 @@ describe('dashboard: basic auth', () => {
       const ok = await get(server, path, { headers: { authorization: basic(AUTH) } });
       expect(ok.status, path).toBe(200);
     }
+    const server = await start({ auth: AUTH });
     expect((await get(server, '/healthz')).status).toBe(200);
     expect((await get(server, '/api/runs', { headers: { authorization: 'Basic !!!' } })).status).toBe(401);
     expect((await get(server, '/api/runs', { headers: { authorization: 'Bearer x' } })).status).toBe(401);
@@ -267,16 +258,23 @@ describe('dashboard: pure helpers', () => {
       ok: true,
       auth: undefined,
     });
-    expect(parseDashboardEnv({ DASHBOARD_USER: 'a', DASHBOARD_PASSWORD: 'pw-secret' })).toEqual({
+    expect(parseDashboardEnv({ DASHBOARD_USER: 'a', DASHBOARD_PASSWORD: 'pw-secret-long' })).toEqual({
       ok: true,
-      auth: { user: 'a', password: 'pw-secret' },
+      auth: { user: 'a', password: 'pw-secret-long' },
     });
-    const half = parseDashboardEnv({ DASHBOARD_PASSWORD: 'pw-secret' });
+    const half = parseDashboardEnv({ DASHBOARD_PASSWORD: 'pw-secret-long' });
     expect(half).toEqual({ ok: false, problems: [expect.stringMatching(/^DASHBOARD_USER: not set/)] });
     expect(JSON.stringify(half)).not.toContain('pw-secret');
-    expect(parseDashboardEnv({ DASHBOARD_USER: 'a:b', DASHBOARD_PASSWORD: 'p' })).toMatchObject({
+    expect(parseDashboardEnv({ DASHBOARD_USER: 'a:b', DASHBOARD_PASSWORD: 'pw-secret-long' })).toMatchObject({
       ok: false,
     });
+    // A password guessed in a few tries is refused, without quoting it.
+    const short = parseDashboardEnv({ DASHBOARD_USER: 'a', DASHBOARD_PASSWORD: 'x1' });
+    expect(short).toEqual({
+      ok: false,
+      problems: [expect.stringMatching(/^DASHBOARD_PASSWORD: must be at least 12 characters/)],
+    });
+    expect(JSON.stringify(short)).not.toContain('x1');
   });
 
   it('summarizes odd job data without passing anything through', () => {
