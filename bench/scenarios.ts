@@ -6,7 +6,10 @@
  *   (c150) the same with answers after 150 +/- 50 ms: a far Braze;
  *   (j)    a 600 per 3 s limit, both sides, with 250 ms of arrival jitter at the emulator, on a
  *          smaller file (it runs at a fifth of the rate);
- *   (d)    the producer alone (`run --enqueue-only`) while one `braze-import worker` sends.
+ *   (d)    the producer alone (`run --enqueue-only`) while one `braze-import worker` sends;
+ *   (s)    nightly syncs (issue 13): a first sync, a sync of the file with 1% changed, another
+ *          while a backfill sends; the change record's memory (sync-run.ts);
+ *   (bb)   a backfill through /users/track/bulk.
  * No scenario passes `--concurrency`: each measures what a user gets by default.
  */
 import { join } from 'node:path';
@@ -14,8 +17,9 @@ import { emulatorFlagsSchema } from '../schemas/emulator.js';
 import { benchFile, ROOT } from './data-file.js';
 import { type ImportResult, type ImportSpec, importRun } from './import-run.js';
 import { runMeasured } from './measure.js';
+import { type BulkResult, bulkBackfill, type SyncResult, syncRun } from './sync-run.js';
 
-export const SCENARIOS = ['a', 'b', 'c0', 'c150', 'j', 'd'] as const;
+export const SCENARIOS = ['a', 'b', 'c0', 'c150', 'j', 'd', 's', 'bb'] as const;
 export type ScenarioName = (typeof SCENARIOS)[number];
 
 export interface CsvParseResult {
@@ -34,6 +38,8 @@ export interface BenchResults {
   c150?: Outcome<ImportResult>;
   j?: Outcome<ImportResult>;
   d?: Outcome<ImportResult>;
+  s?: Outcome<SyncResult>;
+  bb?: Outcome<BulkResult>;
 }
 
 export interface Limit {
@@ -93,7 +99,7 @@ export async function runScenarios(plan: BenchPlan): Promise<BenchResults> {
     emulator: ['--rate-limit', `track=${limit.text}`, ...extra],
     clientLimit: limit.text,
   });
-  const specs: Record<Exclude<ScenarioName, 'a'>, ImportSpec> = {
+  const specs: Record<Exclude<ScenarioName, 'a' | 's' | 'bb'>, ImportSpec> = {
     b: { file, rows: plan.rows, emulator: ['--rate-limit', 'track=off'], clientLimit: UNLIMITED },
     c0: limited(plan.limit),
     c150: limited(plan.limit, ['--latency-ms', '150', '--latency-jitter-ms', '50']),
@@ -115,5 +121,7 @@ export async function runScenarios(plan: BenchPlan): Promise<BenchResults> {
   for (const name of ['b', 'c0', 'c150', 'j', 'd'] as const) {
     if (plan.only.has(name)) results[name] = await measure(name, () => importRun(specs[name]));
   }
+  if (plan.only.has('s')) results.s = await measure('s', () => syncRun(file, plan.rows, plan.limit.text));
+  if (plan.only.has('bb')) results.bb = await measure('bb', () => bulkBackfill(file, plan.rows));
   return results;
 }

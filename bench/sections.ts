@@ -68,7 +68,7 @@ function limitBound(
 }
 
 export function buildSections(res: BenchResults, plan: BenchPlan): Section[] {
-  const { a, b, c0, c150, j, d } = res;
+  const { a, b, c0, c150, j, d, s, bb } = res;
   // Issue 12 states the goals of (c0) and (c150) for 3,000 per 3 s; at another limit they are shown without.
   const at3000 = plan.limit.max === 3000 && plan.limit.windowMs === 3000;
   const importCpu = (r: ImportResult) => r.runCpuS + r.redisCpuS;
@@ -130,6 +130,91 @@ export function buildSections(res: BenchResults, plan: BenchPlan): Section[] {
     {
       title: `(j) ${plan.jitterLimit.text} on both sides, 250 ms arrival jitter, ${fmt(plan.jitterRows)}-row file`,
       figures: limitBound('j', j, plan.jitterLimit, { firstToLast: atLeast(0.85) }),
+    },
+    {
+      title: `Nightly sync (s) of the ${fmt(plan.rows)}-row file at ${plan.limit.text}, and a bulk backfill (bb)`,
+      figures: [
+        figure(
+          's.first.wallS',
+          '(s) first sync (every user new)',
+          of(s, (r) => r.first.wallS),
+          seconds,
+        ),
+        figure(
+          's.solo.wallS',
+          '(s) sync with 1% changed',
+          of(s, (r) => r.solo.wallS),
+          seconds,
+        ),
+        figure(
+          's.solo.overA',
+          '(s) its time / csv-parse alone',
+          ofBoth(a, s, (x, y) => y.solo.wallS / (x.rows / x.rowsPerSec)),
+          (v) => fmt(v, 2),
+        ),
+        figure(
+          's.solo.cpuOverA',
+          '(s) its CPU / csv-parse alone',
+          ofBoth(a, s, (x, y) => y.solo.cpuS / x.cpuS),
+          (v) => fmt(v, 2),
+        ),
+        figure(
+          's.solo.requests',
+          '(s) its requests',
+          of(s, (r) => r.solo.requestsSent),
+          count,
+        ),
+        figure(
+          's.bytesPerUser',
+          '(s) change record, Redis bytes a user',
+          of(s, (r) => r.recordBytes / r.recordUsers),
+          (v) => fmt(v, 1),
+          atMost(100),
+        ),
+        figure(
+          's.besideOverSolo',
+          '(s) 1% sync beside a backfill / alone',
+          of(s, (r) => r.beside.wallS / r.solo.wallS),
+          (v) => fmt(v, 2),
+          atMost(1.5, '<= 1.50'),
+        ),
+        figure(
+          's.besideBusiest',
+          '(s) busiest 3 s window meanwhile',
+          of(s, (r) => r.besideBusiest3s),
+          count,
+          atMost(plan.limit.max),
+        ),
+        figure(
+          's.beside429',
+          '(s) 429s meanwhile',
+          of(s, (r) => r.besideRateLimited),
+          count,
+          ZERO,
+        ),
+        figure('bb.rowsPerSec', '(bb) bulk backfill', of(bb, perSec), (v) => `${fmt(v)} rows/s`),
+        figure(
+          'bb.maxObjects',
+          '(bb) most objects in one request',
+          of(bb, (r) => r.maxObjectsPerRequest),
+          count,
+          atLeast(1000),
+        ),
+        figure(
+          'bb.track',
+          '(bb) /users/track requests',
+          of(bb, (r) => r.trackRequests),
+          count,
+          ZERO,
+        ),
+        figure(
+          'bb.429',
+          '(bb) 429s',
+          of(bb, (r) => r.rateLimited),
+          count,
+          ZERO,
+        ),
+      ],
     },
     {
       title: 'Memory',

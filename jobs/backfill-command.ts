@@ -1,5 +1,6 @@
 import type { Command } from 'commander';
 import { backfillFlagsSchema, runFlagConflicts } from '../schemas/cli.js';
+import { notifyTarget } from '../schemas/observe.js';
 import { UsageError } from '../src/errors.js';
 import { dryRun } from '../src/import/dry-run.js';
 import { runImport } from '../src/import/import.js';
@@ -41,8 +42,14 @@ export function backfillCommand(program: Command): void {
     .option('--api-key-file <file>', 'read the Braze API key from FILE instead of BRAZE_API_KEY')
     .option('--allow-endpoint <url>', 'accept BRAZE_REST_ENDPOINT although it is not a Braze REST host')
     .option('--redact-ids', 'hash user identifiers in logs (same as BRAZE_IMPORT_REDACT_IDS=true)')
+    .option(
+      '--notify <url>',
+      'POST the summary (JSON, Slack-compatible) when it ends (or BRAZE_IMPORT_NOTIFY_URL)',
+    )
     .action(async (file: string, raw: Record<string, unknown>) => {
       const flags = parseFlags(backfillFlagsSchema, raw);
+      const notify = notifyTarget(raw['notify'], process.env);
+      if (!notify.ok) throw new UsageError(notify.problem);
       const conflicts = runFlagConflicts(flags);
       if (conflicts.length > 0) throw new UsageError(conflicts);
       if (!flags.dryRun && !flags.enqueueOnly) prewarmSenderThread();
@@ -57,7 +64,7 @@ export function backfillCommand(program: Command): void {
         process.exitCode = report.rows.rejected > 0 ? 3 : 0;
         return;
       }
-      await executeRun(input, flags, config, log, (o) =>
+      await executeRun(input, { ...flags, notify: notify.url }, config, log, (o) =>
         runImport(input, { ...o, start: { kind: 'backfill', share: flags.share, api: endpoint } }),
       );
     });

@@ -1,6 +1,8 @@
 import type { Command } from 'commander';
 import { syncFlagsSchema } from '../schemas/cli.js';
+import { notifyTarget } from '../schemas/observe.js';
 import { requireBraze } from '../src/config.js';
+import { UsageError } from '../src/errors.js';
 import { openInput } from '../src/import/input.js';
 import { drySync, runSync, type SyncOptions } from '../src/import/sync.js';
 import { out, parseFlags, requireRedisUrl, setup, tuneHeapForStreaming } from './common.js';
@@ -43,8 +45,14 @@ export function syncCommand(program: Command): void {
     .option('--api-key-file <file>', 'read the Braze API key from FILE instead of BRAZE_API_KEY')
     .option('--allow-endpoint <url>', 'accept BRAZE_REST_ENDPOINT although it is not a Braze REST host')
     .option('--redact-ids', 'hash user identifiers in logs (same as BRAZE_IMPORT_REDACT_IDS=true)')
+    .option(
+      '--notify <url>',
+      'POST the summary (JSON, Slack-compatible) when it ends (or BRAZE_IMPORT_NOTIFY_URL)',
+    )
     .action(async (file: string, raw: Record<string, unknown>) => {
       const flags = parseFlags(syncFlagsSchema, raw);
+      const notify = notifyTarget(raw['notify'], process.env);
+      if (!notify.ok) throw new UsageError(notify.problem);
       if (!flags.dryRun) prewarmSenderThread();
       tuneHeapForStreaming();
       const { config, log } = setup(flags);
@@ -72,6 +80,8 @@ export function syncCommand(program: Command): void {
         process.exitCode = report.rows.rejected > 0 ? 3 : 0;
         return;
       }
-      await executeRun(input, { ...flags, enqueueOnly: false }, config, log, (o) => runSync(input, o, s));
+      await executeRun(input, { ...flags, enqueueOnly: false, notify: notify.url }, config, log, (o) =>
+        runSync(input, o, s),
+      );
     });
 }
