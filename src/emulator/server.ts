@@ -1,12 +1,16 @@
 /**
  * The node:http edge. Order for a Braze path: route (404) -> auth (401) -> the key's permission for the
  * endpoint (403 Access Denied) -> fault dice -> [arrival jitter] -> injected 429 burst (does not use the
- * window) -> rate limit (429, not recorded) -> reset/5xx faults (body NOT applied) -> body (413/400) ->
- * endpoint -> reset-after fault (body applied) -> latency (with its jitter) -> answer.
+ * window) -> rate limit (429, not recorded) -> reset/5xx faults (body NOT applied) -> body (413 above 4 MB;
+ * /users/track/bulk: 400 above 2 MB; 400 bad JSON) -> endpoint -> reset-after fault (body applied) ->
+ * latency (with its jitter) -> answer.
  * With `arrivalJitterMs`, everything after the dice waits a random delay, as behind a load balancer's
  * queue: the request is counted against the limit (and admitted or refused) at that later moment. Its
  * arrival (stats: first/last request, arrivals per window) is recorded when it came in, and the dice
  * are drawn then, so the n-th request meets the same faults with or without the jitter.
+ * Faults target some buckets only when `faults.buckets` says so: a request to another bucket (or to no
+ * route, unless every bucket is targeted) meets none of them, latency and both jitters included, and
+ * draws no dice. Every step is counted in the totals and in the endpoint's own counters (stats.ts).
  * The key comes from `Authorization: Bearer`, or, for legacy clients that send none, from `api_key` in the
  * query or the JSON body (read first for that). 404, 401 and 403 carry no rate-limit headers: no bucket was
  * charged for them. What a 429 carries depends on `headers429` (braze-api.md §2.4).
@@ -25,6 +29,7 @@ import { parseQuery, readBody, sendJson } from './http-util.js';
 import { handleInspect } from './inspect.js';
 import { newRateDecision, type RateDecision, rateLimitHeaders } from './rate-limit.js';
 import type { EmulatorState } from './state.js';
+import type { EndpointCounters } from './stats.js';
 
 const NOT_FOUND = JSON.stringify({ message: 'Not Found' });
 const INVALID_KEY = JSON.stringify({ message: 'Invalid API Key' });
@@ -45,12 +50,15 @@ interface Answer {
   body: string;
   headers: OutgoingHttpHeaders;
   delayMs: number;
+  /** The endpoint's counters; undefined for a path that is no route (404). */
+  counters: EndpointCounters | undefined;
 }
 
 /** A request that passed route, auth and permission, its dice drawn; not yet counted against a limit. */
 interface Arrived {
   route: Route;
   fault: FaultDecision;
+  counters: EndpointCounters | undefined;
 }
 
 /** A request counted and admitted by its bucket's limiter. */
@@ -88,74 +96,91 @@ export function createEmulatorServer(state: EmulatorState): Server {
     state.stats.answerDelayed(a.delayMs);
     later(a.delayMs, () => {
       state.stats.response(a.status);
+      a.counters?.response(a.status);
       sendJson(res, a.status, a.body, a.headers);
     });
   }
 
   const rateHeaders = (d: RateDecision, now: number) => rateLimitHeaders(d, now, state.opts);
 
-  /** Route, auth, permission and fault dice, when the request arrives: an early answer or an arrival. */
+  /**
+   * Auth, permission and fault dice, when the request arrives (`faulty`: whether faults target its
+   * bucket): an early answer or an arrival. Counts the arrival, in total and for the endpoint.
+   */
   function arrive(
-    req: IncomingMessage,
+    route: Route | undefined,
     path: string,
-    now: number,
     key: string | undefined,
+    faulty: boolean,
+    now: number,
   ): Answer | Arrived {
     const { stats, faults } = state;
+    stats.request(route?.bucket === 'track', now);
+    const counters = route ? stats.endpoint(path) : undefined;
+    counters?.arrived(now);
     const early = (status: number, body: string): Answer => ({
       status,
       body,
       headers: {},
-      delayMs: faults.latency(),
+      delayMs: faulty ? faults.latency() : 0,
+      counters,
     });
-    const route = req.method === 'POST' ? ROUTES.get(path) : undefined;
-    stats.request(route?.bucket === 'track', now);
     if (!route) return early(404, NOT_FOUND);
     const access = keyring.access(key, route.permission);
     if (access === 'unknown') return early(401, INVALID_KEY);
     if (access === 'denied') return early(403, ACCESS_DENIED);
-    return { route, fault: faults.decide(newFaultDecision()) };
+    const fault = faulty ? faults.decide(newFaultDecision()) : newFaultDecision();
+    return { route, fault, counters };
   }
 
-  /** The moment a request is counted against its bucket: an injected 429, a 429, or admitted. */
+  /**
+   * The moment a request is counted against its bucket: an injected 429, a 429, or admitted. Counts the
+   * outcome, in total and for the endpoint, at this moment (with arrival jitter, later than the arrival).
+   */
   function count(arrived: Arrived, now: number): Answer | Admitted {
     const { stats, faults } = state;
-    const { route, fault } = arrived;
-    const isTrack = route.bucket === 'track';
+    const { route, fault, counters } = arrived;
     const limiter = state.limiters[route.bucket];
+    const refused = (headers: OutgoingHttpHeaders): Answer => ({
+      status: 429,
+      body: RATE_LIMITED,
+      headers,
+      delayMs: fault.latencyMs,
+      counters,
+    });
     if (fault.burst429) {
       stats.faults.burst429++;
       const retryS = faults.burst429RetryAfterS;
       Object.assign(rate, { allowed: false, limit: limiter?.limit ?? 0, remaining: 0, retryAfterS: retryS });
       rate.resetAtMs = now + retryS * 1000;
-      return { status: 429, body: RATE_LIMITED, headers: rateHeaders(rate, now), delayMs: fault.latencyMs };
+      return refused(rateHeaders(rate, now));
     }
-    if (!limiter) {
-      if (isTrack) stats.trackAdmitted(now);
-      return { route, fault, headers: {} };
-    }
-    const headers = rateHeaders(limiter.take(now, rate), now);
-    if (!rate.allowed) {
+    const headers = limiter ? rateHeaders(limiter.take(now, rate), now) : {};
+    if (limiter && !rate.allowed) {
       stats.rateLimited++;
-      return { status: 429, body: RATE_LIMITED, headers, delayMs: fault.latencyMs };
+      if (counters) counters.rateLimited++;
+      return refused(headers);
     }
-    if (isTrack) stats.trackAdmitted(now);
-    return { route, fault, headers };
+    if (route.bucket === 'track') stats.trackAdmitted(now);
+    counters?.admit(now);
+    return { route, fault, counters, headers };
   }
 
   /** Parses and applies the body; undefined when the reset-after fault dropped the connection. */
   function finish(req: IncomingMessage, a: Admitted, tooLarge: boolean, buf: Buffer): Answer | undefined {
-    const { fault, headers } = a;
+    const { fault, headers, counters } = a;
     const { stats } = state;
     const answer = (status: number, body: string): Answer => ({
       status,
       body,
       headers,
       delayMs: fault.delayMs,
+      counters,
     });
     if (tooLarge) {
       headers['connection'] = 'close';
-      return answer(413, TOO_LARGE);
+      // Braze: 413 on most endpoints, 400 on /users/track/bulk (shared/braze-api.md §0, payload size).
+      return answer(a.route.bodyCap === 'bulk' ? 400 : 413, TOO_LARGE);
     }
     let body: unknown;
     try {
@@ -163,7 +188,7 @@ export function createEmulatorServer(state: EmulatorState): Server {
     } catch {
       return answer(400, BAD_JSON);
     }
-    const result = a.route.handle(body, state.track);
+    const result = a.route.handle(body, state);
     if (fault.reset === 'after') {
       stats.faults.resetAfterApply++;
       req.socket.destroy();
@@ -177,10 +202,15 @@ export function createEmulatorServer(state: EmulatorState): Server {
     return answer(result.status, JSON.stringify(result.body));
   }
 
+  /** The largest body a route accepts. */
+  function maxBytes(route: Route | undefined): number {
+    return route?.bodyCap === 'bulk' ? state.opts.bulkMaxBodyBytes : state.opts.maxBodyBytes;
+  }
+
   function onBraze(req: IncomingMessage, res: ServerResponse, path: string, query: string): void {
     const key = bearerKey(req.headers.authorization);
     if (key === undefined && state.opts.legacyApiKey && ROUTES.has(path)) {
-      readBody(req, state.opts.maxBodyBytes, (tooLarge, buf, bytes) => {
+      readBody(req, maxBytes(ROUTES.get(path)), (tooLarge, buf, bytes) => {
         const legacy = parseQuery(query).get('api_key') ?? (tooLarge ? undefined : bodyKey(buf));
         admit(req, res, path, legacy ?? undefined, { tooLarge, buf, bytes });
       });
@@ -196,10 +226,13 @@ export function createEmulatorServer(state: EmulatorState): Server {
     key: string | undefined,
     body: ReadBody | undefined,
   ): void {
-    const arrived = arrive(req, path, state.opts.now(), key);
-    // Drawn for every request, so the n-th request meets the same delay whatever came before it.
-    const delay = state.faults.arrivalDelay();
-    state.stats.arrivalDelayed(delay);
+    const { faults, stats } = state;
+    const route = req.method === 'POST' ? ROUTES.get(path) : undefined;
+    const faulty = faults.applies(route?.bucket);
+    const arrived = arrive(route, path, key, faulty, state.opts.now());
+    // Drawn for every request faults target, so the n-th of them meets the same delay whatever came before.
+    const delay = faulty ? faults.arrivalDelay() : 0;
+    stats.arrivalDelayed(delay);
     later(delay, () => {
       const decided = isAnswer(arrived) ? arrived : count(arrived, state.opts.now());
       if (isAnswer(decided)) send(res, decided);
@@ -210,7 +243,7 @@ export function createEmulatorServer(state: EmulatorState): Server {
   /** An admitted request: the reset and 5xx faults, else the body is read and applied. */
   function respond(req: IncomingMessage, res: ServerResponse, a: Admitted, body: ReadBody | undefined): void {
     const { stats } = state;
-    const { fault } = a;
+    const { fault, headers, counters } = a;
     if (fault.reset === 'before') {
       stats.faults.resetBeforeApply++;
       req.socket.destroy();
@@ -219,16 +252,17 @@ export function createEmulatorServer(state: EmulatorState): Server {
     if (fault.failStatus !== 0) {
       stats.faults.failed++;
       const failure = JSON.stringify({ message: FAILURE_MESSAGES[fault.failStatus] ?? 'Server Error' });
-      send(res, { status: fault.failStatus, body: failure, headers: a.headers, delayMs: fault.delayMs });
+      send(res, { status: fault.failStatus, body: failure, headers, delayMs: fault.delayMs, counters });
       return;
     }
     const done = (tooLarge: boolean, buf: Buffer, bytes: number) => {
       stats.bytesReceived += bytes;
+      if (counters) counters.bytesReceived += bytes;
       const answer = finish(req, a, tooLarge, buf);
       if (answer) send(res, answer);
     };
     if (body) done(body.tooLarge, body.buf, body.bytes);
-    else readBody(req, state.opts.maxBodyBytes, done);
+    else readBody(req, maxBytes(a.route), done);
   }
 
   return createServer({ keepAliveTimeout: 30_000 }, (req, res) => {
