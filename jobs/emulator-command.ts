@@ -75,7 +75,7 @@ export function emulatorCommand(program: Command): void {
     .option('--api-key <key>', `API key clients must send as Bearer (default ${DEFAULT_API_KEY})`)
     .option(
       '--rate-limit <bucket=count/duration>',
-      'override a bucket, repeatable: track=3000/3s, users=20000/1m, external-ids, subscription, export-ids, default; BUCKET=off disables',
+      'override a bucket, repeatable: track=3000/3s, bulk=50/1s (/users/track/bulk), users=20000/1m, external-ids, subscription, export-ids, default; BUCKET=off disables',
       collect,
     )
     .option(
@@ -85,9 +85,28 @@ export function emulatorCommand(program: Command): void {
     .option('--reset-header <kind>', 'X-RateLimit-Reset as epoch seconds or delta seconds (default epoch)')
     .option('--max-objects <n>', 'objects per /users/track request across all arrays (default 75)')
     .option('--legacy-per-array', 'apply --max-objects to each array separately (legacy contracts)')
-    .option('--max-body-bytes <n>', 'largest accepted body in bytes, else 413 (default 4194304)')
+    .option(
+      '--max-body-bytes <n>',
+      'largest accepted body in bytes, else 413 (all but /users/track/bulk) (default 4194304)',
+    )
+    .option(
+      '--bulk-max-objects <n>',
+      'objects per /users/track/bulk request across all arrays (default 1000)',
+    )
+    .option(
+      '--bulk-max-objects-per-user <n>',
+      'objects for one user profile in a /users/track/bulk request, else 400 (default 100)',
+    )
+    .option(
+      '--bulk-max-body-bytes <n>',
+      'largest /users/track/bulk body in bytes, else 400 (default 2097152)',
+    )
     .option('--store <kind>', 'memory (keep profiles) or none (validate only, fastest) (default memory)')
     .option('--seed <n>', 'seed for fault injection dice (default 1)')
+    .option(
+      '--fault-buckets <list>',
+      'rate-limit buckets whose requests meet the faults below, e.g. bulk or track,bulk (default all)',
+    )
     .option('--fail-rate <p>', 'probability of a 5xx answer; the body is not applied (default 0)')
     .option('--fail-statuses <list>', 'statuses used by --fail-rate (default 500,502,503,504)')
     .option('--reset-rate <p>', 'probability of a connection reset instead of an answer (default 0)')

@@ -4,6 +4,7 @@ import { parseRateLimit, wholeNumber } from './config.js';
 /** Must match BUCKETS in src/emulator/options.ts (test/unit/emulator-schema.test.ts checks). */
 export const EMULATOR_BUCKETS = [
   'track',
+  'bulk',
   'users',
   'external-ids',
   'subscription',
@@ -12,12 +13,16 @@ export const EMULATOR_BUCKETS = [
 ] as const;
 export type EmulatorBucket = (typeof EMULATOR_BUCKETS)[number];
 
+/** The buckets whose requests meet faults: 'all', or a list ('bulk' alone aims them at /users/track/bulk). */
+const faultBuckets = z.union([z.literal('all'), z.array(z.enum(EMULATOR_BUCKETS))]);
+
 const probability = z.number().min(0, 'must be between 0 and 1').max(1, 'must be between 0 and 1');
 const millis = z.number().int().min(0).max(600_000);
 
 /** Body of POST /_emulator/faults and the `faults` option: every field optional, unknown keys rejected. */
 export const faultPatchSchema = z
   .strictObject({
+    buckets: faultBuckets,
     failRate: probability,
     failStatuses: z.array(z.number().int().min(500).max(599)).min(1),
     resetRate: probability,
@@ -57,9 +62,24 @@ const statusListFlag = z.string().transform((text, ctx) => {
   return codes;
 });
 
+/** `--fault-buckets bulk` or `track,bulk`, or `all`. */
+const faultBucketsFlag = z.string().transform((text, ctx) => {
+  if (text.trim() === 'all') return 'all' as const;
+  const names = text.split(',').map((s) => s.trim());
+  const unknown = names.filter((n) => !(EMULATOR_BUCKETS as readonly string[]).includes(n));
+  if (unknown.length > 0) {
+    ctx.addIssue({
+      code: 'custom',
+      message: `expected all or a comma-separated list of ${EMULATOR_BUCKETS.join(', ')}, got "${text}"`,
+    });
+    return z.NEVER;
+  }
+  return names as EmulatorBucket[];
+});
+
 type RateLimitsOut = Partial<Record<EmulatorBucket, { limit: number; windowMs: number } | null>>;
 
-/** `track=3000/3s`, `users=20000/1m`, `track=off`; several per flag with commas, or repeat the flag. */
+/** `track=3000/3s`, `bulk=50/1s`, `users=20000/1m`, `track=off`; several per flag with commas, or repeat the flag. */
 const rateLimitFlag = z.array(z.string()).transform((entries, ctx) => {
   const out: RateLimitsOut = {};
   for (const entry of entries.flatMap((e) => e.split(',')).map((e) => e.trim())) {
@@ -117,8 +137,12 @@ export const emulatorFlagsSchema = z
     maxObjects: wholeNumber(1, 100_000).optional(),
     legacyPerArray: z.boolean().optional(),
     maxBodyBytes: wholeNumber(1, 1024 * 1024 * 1024).optional(),
+    bulkMaxObjects: wholeNumber(1, 100_000).optional(),
+    bulkMaxObjectsPerUser: wholeNumber(1, 100_000).optional(),
+    bulkMaxBodyBytes: wholeNumber(1, 1024 * 1024 * 1024).optional(),
     store: z.enum(['memory', 'none']).optional(),
     seed: wholeNumber(0, 0xffffffff).optional(),
+    faultBuckets: faultBucketsFlag.optional(),
     failRate: probabilityFlag.optional(),
     failStatuses: statusListFlag.optional(),
     resetRate: probabilityFlag.optional(),
@@ -135,6 +159,7 @@ export const emulatorFlagsSchema = z
   })
   .transform((f) => {
     const faults = {
+      buckets: f.faultBuckets,
       failRate: f.failRate,
       failStatuses: f.failStatuses,
       resetRate: f.resetRate,
@@ -162,6 +187,9 @@ export const emulatorFlagsSchema = z
       maxObjects: f.maxObjects,
       legacyPerArray: f.legacyPerArray,
       maxBodyBytes: f.maxBodyBytes,
+      bulkMaxObjects: f.bulkMaxObjects,
+      bulkMaxObjectsPerUser: f.bulkMaxObjectsPerUser,
+      bulkMaxBodyBytes: f.bulkMaxBodyBytes,
       store: f.store,
       seed: f.seed,
       faults: dropUndefined(faults),

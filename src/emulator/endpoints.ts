@@ -1,7 +1,9 @@
 /**
- * Route table: every Braze path the emulator answers, with its rate-limit bucket. Besides /users/track the
- * user-data endpoints answer a plain success (applying deletes, aliases and identifies to the store) so a
- * pipeline can exercise them; their per-request caps follow shared/braze-api.md §3.
+ * Route table: every Braze path the emulator answers, with its rate-limit bucket. /users/track and
+ * /users/track/bulk share processTrack, each with its own limits (75 objects and 4 MB -> 413; 1,000 objects,
+ * 100 per user and 2 MB -> 400). The other user-data endpoints answer a plain success (applying deletes,
+ * aliases and identifies to the store) so a pipeline can exercise them; their per-request caps follow
+ * shared/braze-api.md §3.
  */
 import { isPlainObject, type JsonObject } from './json.js';
 import type { BucketName } from './options.js';
@@ -9,11 +11,20 @@ import type { Profile, ProfileStore, UserAlias } from './store.js';
 import { type EndpointResult, processTrack, type TrackContext } from './track.js';
 import { isAlias } from './validate.js';
 
+/** What a handler may use: the store, and the track context of each of the two track endpoints. */
+export interface EndpointContext {
+  store: ProfileStore | null;
+  track: TrackContext;
+  bulk: TrackContext;
+}
+
 export interface Route {
   bucket: BucketName;
   /** The API key permission the endpoint needs (shared/braze-api.md §3). */
   permission: string;
-  handle: (body: unknown, ctx: TrackContext) => EndpointResult;
+  /** Which body cap applies: maxBodyBytes (413 above it) or bulkMaxBodyBytes (400 above it). */
+  bodyCap: 'standard' | 'bulk';
+  handle: (body: unknown, ctx: EndpointContext) => EndpointResult;
 }
 
 const MAX_IDS = 50;
@@ -35,7 +46,7 @@ function aliasOf(value: unknown): UserAlias | undefined {
   return undefined;
 }
 
-function deleteUsers(body: unknown, { store }: TrackContext): EndpointResult {
+function deleteUsers(body: unknown, { store }: EndpointContext): EndpointResult {
   const ext = list(body, 'external_ids');
   const aliases = list(body, 'user_aliases');
   const brazeIds = list(body, 'braze_ids');
@@ -53,7 +64,7 @@ function addIf(set: Set<Profile>, p: Profile | undefined): void {
 }
 
 /** Identify: the alias-only profile gets the external_id, or is merged into the profile that has it. */
-function identify(body: unknown, { store }: TrackContext): EndpointResult {
+function identify(body: unknown, { store }: EndpointContext): EndpointResult {
   const entries = list(body, 'aliases_to_identify');
   if (entries.length > MAX_IDS) return TOO_MANY_IDS;
   let processed = 0;
@@ -84,7 +95,7 @@ function mergeInto(store: ProfileStore, from: Profile, to: Profile): void {
   store.touch(to);
 }
 
-function aliasNew(body: unknown, { store }: TrackContext): EndpointResult {
+function aliasNew(body: unknown, { store }: EndpointContext): EndpointResult {
   const entries = list(body, 'user_aliases');
   if (entries.length > MAX_IDS) return TOO_MANY_IDS;
   let processed = 0;
@@ -100,7 +111,7 @@ function aliasNew(body: unknown, { store }: TrackContext): EndpointResult {
   return ok({ aliases_processed: processed });
 }
 
-function rename(body: unknown, { store }: TrackContext): EndpointResult {
+function rename(body: unknown, { store }: EndpointContext): EndpointResult {
   const renames = list(body, 'external_id_renames');
   if (renames.length > MAX_IDS) return TOO_MANY_IDS;
   const done: string[] = [];
@@ -119,7 +130,7 @@ function rename(body: unknown, { store }: TrackContext): EndpointResult {
   return ok({ external_ids: done, rename_errors: errors });
 }
 
-function exportIds(body: unknown, { store }: TrackContext): EndpointResult {
+function exportIds(body: unknown, { store }: EndpointContext): EndpointResult {
   const ids = list(body, 'external_ids');
   if (ids.length > MAX_IDS) return TOO_MANY_IDS;
   const users: JsonObject[] = [];
@@ -143,14 +154,19 @@ const plain =
   (): EndpointResult =>
     ok({}, status);
 
-const route = (bucket: BucketName, permission: string, handle: Route['handle']): Route => ({
-  bucket,
-  permission,
-  handle,
-});
+const route = (
+  bucket: BucketName,
+  permission: string,
+  handle: Route['handle'],
+  bodyCap: Route['bodyCap'] = 'standard',
+): Route => ({ bucket, permission, bodyCap, handle });
 
 export const ROUTES: ReadonlyMap<string, Route> = new Map<string, Route>([
-  ['/users/track', route('track', 'users.track', processTrack)],
+  ['/users/track', route('track', 'users.track', (body, ctx) => processTrack(body, ctx.track))],
+  [
+    '/users/track/bulk',
+    route('bulk', 'users.track.bulk', (body, ctx) => processTrack(body, ctx.bulk), 'bulk'),
+  ],
   ['/users/delete', route('users', 'users.delete', deleteUsers)],
   ['/users/identify', route('users', 'users.identify', identify)],
   ['/users/alias/new', route('users', 'users.alias.new', aliasNew)],

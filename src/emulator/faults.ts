@@ -1,9 +1,14 @@
 /**
  * Seeded fault injection. Every request draws the same number of random values whatever the rates are,
  * so for a given seed the n-th request meets the same dice even after a rate is changed at runtime.
+ * Faults apply to the rate-limit buckets in `buckets` ('all' by default); a request to another bucket
+ * meets no fault at all: no dice drawn (the fault dice, nor the latency and arrival jitter dice), no
+ * latency or jitter of either kind, no scripted outcome used up, no reordering.
  */
 
 export interface FaultConfig {
+  /** The rate-limit buckets ('track', 'bulk', 'users', ...) whose requests meet faults, or 'all'. */
+  buckets: 'all' | string[];
   /** Probability of answering 5xx without applying the body. */
   failRate: number;
   failStatuses: number[];
@@ -11,7 +16,7 @@ export interface FaultConfig {
   resetRate: number;
   /** 'before': the body is not applied; 'after': it is applied, then the socket dies (client cannot know). */
   resetMode: 'before' | 'after';
-  /** Added to every Braze-endpoint response. */
+  /** Added to every Braze-endpoint response (of the targeted buckets). */
   latencyMs: number;
   /**
    * Each answer waits `latencyMs` plus a uniform draw in [-latencyJitterMs, +latencyJitterMs], never
@@ -55,6 +60,7 @@ const ARRIVAL_DICE = 3;
 export type ScriptedFault = 'ok' | 'reset-before' | 'reset-after' | '429' | number;
 
 export const DEFAULT_FAULTS: FaultConfig = {
+  buckets: 'all',
   failRate: 0,
   failStatuses: [500, 502, 503, 504],
   resetRate: 0,
@@ -127,6 +133,12 @@ export class FaultInjector {
     this.arrivalRng = mulberry32(seed + ARRIVAL_DICE);
   }
 
+  /** Whether requests to this bucket meet faults; undefined (no route) only when every bucket does. */
+  applies(bucket: string | undefined): boolean {
+    const { buckets } = this.cfg;
+    return buckets === 'all' || (bucket !== undefined && buckets.includes(bucket));
+  }
+
   get burst429RetryAfterS(): number {
     return this.cfg.burst429RetryAfterS;
   }
@@ -136,12 +148,24 @@ export class FaultInjector {
   }
 
   get config(): FaultConfig {
-    return { ...this.cfg, failStatuses: [...this.cfg.failStatuses], script: [...this.cfg.script] };
+    const { buckets } = this.cfg;
+    return {
+      ...this.cfg,
+      buckets: buckets === 'all' ? buckets : [...buckets],
+      failStatuses: [...this.cfg.failStatuses],
+      script: [...this.cfg.script],
+    };
   }
 
   /** Merges a patch; a new seed restarts the dice and the burst counter. */
   update(patch: Partial<FaultConfig>, seed?: number): FaultConfig {
-    this.cfg = { ...this.cfg, ...patch, script: [...(patch.script ?? this.cfg.script)] };
+    const buckets = patch.buckets ?? this.cfg.buckets;
+    this.cfg = {
+      ...this.cfg,
+      ...patch,
+      buckets: buckets === 'all' ? buckets : [...buckets],
+      script: [...(patch.script ?? this.cfg.script)],
+    };
     if (seed !== undefined) this.restart(seed);
     return this.config;
   }

@@ -3,7 +3,15 @@ import { DEFAULT_FAULTS, type FaultConfig } from './faults.js';
 import type { WindowKind } from './rate-limit.js';
 
 /** Braze rate-limit buckets (shared/braze-api.md §3). */
-export const BUCKETS = ['track', 'users', 'external-ids', 'subscription', 'export-ids', 'default'] as const;
+export const BUCKETS = [
+  'track',
+  'bulk',
+  'users',
+  'external-ids',
+  'subscription',
+  'export-ids',
+  'default',
+] as const;
 export type BucketName = (typeof BUCKETS)[number];
 
 export interface RateLimitSpec {
@@ -16,6 +24,8 @@ export type RateLimits = Record<BucketName, RateLimitSpec | null>;
 
 export const DEFAULT_RATE_LIMITS: RateLimits = {
   track: { limit: 3000, windowMs: 3000 },
+  /** /users/track/bulk: "a base speed limit of 50 requests per second" for most customers. */
+  bulk: { limit: 50, windowMs: 1000 },
   users: { limit: 20_000, windowMs: 60_000 },
   'external-ids': { limit: 1000, windowMs: 60_000 },
   subscription: { limit: 5000, windowMs: 60_000 },
@@ -30,9 +40,9 @@ export interface EmulatorOptions {
   host: string;
   /** 0 picks a free port. */
   port: number;
-  /** A key with every permission. */
+  /** A key with every permission (users.track and users.track.bulk among them). */
   apiKey: string;
-  /** More keys, each with the endpoint permissions it holds ("users.track", ...): others get 403. */
+  /** More keys, each with the endpoint permissions it holds ("users.track", "users.track.bulk", ...): others get 403. */
   keys: Record<string, readonly string[]>;
   /** Take the legacy `api_key` from the JSON body or the query when no Authorization header is sent. */
   legacyApiKey: boolean;
@@ -43,7 +53,14 @@ export interface EmulatorOptions {
   resetHeader: 'epoch' | 'delta';
   maxObjects: number;
   legacyPerArray: boolean;
+  /** Larger bodies get 413 (every endpoint but /users/track/bulk). */
   maxBodyBytes: number;
+  /** /users/track/bulk: objects per request across all three arrays (legacyPerArray does not apply). */
+  bulkMaxObjects: number;
+  /** /users/track/bulk: objects for one user profile (one identifier) per request. */
+  bulkMaxObjectsPerUser: number;
+  /** /users/track/bulk: larger bodies get 400, not 413. */
+  bulkMaxBodyBytes: number;
   store: 'memory' | 'none';
   seed: number;
   faults: FaultConfig;
@@ -59,6 +76,9 @@ export interface EmulatorOptionsInput extends Partial<Omit<EmulatorOptions, 'rat
 export const DEFAULT_API_KEY = 'local-dev-key';
 export const DEFAULT_PORT = 4010;
 export const MAX_BODY_BYTES = 4 * 1024 * 1024;
+export const BULK_MAX_OBJECTS = 1000;
+export const BULK_MAX_OBJECTS_PER_USER = 100;
+export const BULK_MAX_BODY_BYTES = 2 * 1024 * 1024;
 
 export function resolveOptions(input: EmulatorOptionsInput = {}): EmulatorOptions {
   const opts: EmulatorOptions = {
@@ -74,6 +94,9 @@ export function resolveOptions(input: EmulatorOptionsInput = {}): EmulatorOption
     maxObjects: input.maxObjects ?? 75,
     legacyPerArray: input.legacyPerArray ?? false,
     maxBodyBytes: input.maxBodyBytes ?? MAX_BODY_BYTES,
+    bulkMaxObjects: input.bulkMaxObjects ?? BULK_MAX_OBJECTS,
+    bulkMaxObjectsPerUser: input.bulkMaxObjectsPerUser ?? BULK_MAX_OBJECTS_PER_USER,
+    bulkMaxBodyBytes: input.bulkMaxBodyBytes ?? BULK_MAX_BODY_BYTES,
     store: input.store ?? 'memory',
     seed: input.seed ?? 1,
     faults: { ...DEFAULT_FAULTS, ...input.faults },

@@ -1,35 +1,22 @@
 /**
- * The node:http edge. Order for a Braze path: route (404) -> auth (401) -> the key's permission for the
- * endpoint (403 Access Denied) -> fault dice -> [arrival jitter] -> injected 429 burst (does not use the
- * window) -> rate limit (429, not recorded) -> reset/5xx faults (body NOT applied) -> body (413/400) ->
- * endpoint -> reset-after fault (body applied) -> latency (with its jitter) -> answer.
- * With `arrivalJitterMs`, everything after the dice waits a random delay, as behind a load balancer's
- * queue: the request is counted against the limit (and admitted or refused) at that later moment. Its
- * arrival (stats: first/last request, arrivals per window) is recorded when it came in, and the dice
- * are drawn then, so the n-th request meets the same faults with or without the jitter.
+ * The node:http edge. Order for a Braze path: the gate's arrival (gate.ts: route 404 -> auth 401 ->
+ * permission 403 -> fault dice) -> [arrival jitter] -> the gate's count (injected 429 burst -> rate limit
+ * 429) -> reset/5xx faults (body NOT applied) -> body (413 above 4 MB; /users/track/bulk: 400 above 2 MB;
+ * 400 bad JSON) -> endpoint -> reset-after fault (body applied) -> latency (with its jitter) -> answer.
+ * With `arrivalJitterMs`, everything after the dice waits a random delay, the answers of 404, 401 and 403
+ * included. The waits run on timers close() clears. Every answer is counted in the totals and in the
+ * endpoint's own counters (stats.ts).
  * The key comes from `Authorization: Bearer`, or, for legacy clients that send none, from `api_key` in the
- * query or the JSON body (read first for that). 404, 401 and 403 carry no rate-limit headers: no bucket was
- * charged for them. What a 429 carries depends on `headers429` (braze-api.md §2.4).
+ * query or the JSON body (read first for that).
  */
-import {
-  createServer,
-  type IncomingMessage,
-  type OutgoingHttpHeaders,
-  type Server,
-  type ServerResponse,
-} from 'node:http';
-import { bearerKey, bodyKey, createKeyring } from './auth.js';
+import { createServer, type IncomingMessage, type Server, type ServerResponse } from 'node:http';
+import { bearerKey, bodyKey } from './auth.js';
 import { ROUTES, type Route } from './endpoints.js';
-import { type FaultDecision, newFaultDecision } from './faults.js';
+import { type Admitted, type Answer, createGate, isAnswer } from './gate.js';
 import { parseQuery, readBody, sendJson } from './http-util.js';
 import { handleInspect } from './inspect.js';
-import { newRateDecision, type RateDecision, rateLimitHeaders } from './rate-limit.js';
 import type { EmulatorState } from './state.js';
 
-const NOT_FOUND = JSON.stringify({ message: 'Not Found' });
-const INVALID_KEY = JSON.stringify({ message: 'Invalid API Key' });
-const ACCESS_DENIED = JSON.stringify({ message: 'Access Denied' });
-const RATE_LIMITED = JSON.stringify({ message: 'Rate Limit Exceeded' });
 const TOO_LARGE = JSON.stringify({ message: 'Request Entity Too Large' });
 const BAD_JSON = JSON.stringify({ message: 'Invalid JSON in request body' });
 const QUEUED = JSON.stringify({ message: 'queued' });
@@ -40,26 +27,6 @@ const FAILURE_MESSAGES: Record<number, string> = {
   504: 'Gateway Timeout',
 };
 
-interface Answer {
-  status: number;
-  body: string;
-  headers: OutgoingHttpHeaders;
-  delayMs: number;
-}
-
-/** A request that passed route, auth and permission, its dice drawn; not yet counted against a limit. */
-interface Arrived {
-  route: Route;
-  fault: FaultDecision;
-}
-
-/** A request counted and admitted by its bucket's limiter. */
-interface Admitted extends Arrived {
-  headers: OutgoingHttpHeaders;
-}
-
-const isAnswer = (a: Answer | Arrived): a is Answer => 'status' in a;
-
 /** A body read before auth (a legacy key may be inside it). */
 interface ReadBody {
   tooLarge: boolean;
@@ -68,8 +35,7 @@ interface ReadBody {
 }
 
 export function createEmulatorServer(state: EmulatorState): Server {
-  const keyring = createKeyring(state.opts);
-  const rate = newRateDecision();
+  const gate = createGate(state);
 
   /** Runs `fn` after `ms` (at once for 0), on a timer close() clears so nothing fires after it. */
   function later(ms: number, fn: () => void): void {
@@ -88,74 +54,26 @@ export function createEmulatorServer(state: EmulatorState): Server {
     state.stats.answerDelayed(a.delayMs);
     later(a.delayMs, () => {
       state.stats.response(a.status);
+      a.counters?.response(a.status);
       sendJson(res, a.status, a.body, a.headers);
     });
   }
 
-  const rateHeaders = (d: RateDecision, now: number) => rateLimitHeaders(d, now, state.opts);
-
-  /** Route, auth, permission and fault dice, when the request arrives: an early answer or an arrival. */
-  function arrive(
-    req: IncomingMessage,
-    path: string,
-    now: number,
-    key: string | undefined,
-  ): Answer | Arrived {
-    const { stats, faults } = state;
-    const early = (status: number, body: string): Answer => ({
-      status,
-      body,
-      headers: {},
-      delayMs: faults.latency(),
-    });
-    const route = req.method === 'POST' ? ROUTES.get(path) : undefined;
-    stats.request(route?.bucket === 'track', now);
-    if (!route) return early(404, NOT_FOUND);
-    const access = keyring.access(key, route.permission);
-    if (access === 'unknown') return early(401, INVALID_KEY);
-    if (access === 'denied') return early(403, ACCESS_DENIED);
-    return { route, fault: faults.decide(newFaultDecision()) };
-  }
-
-  /** The moment a request is counted against its bucket: an injected 429, a 429, or admitted. */
-  function count(arrived: Arrived, now: number): Answer | Admitted {
-    const { stats, faults } = state;
-    const { route, fault } = arrived;
-    const isTrack = route.bucket === 'track';
-    const limiter = state.limiters[route.bucket];
-    if (fault.burst429) {
-      stats.faults.burst429++;
-      const retryS = faults.burst429RetryAfterS;
-      Object.assign(rate, { allowed: false, limit: limiter?.limit ?? 0, remaining: 0, retryAfterS: retryS });
-      rate.resetAtMs = now + retryS * 1000;
-      return { status: 429, body: RATE_LIMITED, headers: rateHeaders(rate, now), delayMs: fault.latencyMs };
-    }
-    if (!limiter) {
-      if (isTrack) stats.trackAdmitted(now);
-      return { route, fault, headers: {} };
-    }
-    const headers = rateHeaders(limiter.take(now, rate), now);
-    if (!rate.allowed) {
-      stats.rateLimited++;
-      return { status: 429, body: RATE_LIMITED, headers, delayMs: fault.latencyMs };
-    }
-    if (isTrack) stats.trackAdmitted(now);
-    return { route, fault, headers };
-  }
-
   /** Parses and applies the body; undefined when the reset-after fault dropped the connection. */
   function finish(req: IncomingMessage, a: Admitted, tooLarge: boolean, buf: Buffer): Answer | undefined {
-    const { fault, headers } = a;
+    const { fault, headers, counters } = a;
     const { stats } = state;
     const answer = (status: number, body: string): Answer => ({
       status,
       body,
       headers,
       delayMs: fault.delayMs,
+      counters,
     });
     if (tooLarge) {
       headers['connection'] = 'close';
-      return answer(413, TOO_LARGE);
+      // Braze: 413 on most endpoints, 400 on /users/track/bulk (shared/braze-api.md §0, payload size).
+      return answer(a.route.bodyCap === 'bulk' ? 400 : 413, TOO_LARGE);
     }
     let body: unknown;
     try {
@@ -163,7 +81,7 @@ export function createEmulatorServer(state: EmulatorState): Server {
     } catch {
       return answer(400, BAD_JSON);
     }
-    const result = a.route.handle(body, state.track);
+    const result = a.route.handle(body, state);
     if (fault.reset === 'after') {
       stats.faults.resetAfterApply++;
       req.socket.destroy();
@@ -177,10 +95,15 @@ export function createEmulatorServer(state: EmulatorState): Server {
     return answer(result.status, JSON.stringify(result.body));
   }
 
+  /** The largest body a route accepts. */
+  function maxBytes(route: Route | undefined): number {
+    return route?.bodyCap === 'bulk' ? state.opts.bulkMaxBodyBytes : state.opts.maxBodyBytes;
+  }
+
   function onBraze(req: IncomingMessage, res: ServerResponse, path: string, query: string): void {
     const key = bearerKey(req.headers.authorization);
     if (key === undefined && state.opts.legacyApiKey && ROUTES.has(path)) {
-      readBody(req, state.opts.maxBodyBytes, (tooLarge, buf, bytes) => {
+      readBody(req, maxBytes(ROUTES.get(path)), (tooLarge, buf, bytes) => {
         const legacy = parseQuery(query).get('api_key') ?? (tooLarge ? undefined : bodyKey(buf));
         admit(req, res, path, legacy ?? undefined, { tooLarge, buf, bytes });
       });
@@ -196,12 +119,9 @@ export function createEmulatorServer(state: EmulatorState): Server {
     key: string | undefined,
     body: ReadBody | undefined,
   ): void {
-    const arrived = arrive(req, path, state.opts.now(), key);
-    // Drawn for every request, so the n-th request meets the same delay whatever came before it.
-    const delay = state.faults.arrivalDelay();
-    state.stats.arrivalDelayed(delay);
-    later(delay, () => {
-      const decided = isAnswer(arrived) ? arrived : count(arrived, state.opts.now());
+    const { next, waitMs } = gate.arrive(req.method, path, key, state.opts.now());
+    later(waitMs, () => {
+      const decided = isAnswer(next) ? next : gate.count(next, state.opts.now());
       if (isAnswer(decided)) send(res, decided);
       else respond(req, res, decided, body);
     });
@@ -210,7 +130,7 @@ export function createEmulatorServer(state: EmulatorState): Server {
   /** An admitted request: the reset and 5xx faults, else the body is read and applied. */
   function respond(req: IncomingMessage, res: ServerResponse, a: Admitted, body: ReadBody | undefined): void {
     const { stats } = state;
-    const { fault } = a;
+    const { fault, headers, counters } = a;
     if (fault.reset === 'before') {
       stats.faults.resetBeforeApply++;
       req.socket.destroy();
@@ -219,16 +139,17 @@ export function createEmulatorServer(state: EmulatorState): Server {
     if (fault.failStatus !== 0) {
       stats.faults.failed++;
       const failure = JSON.stringify({ message: FAILURE_MESSAGES[fault.failStatus] ?? 'Server Error' });
-      send(res, { status: fault.failStatus, body: failure, headers: a.headers, delayMs: fault.delayMs });
+      send(res, { status: fault.failStatus, body: failure, headers, delayMs: fault.delayMs, counters });
       return;
     }
     const done = (tooLarge: boolean, buf: Buffer, bytes: number) => {
       stats.bytesReceived += bytes;
+      if (counters) counters.bytesReceived += bytes;
       const answer = finish(req, a, tooLarge, buf);
       if (answer) send(res, answer);
     };
     if (body) done(body.tooLarge, body.buf, body.bytes);
-    else readBody(req, state.opts.maxBodyBytes, done);
+    else readBody(req, maxBytes(a.route), done);
   }
 
   return createServer({ keepAliveTimeout: 30_000 }, (req, res) => {

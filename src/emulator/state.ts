@@ -1,6 +1,7 @@
 /** Everything one emulator instance holds, and the operations shared by the HTTP edge and startEmulator. */
+import { ROUTES } from './endpoints.js';
 import { FaultInjector, mulberry32 } from './faults.js';
-import { BUCKETS, type BucketName, type EmulatorOptions } from './options.js';
+import { BUCKETS, type BucketName, DEFAULT_RATE_LIMITS, type EmulatorOptions } from './options.js';
 import { createLimiter, type RateLimiter } from './rate-limit.js';
 import { EmulatorStats, type StatsSnapshot } from './stats.js';
 import {
@@ -18,7 +19,10 @@ export interface EmulatorState {
   stats: EmulatorStats;
   faults: FaultInjector;
   limiters: Record<BucketName, RateLimiter | null>;
+  /** /users/track's limits and counters. */
   track: TrackContext;
+  /** /users/track/bulk's: the same store and totals. */
+  bulk: TrackContext;
   /** Responses waiting on injected latency; cleared by close() so nothing fires after it. */
   timers: Set<NodeJS.Timeout>;
 }
@@ -46,33 +50,52 @@ function buildLimiters(opts: EmulatorOptions): Record<BucketName, RateLimiter | 
   return out;
 }
 
+/**
+ * Each route's path with the window of its busiest-window stats: its bucket's rate-limit window (the
+ * default one when the limiter is off), so they compare with the limit as it is.
+ */
+function endpointWindows(opts: EmulatorOptions): Array<[string, number]> {
+  return [...ROUTES].map(([path, route]) => {
+    const spec = opts.rateLimits[route.bucket] ?? DEFAULT_RATE_LIMITS[route.bucket];
+    return [path, spec?.windowMs ?? 1000];
+  });
+}
+
 export function createState(opts: EmulatorOptions): EmulatorState {
   const store = opts.store === 'memory' ? new ProfileStore(opts.now) : null;
-  const stats = new EmulatorStats();
+  const stats = new EmulatorStats(endpointWindows(opts));
   const faults = new FaultInjector(opts.faults, opts.seed);
   const timers = new Set<NodeJS.Timeout>();
   // Its own dice, so turning asynchronous processing on does not change the fault dice's sequence.
   const delay = mulberry32(opts.seed + 1);
-  const track: TrackContext = {
-    limits: { maxObjects: opts.maxObjects, legacyPerArray: opts.legacyPerArray },
-    store,
-    stats,
+  const context = (path: string, bucket: BucketName, limits: TrackContext['limits']): TrackContext => {
+    const ctx: TrackContext = { limits, store, stats, counters: stats.endpoint(path) };
+    Object.defineProperty(ctx, 'defer', {
+      enumerable: true,
+      get: () => {
+        const ms = faults.reorderMs;
+        if (ms <= 0 || !faults.applies(bucket)) return undefined;
+        return (apply: () => void) => {
+          const timer = setTimeout(() => {
+            timers.delete(timer);
+            apply();
+          }, delay() * ms);
+          timers.add(timer);
+        };
+      },
+    });
+    return ctx;
   };
-  Object.defineProperty(track, 'defer', {
-    enumerable: true,
-    get: () => {
-      const ms = faults.reorderMs;
-      if (ms <= 0) return undefined;
-      return (apply: () => void) => {
-        const timer = setTimeout(() => {
-          timers.delete(timer);
-          apply();
-        }, delay() * ms);
-        timers.add(timer);
-      };
-    },
+  const track = context('/users/track', 'track', {
+    maxObjects: opts.maxObjects,
+    legacyPerArray: opts.legacyPerArray,
   });
-  return { opts, store, stats, faults, limiters: buildLimiters(opts), track, timers };
+  const bulk = context('/users/track/bulk', 'bulk', {
+    maxObjects: opts.bulkMaxObjects,
+    legacyPerArray: false,
+    maxObjectsPerUser: opts.bulkMaxObjectsPerUser,
+  });
+  return { opts, store, stats, faults, limiters: buildLimiters(opts), track, bulk, timers };
 }
 
 /** Clears profiles, counters and rate windows, and restarts the fault dice; fault settings are kept. */

@@ -1,4 +1,8 @@
-/** Counters for GET /_emulator/stats. Pure: the caller passes timestamps. */
+/**
+ * Counters for GET /_emulator/stats. Pure: the caller passes timestamps. The top-level counts are totals
+ * over every endpoint, except the ones named after /users/track (`requests.track`, `maxTrack*`,
+ * `*TrackAt`); `endpoints` holds the same counts for each Braze path on its own.
+ */
 import { WindowMax } from './rate-limit.js';
 
 export const TRACK_WINDOW_MS = 3000;
@@ -40,6 +44,44 @@ class DelaySeries {
   }
 }
 
+/** Objects of the requests one endpoint processed (past its envelope checks), and what they were billed. */
+export interface EndpointObjects {
+  accepted: number;
+  rejected: number;
+  attributes: number;
+  events: number;
+  purchases: number;
+  notApplied: number;
+  /** Most objects (valid or not, all three arrays) in one request that passed the envelope checks. */
+  maxPerRequest: number;
+}
+
+/** One Braze path's counts: `GET /_emulator/stats` -> `endpoints["/users/track/bulk"]`. */
+export interface EndpointSnapshot {
+  /** Requests that arrived at this path, whatever the answer (401, 403 and 429 included). */
+  requests: number;
+  /**
+   * Requests past auth, permission, injected 429s and the rate limit: what used the endpoint's window.
+   * Counted when the request was counted against the limit (with arrival jitter, later than it arrived).
+   */
+  admitted: number;
+  /** 429s of the rate-limit window; injected ones (faults.burst429) only show in byStatus["429"]. */
+  rateLimited: number;
+  byStatus: Record<string, number>;
+  objects: EndpointObjects;
+  dataPoints: number;
+  /** The window of the two counts below: this endpoint's rate-limit window (track 3000, bulk 1000 by default). */
+  windowMs: number;
+  /** Most requests admitted in any sliding window of `windowMs`, at the moments they were counted. */
+  maxRequestsInWindow: number;
+  /** Most requests that arrived (any outcome) in any sliding window of `windowMs`, when they arrived. */
+  maxArrivalsInWindow: number;
+  /** When the first and the last request arrived (epoch ms; null before any). */
+  firstAt: number | null;
+  lastAt: number | null;
+  bytesReceived: number;
+}
+
 export interface StatsSnapshot {
   requests: { total: number; track: number; byStatus: Record<string, number> };
   objects: {
@@ -73,10 +115,99 @@ export interface StatsSnapshot {
   answerDelayMs: DelaySummary;
   /** How long each Braze-path request waited between arriving and being counted (arrival jitter). */
   arrivalDelayMs: DelaySummary;
+  /** Per Braze path ("/users/track", "/users/track/bulk", "/users/delete", ...), every route always present. */
+  endpoints: Record<string, EndpointSnapshot>;
 }
 
 function zeroFaults(): FaultCounts {
   return { burst429: 0, failed: 0, resetBeforeApply: 0, resetAfterApply: 0, slow: 0, queued: 0 };
+}
+
+function byStatusOf(statuses: Float64Array): Record<string, number> {
+  const out: Record<string, number> = {};
+  statuses.forEach((n, status) => {
+    if (n > 0) out[String(status)] = n;
+  });
+  return out;
+}
+
+/** The counts of one endpoint; the server and processTrack add to them beside the totals. */
+export class EndpointCounters {
+  requests = 0;
+  admitted = 0;
+  rateLimited = 0;
+  bytesReceived = 0;
+  dataPoints = 0;
+  readonly objects: EndpointObjects = zeroObjects();
+  private statuses = new Float64Array(600);
+  private readonly admittedWindow: WindowMax;
+  private readonly arrivalsWindow: WindowMax;
+  private firstAt: number | null = null;
+  private lastAt: number | null = null;
+
+  constructor(readonly windowMs: number) {
+    this.admittedWindow = new WindowMax(windowMs);
+    this.arrivalsWindow = new WindowMax(windowMs);
+  }
+
+  arrived(now: number): void {
+    this.requests++;
+    this.arrivalsWindow.record(now);
+    this.firstAt ??= now;
+    this.lastAt = now;
+  }
+
+  admit(now: number): void {
+    this.admitted++;
+    this.admittedWindow.record(now);
+  }
+
+  response(status: number): void {
+    if (status >= 0 && status < 600) this.statuses[status] = (this.statuses[status] ?? 0) + 1;
+  }
+
+  reset(): void {
+    this.requests = 0;
+    this.admitted = 0;
+    this.rateLimited = 0;
+    this.bytesReceived = 0;
+    this.dataPoints = 0;
+    Object.assign(this.objects, zeroObjects());
+    this.statuses = new Float64Array(600);
+    this.admittedWindow.reset();
+    this.arrivalsWindow.reset();
+    this.firstAt = null;
+    this.lastAt = null;
+  }
+
+  snapshot(): EndpointSnapshot {
+    return {
+      requests: this.requests,
+      admitted: this.admitted,
+      rateLimited: this.rateLimited,
+      byStatus: byStatusOf(this.statuses),
+      objects: { ...this.objects },
+      dataPoints: this.dataPoints,
+      windowMs: this.windowMs,
+      maxRequestsInWindow: this.admittedWindow.max,
+      maxArrivalsInWindow: this.arrivalsWindow.max,
+      firstAt: this.firstAt,
+      lastAt: this.lastAt,
+      bytesReceived: this.bytesReceived,
+    };
+  }
+}
+
+function zeroObjects(): EndpointObjects {
+  return {
+    accepted: 0,
+    rejected: 0,
+    attributes: 0,
+    events: 0,
+    purchases: 0,
+    notApplied: 0,
+    maxPerRequest: 0,
+  };
 }
 
 export class EmulatorStats {
@@ -101,6 +232,17 @@ export class EmulatorStats {
   private lastTrackAt: number | null = null;
   private answerDelays = new DelaySeries();
   private arrivalDelays = new DelaySeries();
+  private readonly endpoints = new Map<string, EndpointCounters>();
+
+  /** `endpoints`: each Braze path with the window of its busiest-window counts. */
+  constructor(endpoints: Iterable<readonly [path: string, windowMs: number]> = []) {
+    for (const [path, windowMs] of endpoints) this.endpoints.set(path, new EndpointCounters(windowMs));
+  }
+
+  /** The counters of a path given to the constructor; undefined for any other path. */
+  endpoint(path: string): EndpointCounters | undefined {
+    return this.endpoints.get(path);
+  }
 
   request(isTrack: boolean, now: number): void {
     this.total++;
@@ -150,15 +292,14 @@ export class EmulatorStats {
     this.lastTrackAt = null;
     this.answerDelays = new DelaySeries();
     this.arrivalDelays = new DelaySeries();
+    for (const counters of this.endpoints.values()) counters.reset();
   }
 
   snapshot(): StatsSnapshot {
-    const byStatus: Record<string, number> = {};
-    this.statuses.forEach((n, status) => {
-      if (n > 0) byStatus[String(status)] = n;
-    });
+    const endpoints: Record<string, EndpointSnapshot> = {};
+    for (const [path, counters] of this.endpoints) endpoints[path] = counters.snapshot();
     return {
-      requests: { total: this.total, track: this.track, byStatus },
+      requests: { total: this.total, track: this.track, byStatus: byStatusOf(this.statuses) },
       objects: {
         accepted: this.accepted,
         rejected: this.rejected,
@@ -181,6 +322,7 @@ export class EmulatorStats {
       bytesReceived: this.bytesReceived,
       answerDelayMs: this.answerDelays.summary(),
       arrivalDelayMs: this.arrivalDelays.summary(),
+      endpoints,
     };
   }
 }

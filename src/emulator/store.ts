@@ -260,6 +260,26 @@ export class ProfileStore {
   }
 }
 
+/**
+ * The profile an object names, as a key, by the identifier the store resolves it by (external_id, alias,
+ * braze_id, then email, then phone); undefined when it names none. Without looking anything up, so two
+ * identifiers of one stored profile (an external_id and its email) are two keys.
+ */
+export function identityKey(o: unknown): string | undefined {
+  if (!isPlainObject(o)) return undefined;
+  const ext = o['external_id'];
+  if (typeof ext === 'string') return `e:${ext}`;
+  const alias = o['user_alias'];
+  if (isPlainObject(alias)) return `a:${aliasKey(alias as unknown as UserAlias)}`;
+  const brazeId = o['braze_id'];
+  if (typeof brazeId === 'string') return `b:${brazeId}`;
+  for (const kind of ['email', 'phone'] as const) {
+    const value = o[kind];
+    if (typeof value === 'string') return `${kind}:${contactKey(kind, value)}`;
+  }
+  return undefined;
+}
+
 function contactKey(kind: Contact, value: string): string {
   return kind === 'email' ? value.toLowerCase() : value.replace(/[^\d+]/g, '');
 }

@@ -1,11 +1,12 @@
 /**
- * POST /users/track: envelope checks, per-object validation, then (optionally) the store, in Braze's order
+ * POST /users/track and /users/track/bulk (one code path, each with its own limits and counters):
+ * envelope checks, per-object validation, then (optionally) the store, in Braze's order
  * attributes -> events -> purchases so an event for a new user finds the profile its attributes created.
  * Every valid object is billed in data points as Braze bills what it writes (src/validate/data-points.ts).
  */
 import { attributePoints, eventPoints, purchasePoints } from '../validate/data-points.js';
 import type { JsonObject } from './json.js';
-import type { EmulatorStats } from './stats.js';
+import type { EmulatorStats, EndpointCounters } from './stats.js';
 import type { ProfileStore } from './store.js';
 import {
   checkEnvelope,
@@ -25,9 +26,13 @@ export interface EndpointResult {
 }
 
 export interface TrackContext {
+  /** The endpoint's envelope limits. */
   limits: TrackLimits;
   store: ProfileStore | null;
+  /** Totals over every endpoint. */
   stats: EmulatorStats;
+  /** The endpoint's own counts (stats.endpoints[path]), beside the totals. */
+  counters?: EndpointCounters;
   /** When set, the valid objects are applied through it (later: Braze's asynchronous processing). */
   defer?: (apply: () => void) => void;
 }
@@ -43,7 +48,7 @@ const VALIDATORS: ReadonlyArray<readonly [InputArray, Validator]> = [
 export function processTrack(body: unknown, ctx: TrackContext): EndpointResult {
   const env = checkEnvelope(body, ctx.limits);
   if (typeof env === 'string') return { status: 400, body: { message: env } };
-  const { stats } = ctx;
+  const { stats, counters } = ctx;
   const errors: ObjectError[] = [];
   const valid: Record<InputArray, JsonObject[]> = { attributes: [], events: [], purchases: [] };
   const processed: Partial<Record<InputArray, number>> = {};
@@ -57,10 +62,17 @@ export function processTrack(body: unknown, ctx: TrackContext): EndpointResult {
     }
     processed[name] = valid[name].length;
     stats[name] += valid[name].length;
+    if (counters) counters.objects[name] += valid[name].length;
   }
   const count = valid.attributes.length + valid.events.length + valid.purchases.length;
   stats.accepted += count;
   stats.rejected += errors.length;
+  if (counters) {
+    const o = counters.objects;
+    o.accepted += count;
+    o.rejected += errors.length;
+    o.maxPerRequest = Math.max(o.maxPerRequest, count + errors.length);
+  }
   if (count === 0) return { status: 400, body: { message: VALID_DATA_REQUIRED, errors } };
   if (ctx.defer) ctx.defer(() => apply(valid, ctx));
   else apply(valid, ctx);
@@ -73,19 +85,27 @@ export function processTrack(body: unknown, ctx: TrackContext): EndpointResult {
 }
 
 /** Writes the valid objects (when there is a store) and bills them. */
-function apply(valid: Record<InputArray, JsonObject[]>, { store, stats }: TrackContext): void {
+function apply(valid: Record<InputArray, JsonObject[]>, { store, stats, counters }: TrackContext): void {
   const dropNested = requestDropsNested(valid.attributes);
+  let points = 0;
+  let notApplied = 0;
   for (const o of valid.attributes) {
     const writes = plannedWrites(o, dropNested, stats);
-    stats.dataPoints += attributePoints(writes);
-    if (store && !store.applyAttributes(o, writes)) stats.notApplied++;
+    points += attributePoints(writes);
+    if (store && !store.applyAttributes(o, writes)) notApplied++;
   }
   for (const o of valid.events) {
-    stats.dataPoints += eventPoints(o);
-    if (store && !store.appendEvent(o)) stats.notApplied++;
+    points += eventPoints(o);
+    if (store && !store.appendEvent(o)) notApplied++;
   }
   for (const o of valid.purchases) {
-    stats.dataPoints += purchasePoints(o);
-    if (store && !store.appendPurchase(o)) stats.notApplied++;
+    points += purchasePoints(o);
+    if (store && !store.appendPurchase(o)) notApplied++;
+  }
+  stats.dataPoints += points;
+  stats.notApplied += notApplied;
+  if (counters) {
+    counters.dataPoints += points;
+    counters.objects.notApplied += notApplied;
   }
 }

@@ -9,6 +9,7 @@ import { PROPERTIES_MAX_BYTES } from '../validate/attribute-rules.js';
 import { jsonSize, operatorKind, utf8Length } from '../validate/nested.js';
 import { FIELD_ERRORS, hasFieldRule, profileFieldProblem } from '../validate/profile-fields.js';
 import { isPlainObject, type JsonObject } from './json.js';
+import { identityKey } from './store.js';
 
 export type InputArray = 'attributes' | 'events' | 'purchases';
 
@@ -18,10 +19,13 @@ export interface ObjectError {
   index: number;
 }
 
+/** An endpoint's envelope limits: /users/track's, or /users/track/bulk's (1,000 objects, 100 per user). */
 export interface TrackLimits {
   maxObjects: number;
   /** Legacy contracts: `maxObjects` per array instead of across all three. */
   legacyPerArray: boolean;
+  /** Objects (all three arrays) that may name one user profile in a request; unlimited when absent. */
+  maxObjectsPerUser?: number;
 }
 
 export interface TrackEnvelope {
@@ -33,6 +37,12 @@ export interface TrackEnvelope {
 export const VALID_DATA_REQUIRED =
   "Valid data must be provided in the 'attributes', 'events', or 'purchases' fields.";
 export const MAX_INPUT_LENGTH_EXCEEDED = 'Max Input Length Exceeded';
+/**
+ * /users/track/bulk with more than 100 objects for one user profile. Braze documents the cap but not its
+ * answer (shared/braze-api.md §3, S14): the emulator chooses a fatal 400 with this message, the whole
+ * request refused, nothing applied (like `Max Input Length Exceeded`).
+ */
+export const MAX_OBJECTS_PER_USER_EXCEEDED = 'Max Objects Per User Exceeded';
 export const MAX_EXTERNAL_ID_BYTES = 987;
 export const MAX_NAME_LENGTH = 255;
 
@@ -66,7 +76,7 @@ const RESERVED_PROPERTIES = new Set(['time', 'event_name']);
 
 type Obj = JsonObject;
 
-/** Envelope checks, in Braze's order of fatality: shape, then the object cap. */
+/** Envelope checks, in Braze's order of fatality: shape, then the object cap, then the cap per user. */
 export function checkEnvelope(body: unknown, limits: TrackLimits): TrackEnvelope | string {
   if (!isPlainObject(body)) return VALID_DATA_REQUIRED;
   const { attributes, events, purchases } = body;
@@ -87,7 +97,32 @@ export function checkEnvelope(body: unknown, limits: TrackLimits): TrackEnvelope
   const p = env.purchases?.length ?? 0;
   const max = limits.maxObjects;
   const over = limits.legacyPerArray ? a > max || e > max || p > max : a + e + p > max;
-  return over ? MAX_INPUT_LENGTH_EXCEEDED : env;
+  if (over) return MAX_INPUT_LENGTH_EXCEEDED;
+  const perUser = limits.maxObjectsPerUser;
+  if (perUser !== undefined && a + e + p > perUser && busiestUser(env) > perUser) {
+    return MAX_OBJECTS_PER_USER_EXCEEDED;
+  }
+  return env;
+}
+
+/**
+ * Most objects naming one user profile, counted by the identifier they are sent with (store.identityKey),
+ * valid or not: an object that will get a per-object error still counts. Objects without an identifier
+ * name no profile.
+ */
+function busiestUser(env: TrackEnvelope): number {
+  const counts = new Map<string, number>();
+  let most = 0;
+  for (const items of [env.attributes, env.events, env.purchases]) {
+    for (const item of items ?? []) {
+      const key = identityKey(item);
+      if (key === undefined) continue;
+      const n = (counts.get(key) ?? 0) + 1;
+      counts.set(key, n);
+      if (n > most) most = n;
+    }
+  }
+  return most;
 }
 
 function present(value: unknown): boolean {

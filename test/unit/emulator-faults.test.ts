@@ -74,6 +74,20 @@ describe('seeded faults', () => {
     const inj = new FaultInjector({ latencyMs: 5, slowRate: 1, slowMs: 100 }, 1);
     expect(inj.decide(newFaultDecision())).toMatchObject({ slow: true, delayMs: 105 });
   });
+
+  it('applies to the buckets it targets: all by default, or a list (no route only under all)', () => {
+    const all = new FaultInjector({}, 1);
+    expect([all.applies('track'), all.applies('bulk'), all.applies(undefined)]).toEqual([true, true, true]);
+    const bulk = new FaultInjector({ buckets: ['bulk'] }, 1);
+    expect([bulk.applies('track'), bulk.applies('bulk'), bulk.applies(undefined)]).toEqual([
+      false,
+      true,
+      false,
+    ]);
+    bulk.update({ buckets: 'all' });
+    expect(bulk.applies('users')).toBe(true);
+    expect(bulk.config.buckets).toBe('all');
+  });
 });
 
 describe('latency and arrival jitter', () => {

@@ -15,6 +15,7 @@ const PURE = [
   'json',
   'writes',
   'auth',
+  'gate',
 ];
 
 describe('pure emulator modules', () => {

@@ -99,4 +99,33 @@ describe('emulator flags schema', () => {
     expect(bad.success).toBe(false);
     expect(bad.error?.issues).toHaveLength(2);
   });
+
+  it('reads the /users/track/bulk flags: its rate limit, its caps and faults aimed at it', () => {
+    expect(
+      emulatorFlagsSchema.parse({
+        rateLimit: ['bulk=100/1s'],
+        bulkMaxObjects: '500',
+        bulkMaxObjectsPerUser: '10',
+        bulkMaxBodyBytes: '1048576',
+        faultBuckets: 'bulk',
+        failRate: '0.5',
+        key: ['backfill=users.track.bulk'],
+      }),
+    ).toEqual({
+      rateLimits: { bulk: { limit: 100, windowMs: 1000 } },
+      bulkMaxObjects: 500,
+      bulkMaxObjectsPerUser: 10,
+      bulkMaxBodyBytes: 1_048_576,
+      keys: { backfill: ['users.track.bulk'] },
+      faults: { buckets: ['bulk'], failRate: 0.5 },
+    });
+    expect(emulatorFlagsSchema.parse({ faultBuckets: 'track, bulk' }).faults).toEqual({
+      buckets: ['track', 'bulk'],
+    });
+    expect(emulatorFlagsSchema.parse({ faultBuckets: 'all' }).faults).toEqual({ buckets: 'all' });
+    const bad = emulatorFlagsSchema.safeParse({ faultBuckets: 'bulk,tracks', bulkMaxObjectsPerUser: '0' });
+    expect(bad.error?.issues.map((i) => i.path[0])).toEqual(['bulkMaxObjectsPerUser', 'faultBuckets']);
+    expect(faultPatchSchema.safeParse({ buckets: ['bulk'] }).success).toBe(true);
+    expect(faultPatchSchema.safeParse({ buckets: ['nope'] }).success).toBe(false);
+  });
 });

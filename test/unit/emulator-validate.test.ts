@@ -6,6 +6,7 @@ import {
   checkEnvelope,
   ERR,
   MAX_INPUT_LENGTH_EXCEEDED,
+  MAX_OBJECTS_PER_USER_EXCEEDED,
   VALID_DATA_REQUIRED,
   validateAttributes,
   validateEvent,
@@ -178,6 +179,29 @@ describe('request envelope', () => {
       checkEnvelope({ attributes: many(75), events: many(75), purchases: many(75) }, legacy),
     ).not.toBeTypeOf('string');
     expect(checkEnvelope({ attributes: many(76) }, legacy)).toBe(MAX_INPUT_LENGTH_EXCEEDED);
+  });
+
+  it('caps objects per user profile (bulk), by the identifier sent, across the arrays', () => {
+    const bulk = { maxObjects: 1000, legacyPerArray: false, maxObjectsPerUser: 3 };
+    const of = (o: object, n: number) => Array.from({ length: n }, () => o);
+    const u = { external_id: 'u' };
+    expect(
+      checkEnvelope({ attributes: of(u, 2), events: of(u, 1), purchases: many(50) }, bulk),
+    ).not.toBeTypeOf('string');
+    expect(checkEnvelope({ attributes: of(u, 2), events: of(u, 2) }, bulk)).toBe(
+      MAX_OBJECTS_PER_USER_EXCEEDED,
+    );
+    // The object cap is checked first; objects without an identifier name no profile.
+    expect(checkEnvelope({ attributes: of(u, 1001) }, bulk)).toBe(MAX_INPUT_LENGTH_EXCEEDED);
+    expect(checkEnvelope({ attributes: of({ a: 1 }, 10) }, bulk)).not.toBeTypeOf('string');
+    // external_id wins over email (as in the store); emails are compared in lower case, phones by digits.
+    const mixed = [{ external_id: 'x', email: 'a@b.c' }, { email: 'A@B.C' }, { email: 'a@b.c' }];
+    expect(checkEnvelope({ attributes: [...mixed, { email: 'a@B.c' }] }, bulk)).not.toBeTypeOf('string');
+    expect(checkEnvelope({ attributes: [...mixed, ...mixed] }, bulk)).toBe(MAX_OBJECTS_PER_USER_EXCEEDED);
+    const phones = ['+1 555 0100', '+15550100', '+1-555-0100', '+1 (555) 0100'].map((phone) => ({ phone }));
+    expect(checkEnvelope({ events: phones }, bulk)).toBe(MAX_OBJECTS_PER_USER_EXCEEDED);
+    // /users/track has no such cap.
+    expect(checkEnvelope({ attributes: of(u, 75) }, limits)).not.toBeTypeOf('string');
   });
 
   it('reports rejected objects by their index in the array as sent', () => {
