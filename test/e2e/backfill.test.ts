@@ -85,4 +85,26 @@ describe('backfill during a sync', () => {
     // Half of 40 in any window while the sync sends (its first take marks the group as syncing).
     expect(maxInWindow(during, LIMIT.windowMs)).toBeLessThanOrEqual(LIMIT.max / 2);
   }, 180_000);
+
+  it('through /users/track/bulk: 1,000-object requests, /users/track untouched', async () => {
+    const env = cliEnv({
+      REDIS_URL: testRedisUrl(),
+      BRAZE_REST_ENDPOINT: emu.url,
+      BRAZE_API_KEY: KEY,
+      BRAZE_IMPORT_PREFIX: uniquePrefix('bulk'),
+      LOG_LEVEL: 'warn',
+    });
+    await emu.reset();
+    const file = users(join(dir, 'bulk.csv'), 'bk', 20_000);
+    const r = await runCli(['backfill', file, '--json', '--endpoint', 'bulk'], env, { timeoutMs: 120_000 });
+    expect(r.code, r.stderr).toBe(0);
+    expect((JSON.parse(r.stdout) as Summary).objects.accepted).toBe(20_000);
+    const stats = emu.stats();
+    const bulk = stats.endpoints['/users/track/bulk']!;
+    expect(stats.endpoints['/users/track']!.requests).toBe(0);
+    expect(bulk.objects.maxPerRequest).toBe(1000);
+    // Users are spread over 16 lanes: each lane's last request is partial, every other one full.
+    expect(bulk.requests).toBeLessThanOrEqual(20 + 16);
+    expect(bulk.objects.accepted).toBe(20_000);
+  }, 180_000);
 });
