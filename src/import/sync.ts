@@ -1,7 +1,3 @@
-import { createReadStream } from 'node:fs';
-import { open } from 'node:fs/promises';
-import { pipeline } from 'node:stream/promises';
-import { createGunzip } from 'node:zlib';
 import type { Redis } from 'ioredis';
 import type { RateLimit } from '../../schemas/config.js';
 import { UsageError } from '../errors.js';
@@ -17,9 +13,10 @@ import { type ImportInput, type ImportOptions, runImport } from './import.js';
 
 /**
  * `sync`: a run that sends only what changed since the last sync of the same name to the same
- * workspace (src/sync). Before anything is sent: the snapshot's header against the last one, a gzip
- * read to its end, and in mirror mode a first pass that counts who would be unset; any of them can
- * refuse with one line (exit 2) and then nothing is sent and the record's values are as they were.
+ * workspace (src/sync). Before anything is sent: the snapshot's header against the last one (a gzip
+ * is read to its end by the reader already, src/read), and in mirror mode a first pass that counts
+ * who would be unset; any of them can refuse with one line (exit 2) and then nothing is sent and the
+ * record's values are as they were.
  */
 export interface SyncOptions {
   /** The record's name: syncs of one name to one workspace share it (default "default"). */
@@ -63,7 +60,6 @@ export async function runSync(input: ImportInput, o: ImportOptions, s: SyncOptio
     await holdLock(redis, res, base, s.name);
     const meta = await record.meta();
     checkHeader(meta, input, s);
-    await checkGzip(s.file);
     if (s.unsetMissing) await firstPass(record, meta, s);
     const mark = await record.newMark();
     const filtered = filterRows(input.rows, input.validate, {
@@ -148,7 +144,6 @@ export async function drySync(
     await holdLock(redis, res, base, s.name);
     const meta = await record.meta();
     checkHeader(meta, input, s);
-    await checkGzip(s.file);
     if (s.unsetMissing) await firstPass(record, meta, s);
     const mark = await record.newMark();
     const filtered = filterRows(input.rows, input.validate, {
@@ -226,28 +221,6 @@ function checkHeader(meta: RecordMeta, input: ImportInput, s: SyncOptions): void
   throw new UsageError(
     `${input.source}: the columns changed since the last sync of ${s.name} (${what}); nothing was sent. Check the export, or pass --force to sync with the new columns`,
   );
-}
-
-/**
- * A gzip is read to its end before anything is sent: a file cut short (an export still being copied,
- * a full disk) is refused whole rather than sent in part. Costs a decompression (~5% of a parse).
- */
-async function checkGzip(file: string): Promise<void> {
-  if (file === '-') return;
-  const handle = await open(file, 'r').catch(() => undefined);
-  if (!handle) return; // the reader says why
-  const magic = Buffer.alloc(2);
-  await handle.read(magic, 0, 2, 0).finally(() => handle.close());
-  if (magic[0] !== 0x1f || magic[1] !== 0x8b) return;
-  try {
-    await pipeline(createReadStream(file), createGunzip(), async (chunks: AsyncIterable<Buffer>) => {
-      for await (const _ of chunks);
-    });
-  } catch (err) {
-    throw new UsageError(
-      `${file}: the gzip is damaged or ends early (${(err as Error).message}); nothing was sent and the change record is as it was`,
-    );
-  }
 }
 
 /**
