@@ -187,7 +187,11 @@ export function report(summary: Summary, json: boolean, exported?: string): void
   }
   out(formatSummary(summary));
   if (summary.status === 'interrupted' || summary.status === 'halted') {
-    out(`Continue with: braze-import run ${summary.source} --resume ${summary.runId}`);
+    out(
+      summary.sync
+        ? `Run the same sync again to send the rest: it sends whatever Braze has not accepted`
+        : `Continue with: braze-import run ${summary.source} --resume ${summary.runId}`,
+    );
   }
   if (exported) out(`Dead letters written to ${exported} (fix the rows and import that file again)`);
   else if (summary.deadLetters > 0)

@@ -4,7 +4,8 @@ import { UsageError } from '../errors.js';
 import { openRedis } from '../infra/queues.js';
 import { createResources } from '../infra/resources.js';
 import { destinationOf } from '../runs/destination.js';
-import { createRunStore, type SyncCounts } from '../runs/store.js';
+import { cancelRun } from '../control/run-actions.js';
+import { createRunStore, isCompleted, isLive, type SyncCounts } from '../runs/store.js';
 import { type Summary, summarize } from '../runs/summary.js';
 import { filterRows, unsetMissing } from '../sync/filter.js';
 import { type ChangeRecord, openRecord, type RecordMeta, recordBase } from '../sync/record.js';
@@ -92,7 +93,15 @@ export async function runSync(input: ImportInput, o: ImportOptions, s: SyncOptio
     if (!runId) return { ...summary, sync: { ...filtered.counts, name: s.name } };
     // The filter's counts were final when the input was read (the unsets' with the tail).
     await runs.incr(runId, filtered.counts);
-    const run = await runs.get(runId);
+    let run = await runs.get(runId);
+    if (run && !isLive(run.status) && !isCompleted(run.status) && run.status !== 'cancelled') {
+      // A sync is not resumed: the next one sends whatever this one did not (the record says what
+      // Braze has), so what it parked is dropped rather than left for a --resume that sync lacks.
+      await cancelRun({ redis, prefix: o.config.prefix, runs }, runId, 'the end of an unfinished sync');
+      const why = (run.reason ?? run.status).replace(/; continue with --resume \S+$/, '');
+      await runs.set(runId, { status: run.status, reason: `${why}; run the sync again to send the rest` });
+      run = await runs.get(runId);
+    }
     if (run?.producerDone && !summary.inputError) {
       await record.finish({ rows: run.rowsRead, header: input.header?.(), file: s.file, runId });
     }
