@@ -7,6 +7,7 @@ import { demoCommand } from './demo-command.js';
 import { dlqCommand } from './dlq-command.js';
 import { emulatorCommand } from './emulator-command.js';
 import { runCommand } from './run-command.js';
+import { scheduleCommand } from './schedule-command.js';
 import { cancelCommand, statusCommand } from './status-command.js';
 import { workerCommand } from './worker-command.js';
 
@@ -27,6 +28,7 @@ function buildProgram(): Command {
   demoCommand(program);
   runCommand(program);
   workerCommand(program);
+  scheduleCommand(program);
   statusCommand(program);
   cancelCommand(program);
   dlqCommand(program);
