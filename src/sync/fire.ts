@@ -121,6 +121,11 @@ export function createFiringHandler(deps: FiringDeps): FiringHandler {
       log.info({ schedule: name }, `schedule ${name} was removed: nothing to do`);
       return undefined;
     }
+    if (def.destId !== store.destId) {
+      // Cannot happen through `schedule set`; a copied key must still not send with this key.
+      log.error({ schedule: name }, `schedule ${name} belongs to another destination: not run here`);
+      return undefined;
+    }
     const base: FiringBase = { at: now(), ...(due !== undefined ? { due } : {}) };
     const token = ownerId();
     if (!(await store.lock(name, token, deps.lockMs))) {
