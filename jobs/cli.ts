@@ -8,6 +8,7 @@ import { demoCommand } from './demo-command.js';
 import { dlqCommand } from './dlq-command.js';
 import { emulatorCommand } from './emulator-command.js';
 import { runCommand } from './run-command.js';
+import { scheduleCommand } from './schedule-command.js';
 import { cancelCommand, statusCommand } from './status-command.js';
 import { syncCommand } from './sync-command.js';
 import { workerCommand } from './worker-command.js';
@@ -31,6 +32,7 @@ function buildProgram(): Command {
   syncCommand(program);
   backfillCommand(program);
   workerCommand(program);
+  scheduleCommand(program);
   statusCommand(program);
   cancelCommand(program);
   dlqCommand(program);

@@ -8,7 +8,9 @@ import { closeRedis, createRedis } from '../src/infra/redis.js';
 import { installShutdown } from '../src/infra/resources.js';
 import { describeDestination, destinationOf } from '../src/runs/destination.js';
 import type { Sender } from '../src/send/sender.js';
+import type { ScheduleWorker } from '../src/sync/schedule-worker.js';
 import { exitAfter, parseFlags, requireRedisUrl, setup, tuneHeapForStreaming } from './common.js';
+import { createSyncLauncher } from './sync-launcher.js';
 
 /**
  * A forced stop ends the process within this long, whatever Redis and Braze are doing: enough for
@@ -21,7 +23,7 @@ export function workerCommand(program: Command): void {
   program
     .command('worker')
     .description(
-      'send the queued chunks of enqueue-only runs to Braze until SIGTERM/SIGINT; run as many as you like (needs REDIS_URL)',
+      "send the queued chunks of enqueue-only runs to Braze and run this destination's schedules until SIGTERM/SIGINT; run as many as you like (needs REDIS_URL)",
     )
     .option(
       '--concurrency <n>',
@@ -42,6 +44,7 @@ export function workerCommand(program: Command): void {
       const dest = destinationOf(braze.endpoint, braze.apiKey);
       // Signals are handled from the first moment: a supervisor may stop a worker still connecting.
       let sender: Sender | undefined;
+      let schedules: ScheduleWorker | undefined;
       let done = () => {};
       const stopped = new Promise<void>((resolve) => {
         done = resolve;
@@ -55,6 +58,7 @@ export function workerCommand(program: Command): void {
         onForce: (why) => {
           log.warn({ why }, 'forcing shutdown');
           // Chunks in flight keep their locks and go to another worker once those lapse.
+          if (schedules) void schedules.close(true);
           if (sender) void sender.close(true);
           exitAfter(FORCE_EXIT_MS, 130);
         },
@@ -90,6 +94,20 @@ export function workerCommand(program: Command): void {
             done();
           },
         });
+        try {
+          // Schedules of this destination fire here (any worker of it may take a firing).
+          const { startScheduleWorker } = await import('../src/sync/schedule-worker.js');
+          schedules = await startScheduleWorker({
+            config,
+            log,
+            redisUrl,
+            destId: dest.id,
+            launcher: createSyncLauncher({ config, log, redisUrl, braze }),
+          });
+        } catch (err) {
+          await sender.close();
+          throw err;
+        }
         log.info(
           {
             concurrency: flags.concurrency,
@@ -100,6 +118,8 @@ export function workerCommand(program: Command): void {
           'worker started',
         );
         await stopped;
+        // In reverse order of starting: a sync a firing runs may still need the sender.
+        await schedules.close();
         await sender.close();
         log.info(sender.tally(), 'worker stopped');
         if (halt) process.exitCode = 1;

@@ -1,5 +1,5 @@
 import { z } from 'zod';
-import { wholeNumber } from './config.js';
+import { durationSchema, wholeNumber } from './config.js';
 
 /** Flags of `run` (and the input flags `demo` and `dlq replay` share), validated all at once. */
 /** Requests in flight: by default sized to the latency Braze answers with (src/send/concurrency.ts). */
@@ -74,7 +74,9 @@ export const syncFlagsSchema = z.object({
   name: z
     .string()
     .regex(SYNC_NAME, { message: '1-64 letters, digits, _ . - (starting with a letter or digit)' })
-    .default('default'),
+    .optional(),
+  readyMarker: z.string().optional(),
+  settle: durationSchema(0, 86_400_000).optional(),
   full: z.boolean().default(false),
   unsetMissing: z.boolean().default(false),
   maxUnset: percent.default(0.05),

@@ -18,6 +18,31 @@ export function parseRateLimit(text: string): RateLimit | undefined {
 }
 
 /**
+ * "60s", "5m", "500ms", "1.5h" -> milliseconds (the units of rate limits). A bare number is refused:
+ * seconds or milliseconds would be a guess.
+ */
+export function parseDuration(text: string): number | undefined {
+  const m = /^\s*(\d+(?:\.\d+)?)\s*(ms|s|m|h)\s*$/.exec(text);
+  if (!m) return undefined;
+  const ms = Math.round(Number(m[1]) * (UNIT_MS[m[2] ?? 's'] ?? 1000));
+  return Number.isSafeInteger(ms) ? ms : undefined;
+}
+
+/** A duration flag within [minMs, maxMs]: "--settle 5s". */
+export const durationSchema = (minMs: number, maxMs: number) =>
+  z.string().transform((text, ctx) => {
+    const ms = parseDuration(text);
+    if (ms === undefined || ms < minMs || ms > maxMs) {
+      ctx.addIssue({
+        code: 'custom',
+        message: `expected a duration from ${minMs} ms to ${maxMs / 3_600_000} h such as 60s, 5m or 500ms, got "${text}"`,
+      });
+      return z.NEVER;
+    }
+    return ms;
+  });
+
+/**
  * One limit ("3000/3s") or several a contract has at once ("3000/3s,250000/1h": a burst limit and an
  * hourly one, as on MAU-based contracts), shortest window first.
  */

@@ -1,10 +1,10 @@
 import type { Redis } from 'ioredis';
 import type { RateLimit } from '../../schemas/config.js';
+import { cancelRun } from '../control/run-actions.js';
 import { UsageError } from '../errors.js';
 import { openRedis } from '../infra/queues.js';
 import { createResources } from '../infra/resources.js';
 import { destinationOf } from '../runs/destination.js';
-import { cancelRun } from '../control/run-actions.js';
 import { createRunStore, isCompleted, isLive, type SyncCounts } from '../runs/store.js';
 import { type Summary, summarize } from '../runs/summary.js';
 import { filterRows, unsetMissing } from '../sync/filter.js';

@@ -67,6 +67,16 @@ describe('pure modules', () => {
     expect(offenders).toEqual([]);
   });
 
+  it.each(['src/sync/pick-rules.ts', 'src/sync/cron.ts'])(
+    '%s imports no I/O or infrastructure module',
+    (file) => {
+      const offenders = importsOf(readFileSync(join(root, file), 'utf8')).filter((spec) =>
+        IMPURE.some((bad) => spec === bad || spec.startsWith(`${bad}/`)),
+      );
+      expect(offenders).toEqual([]);
+    },
+  );
+
   it('schemas/ imports only zod (and other schemas)', () => {
     const offenders = sources('schemas').flatMap((file) =>
       importsOf(readFileSync(file, 'utf8'))
