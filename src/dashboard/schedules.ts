@@ -1,11 +1,14 @@
 import type { RunControl } from '../control/run-actions.js';
+import {
+  createScheduleStore,
+  createSchedulesQueue,
+  listSchedules as listSyncSchedules,
+} from '../sync/schedules.js';
 
 /**
  * The schedules the dashboard lists at `/` (nightly syncs, backfills).
  *
- * TODO(issue 13): return the configured schedules once the nightly sync exists. Until then there are
- * none, and the dashboard says so. Nothing else in the dashboard needs to change: `/` renders what
- * this returns, and a schedule's last run links to its page when `lastRunId` is set.
+ * `/` renders what this returns; a schedule's last run links to its page when `lastRunId` is set.
  */
 export interface Schedule {
   /** Stable name of the schedule (e.g. `nightly-users`). */
@@ -22,7 +25,46 @@ export interface Schedule {
   lastAt?: number;
 }
 
-/** `ctx`: the dashboard's Redis connection, key prefix and run store, to read schedules and their runs. */
-export async function listSchedules(_ctx: RunControl): Promise<Schedule[]> {
-  return [];
+/**
+ * Every destination's schedules in this Redis (the dashboard serves any workspace's runs): their
+ * definitions, next firing (BullMQ's job scheduler), and the run their last firing started.
+ */
+export async function listSchedules(ctx: RunControl): Promise<Schedule[]> {
+  const out: Schedule[] = [];
+  for (const destId of await destinationsWithSchedules(ctx)) {
+    const store = createScheduleStore(ctx.redis, ctx.prefix, destId);
+    const queue = createSchedulesQueue(ctx.redis, ctx.prefix, destId);
+    try {
+      for (const v of await listSyncSchedules(store, queue)) {
+        const last = v.state.last;
+        const run = v.state.run;
+        out.push({
+          name: v.def.name,
+          kind: 'sync',
+          rule: `${v.def.cron} (${v.def.tz})`,
+          ...(v.next !== undefined ? { nextAt: v.next } : {}),
+          ...(run?.runId ? { lastRunId: run.runId } : {}),
+          ...(last
+            ? { lastStatus: last.runId === run?.runId && run?.status ? run.status : last.outcome }
+            : {}),
+          ...(last ? { lastAt: last.at } : {}),
+        });
+      }
+    } finally {
+      await queue.close().catch(() => undefined);
+    }
+  }
+  return out.sort((a, b) => a.name.localeCompare(b.name));
+}
+
+async function destinationsWithSchedules(ctx: RunControl): Promise<string[]> {
+  const found = new Set<string>();
+  const head = `${ctx.prefix}:dest:`;
+  let cursor = '0';
+  do {
+    const [next, keys] = await ctx.redis.scan(cursor, 'MATCH', `${head}*:schedules`, 'COUNT', 500);
+    cursor = next;
+    for (const k of keys) found.add(k.slice(head.length, -':schedules'.length));
+  } while (cursor !== '0');
+  return [...found];
 }

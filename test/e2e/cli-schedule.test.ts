@@ -1,10 +1,12 @@
 /**
  * `braze-import schedule set|list|remove` as a user runs them, and `braze-import worker` firing a
- * schedule (with the launcher the worker has today, which says the sync is not built yet).
+ * schedule: a real sync of the newest complete export into the emulator, then no new file, then the
+ * next night's export with only its changes sent.
  */
-import { rmSync, utimesSync, writeFileSync } from 'node:fs';
+import { mkdirSync, rmSync, utimesSync, writeFileSync } from 'node:fs';
 import { join } from 'node:path';
-import { afterAll, describe, expect, it } from 'vitest';
+import { afterAll, beforeAll, describe, expect, it } from 'vitest';
+import { type Emulator, startEmulator } from '../../src/emulator/index.js';
 import { cliEnv, runCli, startCli } from '../helpers/cli.js';
 import { tempDir } from '../helpers/files.js';
 import { deletePrefix, testRedis, testRedisUrl, uniquePrefix } from '../helpers/redis.js';
@@ -145,9 +147,27 @@ describe('schedule set, list, remove', () => {
 });
 
 describe('braze-import worker fires the schedules of its own destination', () => {
-  it('a schedule every 2 s fires in the worker with its key, never in a worker with another key', async () => {
+  let emu: Emulator;
+  beforeAll(async () => {
+    emu = await startEmulator({ port: 0, apiKey: 'key-a', keys: { 'key-b': ['users.track'] } });
+  });
+  afterAll(() => emu.close());
+
+  it('a schedule every 2 s syncs in the worker with its key, never in a worker with another key', async () => {
     const prefix = fresh();
-    const env = envFor(prefix, 'key-a', { LOG_LEVEL: 'info' });
+    const night = join(dir, 'night');
+    mkdirSync(night);
+    const write = (name: string, rows: string[]) => {
+      const path = join(night, name);
+      writeFileSync(path, `external_id,plan\n${rows.join('\n')}\n`);
+      const t = (Date.now() - 120_000) / 1000;
+      utimesSync(path, t, t);
+      return path;
+    };
+    const users = Array.from({ length: 500 }, (_, i) => `u${i},free`);
+    const first = write('users-1.csv', users);
+    const at = { BRAZE_REST_ENDPOINT: emu.url, LOG_LEVEL: 'info' };
+    const env = envFor(prefix, 'key-a', at);
     const set = await runCli(
       [
         'schedule',
@@ -158,21 +178,34 @@ describe('braze-import worker fires the schedules of its own destination', () =>
         '--tz',
         'UTC',
         '--source',
-        join(dir, 'users-*.csv'),
+        join(night, 'users-*.csv'),
       ],
       env,
     );
     expect(set.code, set.stderr).toBe(0);
     const mine = startCli(['worker'], env);
-    const other = startCli(['worker'], envFor(prefix, 'key-b', { LOG_LEVEL: 'info' }));
+    const other = startCli(['worker'], envFor(prefix, 'key-b', at));
     try {
-      await waitFor(async () => (await list(env))[0]?.last !== null, 20_000, 250);
-      const [listed] = await list(env);
-      // The sync is not built yet: the firing found the newest file and says so.
-      expect(listed?.last).toMatchObject({
-        outcome: 'failed',
-        message: `sync of ${join(dir, 'users-2.csv')} failed: sync is not built yet`,
-      });
+      await waitFor(async () => (await list(env))[0]?.last?.outcome === 'synced', 30_000, 250);
+      expect((await list(env))[0]?.last?.message).toContain(first);
+      expect(emu.stats().objects.accepted).toBe(500);
+      // The next firing finds nothing new and says so.
+      await waitFor(async () => (await list(env))[0]?.last?.outcome === 'no-new-file', 20_000, 250);
+      // The next night's export: 5 users changed; only they are sent.
+      write(
+        'users-2.csv',
+        users.map((u, i) => (i % 100 === 7 ? u.replace('free', 'pro') : u)),
+      );
+      await waitFor(
+        async () => {
+          const last = (await list(env))[0]?.last;
+          return last?.outcome === 'synced' && last.message.includes('users-2.csv');
+        },
+        30_000,
+        250,
+      );
+      expect(emu.stats().objects.accepted).toBe(505);
+      expect(emu.getUser('u7')?.attributes).toEqual({ plan: 'pro' });
     } finally {
       mine.kill('SIGTERM');
       other.kill('SIGTERM');
@@ -182,5 +215,5 @@ describe('braze-import worker fires the schedules of its own destination', () =>
     expect(b.code, b.stderr).toBe(0);
     expect(a.stderr).toContain('"schedule":"often"');
     expect(b.stderr).not.toContain('"schedule"');
-  });
+  }, 120_000);
 });

@@ -3,6 +3,12 @@ import type { DeadLetter } from '../../schemas/dead-letter.js';
 import { exportDeadLetters, readDeadLetters } from '../../src/dead-letter/export.js';
 import { createTrackQueue } from '../../src/infra/queues.js';
 import { createRunStore, type RunStore } from '../../src/runs/store.js';
+import {
+  createScheduleStore,
+  createSchedulesQueue,
+  removeSchedule,
+  saveSchedule,
+} from '../../src/sync/schedules.js';
 import { request, useDashboards } from '../helpers/dashboard.js';
 import { runStart } from '../helpers/factories.js';
 import { useTestRedis } from '../helpers/redis.js';
@@ -99,6 +105,33 @@ describe('dashboard pages', () => {
     // Live pages load our one script; nothing inline.
     expect(res.text).toContain('<script defer src="/static/live.js"></script>');
     expect(res.text).not.toMatch(/<script>/);
+  });
+
+  it('/ lists the schedules of every destination with their rule and next firing', async () => {
+    const store = createScheduleStore(db.redis(), prefix, 'dest-x');
+    const queue = createSchedulesQueue(db.redis(), prefix, 'dest-x');
+    try {
+      await saveSchedule(store, queue, {
+        v: 1,
+        name: 'nightly-users',
+        cron: '0 2 * * *',
+        tz: 'Europe/Berlin',
+        source: '/exports/users-*.csv.gz',
+        settleMs: 60_000,
+        argv: [],
+        destId: 'dest-x',
+        updatedAt: Date.now(),
+      });
+      const server = await start();
+      const res = await request(server, '/');
+      expect(res.text).toContain('nightly-users');
+      expect(res.text).toContain('0 2 * * * (Europe/Berlin)');
+      expect(res.text).not.toContain('No schedules.');
+      expect(res.text).not.toContain('not scheduled');
+    } finally {
+      await removeSchedule(store, queue, 'nightly-users');
+      await queue.close();
+    }
   });
 
   it('/runs/<id> groups dead letters by code with line and external_id only', async () => {
