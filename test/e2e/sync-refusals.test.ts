@@ -105,6 +105,12 @@ describe('sync refusals', () => {
     await unchanged();
   });
 
+  it('a glob that matches nothing', async () => {
+    mark();
+    refused(await runCli(['sync', join(e2e.dir, 'exports-*.csv')], env), /no file matches .*exports-\*\.csv/);
+    await unchanged();
+  });
+
   it('a gzip that ends early', async () => {
     mark();
     // Random cells: the compressed file is far larger than what the reader peeks at first.
