@@ -186,8 +186,17 @@ describe('braze-import worker fires the schedules of its own destination', () =>
     const mine = startCli(['worker'], env);
     const other = startCli(['worker'], envFor(prefix, 'key-b', at));
     try {
-      await waitFor(async () => (await list(env))[0]?.last?.outcome === 'synced', 30_000, 250);
-      expect((await list(env))[0]?.last?.message).toContain(first);
+      let synced = '';
+      await waitFor(
+        async () => {
+          const last = (await list(env))[0]?.last;
+          if (last?.outcome === 'synced') synced = last.message;
+          return synced !== '';
+        },
+        30_000,
+        250,
+      );
+      expect(synced).toContain(first);
       expect(emu.stats().objects.accepted).toBe(500);
       // The next firing finds nothing new and says so.
       await waitFor(async () => (await list(env))[0]?.last?.outcome === 'no-new-file', 20_000, 250);
