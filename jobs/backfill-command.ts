@@ -6,11 +6,11 @@ import { dryRun } from '../src/import/dry-run.js';
 import { runImport } from '../src/import/import.js';
 import { openInput } from '../src/import/input.js';
 import { out, parseFlags, setup, tuneHeapForStreaming } from './common.js';
-import { executeRun } from './run-command.js';
+import { executeRun, inputOptions, sendOptions } from './run-command.js';
 import { prewarmSenderThread } from './thread-sender.js';
 
 export function backfillCommand(program: Command): void {
-  program
+  const cmd = program
     .command('backfill')
     .description(
       "a large one-off load that shares the workspace's budget with its syncs: while a sync sends, it takes at most --share of the burst limit; with --endpoint bulk it goes through /users/track/bulk and leaves /users/track to live traffic",
@@ -20,52 +20,37 @@ export function backfillCommand(program: Command): void {
     .option(
       '--endpoint <endpoint>',
       'track (/users/track, 75 objects a request) or bulk (/users/track/bulk, 1,000 objects, 2 MB, its own limit); default BRAZE_BACKFILL_ENDPOINT or track',
-    )
-    .option('--format <format>', 'csv or jsonl (default: guessed from the file name)')
-    .option('--delimiter <char>', 'CSV delimiter (default ,)')
-    .option('--mapping <file>', 'mapping file: rename, type, drop columns, build events and purchases')
-    .option('--id-column <name>', 'the column holding external_id (default external_id)')
-    .option('--run-id <id>', 'run id (default: generated)')
-    .option(
-      '--resume <run>',
-      'continue an interrupted backfill with the same input and flags (needs REDIS_URL)',
-    )
-    .option('--new-key', 'with --resume: the key was rotated; send the rest with this key (same workspace)')
-    .option('--force', 'import even if this exact input was imported before')
-    .option('--dry-run', 'read, validate and chunk without sending; report what would be sent')
-    .option('--enqueue-only', 'only enqueue; `braze-import worker` processes send (needs REDIS_URL)')
-    .option(
-      '--concurrency <n>',
-      'requests in flight in this process (default: sized to the limit and latency)',
-    )
-    .option('--json', 'print the summary as one JSON object on stdout')
-    .option('--api-key-file <file>', 'read the Braze API key from FILE instead of BRAZE_API_KEY')
-    .option('--allow-endpoint <url>', 'accept BRAZE_REST_ENDPOINT although it is not a Braze REST host')
-    .option('--redact-ids', 'hash user identifiers in logs (same as BRAZE_IMPORT_REDACT_IDS=true)')
-    .option(
-      '--notify <url>',
-      'POST the summary (JSON, Slack-compatible) when it ends (or BRAZE_IMPORT_NOTIFY_URL)',
-    )
-    .action(async (file: string, raw: Record<string, unknown>) => {
-      const flags = parseFlags(backfillFlagsSchema, raw);
-      const notify = notifyTarget(raw['notify'], process.env);
-      if (!notify.ok) throw new UsageError(notify.problem);
-      const conflicts = runFlagConflicts(flags);
-      if (conflicts.length > 0) throw new UsageError(conflicts);
-      if (!flags.dryRun && !flags.enqueueOnly) prewarmSenderThread();
-      tuneHeapForStreaming();
-      const { config, log } = setup(flags);
-      const endpoint = flags.endpoint ?? config.braze.backfillEndpoint;
-      const input = await openInput(file, { ...flags, endpoint }, config);
-      if (flags.dryRun) {
-        const limits = endpoint === 'bulk' ? config.braze.bulkRateLimits : config.braze.trackRateLimits;
-        const report = await dryRun(input, limits, 20, config.braze.rateSlackMs);
-        out(flags.json ? JSON.stringify(report) : report.text);
-        process.exitCode = report.rows.rejected > 0 ? 3 : 0;
-        return;
-      }
-      await executeRun(input, { ...flags, notify: notify.url }, config, log, (o) =>
-        runImport(input, { ...o, start: { kind: 'backfill', share: flags.share, api: endpoint } }),
-      );
-    });
+    );
+  sendOptions(
+    inputOptions(cmd)
+      .option(
+        '--resume <run>',
+        'continue an interrupted backfill with the same input and flags (needs REDIS_URL)',
+      )
+      .option('--new-key', 'with --resume: the key was rotated; send the rest with this key (same workspace)')
+      .option('--force', 'import even if this exact input was imported before')
+      .option('--dry-run', 'read, validate and chunk without sending; report what would be sent')
+      .option('--enqueue-only', 'only enqueue; `braze-import worker` processes send (needs REDIS_URL)'),
+  ).action(async (file: string, raw: Record<string, unknown>) => {
+    const flags = parseFlags(backfillFlagsSchema, raw);
+    const notify = notifyTarget(raw['notify'], process.env);
+    if (!notify.ok) throw new UsageError(notify.problem);
+    const conflicts = runFlagConflicts(flags);
+    if (conflicts.length > 0) throw new UsageError(conflicts);
+    if (!flags.dryRun && !flags.enqueueOnly) prewarmSenderThread();
+    tuneHeapForStreaming();
+    const { config, log } = setup(flags);
+    const endpoint = flags.endpoint ?? config.braze.backfillEndpoint;
+    const input = await openInput(file, { ...flags, endpoint }, config);
+    if (flags.dryRun) {
+      const limits = endpoint === 'bulk' ? config.braze.bulkRateLimits : config.braze.trackRateLimits;
+      const report = await dryRun(input, limits, 20, config.braze.rateSlackMs);
+      out(flags.json ? JSON.stringify(report) : report.text);
+      process.exitCode = report.rows.rejected > 0 ? 3 : 0;
+      return;
+    }
+    await executeRun(input, { ...flags, notify: notify.url }, config, log, (o) =>
+      runImport(input, { ...o, start: { kind: 'backfill', share: flags.share, api: endpoint } }),
+    );
+  });
 }

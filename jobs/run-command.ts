@@ -22,61 +22,46 @@ import { prewarmSenderThread, startThreadSender } from './thread-sender.js';
 const FORCE_EXIT_MS = 1500;
 
 export function runCommand(program: Command): void {
-  program
+  const cmd = program
     .command('run')
     .description(
       'import a CSV or JSONL file (or - for stdin) into Braze; sends in this process unless --enqueue-only',
     )
-    .argument('<file>', 'input file (.csv, .jsonl, optionally .gz), or - for stdin')
-    .option('--format <format>', 'csv or jsonl (default: guessed from the file name)')
-    .option('--delimiter <char>', 'CSV delimiter (default ,)')
-    .option('--mapping <file>', 'mapping file: rename, type, drop columns, build events and purchases')
-    .option('--id-column <name>', 'the column holding external_id (default external_id)')
-    .option('--run-id <id>', 'run id (default: generated)')
-    .option(
-      '--resume <run>',
-      'continue an interrupted, crashed or halted run with the same input (needs REDIS_URL)',
-    )
-    .option(
-      '--new-key',
-      "with --resume: the run's API key was rotated; send the rest with this key (same endpoint, same workspace)",
-    )
-    .option('--force', 'import even if this exact input was imported before')
-    .option('--dry-run', 'read, validate and chunk without sending; report what would be sent')
-    .option('--enqueue-only', 'only enqueue; `braze-import worker` processes send (needs REDIS_URL)')
-    .option(
-      '--concurrency <n>',
-      'requests in flight in this process (default: sized to the rate limit and the latency Braze answers with)',
-    )
-    .option('--json', 'print the summary as one JSON object on stdout')
-    .option('--api-key-file <file>', 'read the Braze API key from FILE instead of BRAZE_API_KEY')
-    .option('--allow-endpoint <url>', 'accept BRAZE_REST_ENDPOINT although it is not a Braze REST host')
-    .option('--redact-ids', 'hash user identifiers in logs (same as BRAZE_IMPORT_REDACT_IDS=true)')
-    .option(
-      '--notify <url>',
-      'POST the summary (JSON, Slack-compatible) when the run ends (or BRAZE_IMPORT_NOTIFY_URL)',
-    )
-    .action(async (file: string, raw: Record<string, unknown>) => {
-      const flags = parseFlags(runFlagsSchema, raw);
-      const notify = notifyTarget(raw['notify'], process.env);
-      const conflicts = [...runFlagConflicts(flags), ...(notify.ok ? [] : [notify.problem])];
-      if (conflicts.length > 0) throw new UsageError(conflicts);
-      // The sending thread loads its modules while this one reads config, hashes the input and begins.
-      if (!flags.dryRun && !flags.enqueueOnly) prewarmSenderThread();
-      tuneHeapForStreaming();
-      const { config, log } = setup(flags);
-      const input = await openInput(file, flags, config);
-      if (flags.dryRun) {
-        const report = await dryRun(input, config.braze.trackRateLimits, 20, config.braze.rateSlackMs);
-        if (flags.json) out(JSON.stringify(report));
-        else out(report.text);
-        process.exitCode = report.rows.rejected > 0 ? 3 : 0;
-        return;
-      }
-      await executeRun(input, { ...flags, notify: notify.ok ? notify.url : undefined }, config, log, (o) =>
-        runImport(input, o),
-      );
-    });
+    .argument('<file>', 'input file (.csv, .jsonl, optionally .gz), or - for stdin');
+  sendOptions(
+    inputOptions(cmd)
+      .option(
+        '--resume <run>',
+        'continue an interrupted, crashed or halted run with the same input (needs REDIS_URL)',
+      )
+      .option(
+        '--new-key',
+        "with --resume: the run's API key was rotated; send the rest with this key (same endpoint, same workspace)",
+      )
+      .option('--force', 'import even if this exact input was imported before')
+      .option('--dry-run', 'read, validate and chunk without sending; report what would be sent')
+      .option('--enqueue-only', 'only enqueue; `braze-import worker` processes send (needs REDIS_URL)'),
+  ).action(async (file: string, raw: Record<string, unknown>) => {
+    const flags = parseFlags(runFlagsSchema, raw);
+    const notify = notifyTarget(raw['notify'], process.env);
+    const conflicts = [...runFlagConflicts(flags), ...(notify.ok ? [] : [notify.problem])];
+    if (conflicts.length > 0) throw new UsageError(conflicts);
+    // The sending thread loads its modules while this one reads config, hashes the input and begins.
+    if (!flags.dryRun && !flags.enqueueOnly) prewarmSenderThread();
+    tuneHeapForStreaming();
+    const { config, log } = setup(flags);
+    const input = await openInput(file, flags, config);
+    if (flags.dryRun) {
+      const report = await dryRun(input, config.braze.trackRateLimits, 20, config.braze.rateSlackMs);
+      if (flags.json) out(JSON.stringify(report));
+      else out(report.text);
+      process.exitCode = report.rows.rejected > 0 ? 3 : 0;
+      return;
+    }
+    await executeRun(input, { ...flags, notify: notify.ok ? notify.url : undefined }, config, log, (o) =>
+      runImport(input, o),
+    );
+  });
 }
 
 /** Flags every command that runs an import shares (run, sync, backfill). */
@@ -218,4 +203,31 @@ export async function saveDeadLetters(
     stream.end((err?: Error | null) => (err ? reject(err) : resolve())),
   );
   return path;
+}
+
+/** The input flags `run`, `sync` and `backfill` share. */
+export function inputOptions(cmd: Command): Command {
+  return cmd
+    .option('--format <format>', 'csv or jsonl (default: guessed from the file name)')
+    .option('--delimiter <char>', 'CSV delimiter (default ,)')
+    .option('--mapping <file>', 'mapping file: rename, type, drop columns, build events and purchases')
+    .option('--id-column <name>', 'the column holding external_id (default external_id)')
+    .option('--run-id <id>', 'run id (default: generated)');
+}
+
+/** The sending, output and destination flags `run`, `sync` and `backfill` share. */
+export function sendOptions(cmd: Command): Command {
+  return cmd
+    .option(
+      '--concurrency <n>',
+      'requests in flight in this process (default: sized to the rate limit and the latency Braze answers with)',
+    )
+    .option('--json', 'print the summary as one JSON object on stdout')
+    .option('--api-key-file <file>', 'read the Braze API key from FILE instead of BRAZE_API_KEY')
+    .option('--allow-endpoint <url>', 'accept BRAZE_REST_ENDPOINT although it is not a Braze REST host')
+    .option('--redact-ids', 'hash user identifiers in logs (same as BRAZE_IMPORT_REDACT_IDS=true)')
+    .option(
+      '--notify <url>',
+      'POST the summary (JSON, Slack-compatible) when the run ends (or BRAZE_IMPORT_NOTIFY_URL)',
+    );
 }

@@ -9,12 +9,12 @@ import { drySync, runSync, type SyncOptions } from '../src/import/sync.js';
 import { pickInput } from '../src/sync/pick.js';
 import { parseReadyMarker } from '../src/sync/pick-rules.js';
 import { out, parseFlags, requireRedisUrl, setup, tuneHeapForStreaming } from './common.js';
-import { executeRun } from './run-command.js';
+import { executeRun, inputOptions, sendOptions } from './run-command.js';
 import { prewarmSenderThread } from './thread-sender.js';
 
 /** The flags of `sync`, on `cmd` (the CLI command, or a schedule's argv parsed in a worker). */
 export function syncOptions(cmd: Command): Command {
-  return cmd
+  return sendOptions(inputOptions(cmd))
     .option(
       '--name <name>',
       'the change record to compare with: one per export and workspace (default: default; a schedule: its name)',
@@ -40,24 +40,7 @@ export function syncOptions(cmd: Command): Command {
       '--force',
       'sync despite changed columns, a snapshot much smaller than the last, or too many unsets',
     )
-    .option('--dry-run', 'compare with the change record and report what would be sent; send nothing')
-    .option('--format <format>', 'csv or jsonl (default: guessed from the file name)')
-    .option('--delimiter <char>', 'CSV delimiter (default ,)')
-    .option('--mapping <file>', 'mapping file: rename, type, drop columns, build events and purchases')
-    .option('--id-column <name>', 'the column holding external_id (default external_id)')
-    .option('--run-id <id>', 'run id (default: generated)')
-    .option(
-      '--concurrency <n>',
-      'requests in flight in this process (default: sized to the rate limit and the latency Braze answers with)',
-    )
-    .option('--json', 'print the summary as one JSON object on stdout')
-    .option('--api-key-file <file>', 'read the Braze API key from FILE instead of BRAZE_API_KEY')
-    .option('--allow-endpoint <url>', 'accept BRAZE_REST_ENDPOINT although it is not a Braze REST host')
-    .option('--redact-ids', 'hash user identifiers in logs (same as BRAZE_IMPORT_REDACT_IDS=true)')
-    .option(
-      '--notify <url>',
-      'POST the summary (JSON, Slack-compatible) when it ends (or BRAZE_IMPORT_NOTIFY_URL)',
-    );
+    .option('--dry-run', 'compare with the change record and report what would be sent; send nothing');
 }
 
 /**

@@ -49,35 +49,7 @@ const LOCK_MS = 30_000;
 export async function runSync(input: ImportInput, o: ImportOptions, s: SyncOptions): Promise<SyncSummary> {
   const res = createResources();
   try {
-    const redis = await openRedis(res, {
-      url: o.redisUrl,
-      role: 'producer',
-      name: 'braze-import:sync',
-      log: o.log,
-    });
-    const dest = destinationOf(o.braze.endpoint, o.braze.apiKey);
-    const base = recordBase(o.config.prefix, dest.id, s.name);
-    const record = openRecord(redis, base);
-    await holdLock(redis, res, base, s.name);
-    const meta = await record.meta();
-    checkHeader(meta, input, s);
-    if (s.unsetMissing) await firstPass(record, meta, s);
-    const mark = await record.newMark();
-    const filtered = filterRows(input.rows, input.validate, {
-      record,
-      meta,
-      mark,
-      full: s.full,
-      write: true,
-    });
-    const synced: ImportInput = {
-      ...input,
-      rows: filtered.rows,
-      validate: filtered.validate,
-      ...(s.unsetMissing
-        ? { tail: () => unsetMissing(record, mark, filtered.lastLine() + 1, filtered.counts) }
-        : {}),
-    };
+    const { redis, base, meta, mark, record, filtered, synced } = await prepare(res, input, o, s);
     const runs = createRunStore(redis, o.config.prefix, o.config.retentionMs);
     let runId: string | undefined;
     const summary = await runImport(synced, {
@@ -140,41 +112,8 @@ export async function drySync(
 ): Promise<SyncDryRun> {
   const res = createResources();
   try {
-    const redis = await openRedis(res, {
-      url: o.redisUrl,
-      role: 'producer',
-      name: 'braze-import:sync',
-      log: o.log,
-    });
-    const dest = destinationOf(o.braze.endpoint, o.braze.apiKey);
-    const base = recordBase(o.config.prefix, dest.id, s.name);
-    const record = openRecord(redis, base);
-    // Its marks would confuse a sync running meanwhile (see LOOKUP): one at a time, dry or not.
-    await holdLock(redis, res, base, s.name);
-    const meta = await record.meta();
-    checkHeader(meta, input, s);
-    if (s.unsetMissing) await firstPass(record, meta, s);
-    const mark = await record.newMark();
-    const filtered = filterRows(input.rows, input.validate, {
-      record,
-      meta,
-      mark,
-      full: s.full,
-      write: true,
-    });
-    const report = await dryRun(
-      {
-        ...input,
-        rows: filtered.rows,
-        validate: filtered.validate,
-        ...(s.unsetMissing
-          ? { tail: () => unsetMissing(record, mark, filtered.lastLine() + 1, filtered.counts) }
-          : {}),
-      },
-      limits,
-      20,
-      slackMs,
-    );
+    const { filtered, synced } = await prepare(res, input, o, s);
+    const report = await dryRun(synced, limits, 20, slackMs);
     const sync = { ...filtered.counts, name: s.name };
     const lines = [
       `Sync "${s.name}": ${sync.usersNew} new users, ${sync.usersChanged} changed, ${sync.usersUnchanged} unchanged; ${sync.attributesSkipped} unchanged attributes left out (~${sync.dataPointsSaved} data points saved)`,
@@ -188,6 +127,43 @@ export async function drySync(
     const errors = await res.closeAll();
     for (const e of errors) o.log.warn(e.message);
   }
+}
+
+/**
+ * What a sync and its dry run do before reading: the record and its lock (a dry run's marks would
+ * confuse a sync running meanwhile, see LOOKUP), the header check, mirror mode's first pass, this
+ * pass's mark, and the input with the filter (and the unsets after it).
+ */
+async function prepare(
+  res: ReturnType<typeof createResources>,
+  input: ImportInput,
+  o: Pick<ImportOptions, 'redisUrl' | 'log' | 'config' | 'braze'>,
+  s: SyncOptions,
+) {
+  const redis = await openRedis(res, {
+    url: o.redisUrl,
+    role: 'producer',
+    name: 'braze-import:sync',
+    log: o.log,
+  });
+  const dest = destinationOf(o.braze.endpoint, o.braze.apiKey);
+  const base = recordBase(o.config.prefix, dest.id, s.name);
+  const record = openRecord(redis, base);
+  await holdLock(redis, res, base, s.name);
+  const meta = await record.meta();
+  checkHeader(meta, input, s);
+  if (s.unsetMissing) await firstPass(record, meta, s);
+  const mark = await record.newMark();
+  const filtered = filterRows(input.rows, input.validate, { record, meta, mark, full: s.full, write: true });
+  const synced: ImportInput = {
+    ...input,
+    rows: filtered.rows,
+    validate: filtered.validate,
+    ...(s.unsetMissing
+      ? { tail: () => unsetMissing(record, mark, filtered.lastLine() + 1, filtered.counts) }
+      : {}),
+  };
+  return { redis, base, record, meta, mark, filtered, synced };
 }
 
 /** One sync of a name at a time: a second one would send from the same record twice. */
