@@ -52,14 +52,18 @@ export function filterRows(
     );
     pending.forEach(({ row, rec }, i) => {
       const f = found[i]!;
-      const c: Change = changeOf(rec, f, o.meta.slots, o.full);
-      counts.attributesSkipped += c.skipped;
-      counts.dataPointsSaved += c.saved;
+      // What changed, also under --full (which sends every row anyway): the counts say what differed.
+      const c: Change = changeOf(rec, f, o.meta.slots);
+      const send = o.full ? rec : c.send;
+      if (!o.full) {
+        counts.attributesSkipped += c.skipped;
+        counts.dataPointsSaved += c.saved;
+      }
       if (!c.send) counts.usersUnchanged++;
       // An entry with no values: looked up before (a dry run, a failed chunk) but never accepted.
       else if (f === 'new' || (f !== 'dup' && !holdsValues(f))) counts.usersNew++;
       else counts.usersChanged++;
-      decided.set(row, c.send ?? { line: rec.line, externalId: rec.externalId });
+      decided.set(row, send ?? { line: rec.line, externalId: rec.externalId });
     });
   };
   let last = 0;

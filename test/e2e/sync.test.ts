@@ -201,4 +201,13 @@ describe('nightly sync', () => {
     }
     snapshot = next;
   }, 300_000);
+
+  it('--full sends every user again and says none differed', async () => {
+    const file = writeSnapshot(dir, 'users-5.csv', snapshot);
+    const { r, summary, sent } = await night(file, ['--full']);
+    expect(r.code, r.stderr).toBe(0);
+    expect(sent.size).toBe(snapshot.size);
+    expect(summary.sync).toMatchObject({ usersUnchanged: snapshot.size, usersChanged: 0, usersNew: 0 });
+    expect(summary.sync!.attributesSkipped).toBe(0);
+  }, 300_000);
 });
