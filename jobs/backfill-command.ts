@@ -5,6 +5,7 @@ import { UsageError } from '../src/errors.js';
 import { dryRun } from '../src/import/dry-run.js';
 import { runImport } from '../src/import/import.js';
 import { openInput } from '../src/import/input.js';
+import { lowerPriority } from '../src/infra/priority.js';
 import { out, parseFlags, setup, tuneHeapForStreaming } from './common.js';
 import { executeRun, inputOptions, sendOptions } from './run-command.js';
 import { prewarmSenderThread } from './thread-sender.js';
@@ -20,6 +21,11 @@ export function backfillCommand(program: Command): void {
     .option(
       '--endpoint <endpoint>',
       'track (/users/track, 75 objects a request) or bulk (/users/track/bulk, 1,000 objects, 2 MB, its own limit); default BRAZE_BACKFILL_ENDPOINT or track',
+    )
+    .option(
+      '--nice <n>',
+      'CPU priority, 0-19: higher yields the CPU to a sync or run on this machine (0 keeps it as it is)',
+      '10',
     );
   sendOptions(
     inputOptions(cmd)
@@ -38,6 +44,8 @@ export function backfillCommand(program: Command): void {
     const conflicts = runFlagConflicts(flags);
     if (conflicts.length > 0) throw new UsageError(conflicts);
     if (!flags.dryRun && !flags.enqueueOnly) prewarmSenderThread();
+    // After the sender thread exists, so that it is lowered too (lowerPriority lowers every thread).
+    lowerPriority(flags.nice);
     tuneHeapForStreaming();
     const { config, log } = setup(flags);
     const endpoint = flags.endpoint ?? config.braze.backfillEndpoint;

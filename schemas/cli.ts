@@ -90,9 +90,10 @@ export const syncFlagsSchema = z.object({
 });
 export type SyncFlags = z.output<typeof syncFlagsSchema>;
 
-/** Flags of `backfill`: those of `run`, its share of the burst limit while a sync sends, its endpoint. */
+/** Flags of `backfill`: those of `run`, its share of the burst limit while a sync sends, its endpoint, its CPU priority. */
 export const backfillFlagsSchema = runFlagsSchema.extend({
   share: percent.pipe(z.number().gt(0, { message: 'expected more than 0%' })).default(0.5),
   endpoint: z.enum(['track', 'bulk'], { message: '--endpoint must be track or bulk' }).optional(),
+  nice: wholeNumber(0, 19).default(10),
 });
 export type BackfillFlags = z.output<typeof backfillFlagsSchema>;

@@ -12,6 +12,7 @@ import { cliEnv, runCli, startCli } from '../helpers/cli.js';
 import { tempDir } from '../helpers/files.js';
 import { type Recorded, startRecordingProxy } from '../helpers/recording-proxy.js';
 import { testRedisUrl, uniquePrefix } from '../helpers/redis.js';
+import { threadNiceness } from '../helpers/threads.js';
 import { waitFor } from '../helpers/wait.js';
 import { maxInWindow } from '../helpers/windows.js';
 
@@ -64,6 +65,12 @@ describe('backfill during a sync', () => {
     backfill.stdin?.end();
     // The sync starts once the backfill is under way.
     await waitFor(async () => proxy.requests.filter((r) => holds(r, 'bf-')).length > 40, 60_000, 50);
+    // The backfill yields the CPU: every thread of it (the sender thread, V8's) runs at nice 10.
+    if (process.platform === 'linux') {
+      const nice = threadNiceness(backfill.pid ?? 0);
+      expect(nice.length).toBeGreaterThan(3);
+      expect(new Set(nice)).toEqual(new Set([10]));
+    }
     const sync = await runCli(['sync', snapshot, '--json'], env, { timeoutMs: 120_000 });
     expect(sync.code, sync.stderr).toBe(0);
     const done = await backfill.result;
