@@ -175,7 +175,7 @@ export function report(summary: Summary, json: boolean, exported?: string): void
     out(
       summary.sync
         ? `Run the same sync again to send the rest: it sends whatever Braze has not accepted`
-        : `Continue with: braze-import run ${summary.source} --resume ${summary.runId}`,
+        : `Continue with: braze-import ${summary.kind ?? 'run'} ${summary.source} --resume ${summary.runId}`,
     );
   }
   if (exported) out(`Dead letters written to ${exported} (fix the rows and import that file again)`);

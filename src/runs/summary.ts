@@ -29,6 +29,8 @@ export interface Summary {
   replayedBy?: string;
   /** Rows whose external_id differs from an earlier one only by Unicode form, spaces, case... */
   idCollisions?: IdCollisionReport;
+  /** A backfill (resumed with `backfill FILE --resume`, which keeps its CPU priority). */
+  kind?: 'backfill';
   /** A sync (src/sync): its name and what it left out, sent new, unset. */
   sync?: SyncCounts & { name?: string | undefined };
   /** Set when the same input was imported before: nothing was sent this time. */
@@ -89,6 +91,7 @@ export function summarize(record: RunRecord, now = Date.now(), ownerDead = false
     ...(run.replayOf ? { replayOf: run.replayOf } : {}),
     ...(run.replayedBy ? { replayedBy: run.replayedBy } : {}),
     ...collisionsOf(run),
+    ...(run.kind === 'backfill' ? { kind: 'backfill' as const } : {}),
     ...(run.sync ? { sync: { ...run.sync, name: run.syncName } } : {}),
   };
 }

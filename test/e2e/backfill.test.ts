@@ -93,6 +93,34 @@ describe('backfill during a sync', () => {
     expect(maxInWindow(during, LIMIT.windowMs)).toBeLessThanOrEqual(LIMIT.max / 2);
   }, 180_000);
 
+  it('stopped, says how to resume it as a backfill; resumed, sends the rest', async () => {
+    const env = cliEnv({
+      REDIS_URL: testRedisUrl(),
+      BRAZE_REST_ENDPOINT: emu.url,
+      BRAZE_API_KEY: KEY,
+      BRAZE_IMPORT_PREFIX: uniquePrefix('bfr'),
+      BRAZE_TRACK_RATE_LIMIT: `${LIMIT.max}/1s`,
+      LOG_LEVEL: 'warn',
+    });
+    await emu.reset();
+    const file = users(join(dir, 'resume.csv'), 'rs', 9_000); // 120 requests: 3 s at the limit
+    const child = startCli(['backfill', file, '--run-id', 'bf-stopped'], env);
+    child.stdin?.end();
+    await waitFor(async () => emu.stats().requests.total >= 10, 60_000, 20);
+    child.kill('SIGINT');
+    const stopped = await child.result;
+    expect(stopped.code, stopped.stderr).toBe(1);
+    expect(stopped.stdout).toContain(`Continue with: braze-import backfill ${file} --resume bf-stopped`);
+    const resumed = await runCli(['backfill', file, '--resume', 'bf-stopped', '--json'], env, {
+      timeoutMs: 120_000,
+    });
+    expect(resumed.code, resumed.stderr).toBe(0);
+    const summary = JSON.parse(resumed.stdout) as Summary;
+    expect(summary).toMatchObject({ kind: 'backfill', status: 'completed' });
+    expect(summary.objects.accepted).toBe(9_000);
+    expect(emu.stats().objects.accepted).toBe(9_000);
+  }, 180_000);
+
   it('through /users/track/bulk: 1,000-object requests, /users/track untouched', async () => {
     const env = cliEnv({
       REDIS_URL: testRedisUrl(),
