@@ -1,6 +1,6 @@
 import type { Command } from 'commander';
 import { backfillFlagsSchema, runFlagConflicts } from '../schemas/cli.js';
-import { notifyTarget } from '../schemas/observe.js';
+import { ENQUEUE_ONLY_NOTIFY, notifyTarget } from '../schemas/observe.js';
 import { UsageError } from '../src/errors.js';
 import { dryRun } from '../src/import/dry-run.js';
 import { runImport } from '../src/import/import.js';
@@ -41,7 +41,10 @@ export function backfillCommand(program: Command): void {
     const flags = parseFlags(backfillFlagsSchema, raw);
     const notify = notifyTarget(raw['notify'], process.env);
     if (!notify.ok) throw new UsageError(notify.problem);
-    const conflicts = runFlagConflicts(flags);
+    const conflicts = [
+      ...runFlagConflicts(flags),
+      ...(flags.enqueueOnly && raw['notify'] !== undefined ? [ENQUEUE_ONLY_NOTIFY] : []),
+    ];
     if (conflicts.length > 0) throw new UsageError(conflicts);
     if (!flags.dryRun && !flags.enqueueOnly) prewarmSenderThread();
     // After the sender thread exists, so that it is lowered too (lowerPriority lowers every thread).

@@ -9,7 +9,7 @@ import { describeError } from '../src/errors.js';
 import { createLogger } from '../src/infra/logger.js';
 import { type SenderOptions, startSender } from '../src/send/sender.js';
 
-type ThreadData = Omit<SenderOptions, 'log' | 'onHalt' | 'onFailure'>;
+type ThreadData = Omit<SenderOptions, 'log' | 'onHalt' | 'onFailure' | 'onRunEnd'>;
 
 const port = parentPort;
 if (!port) throw new Error('sender-thread must run in a worker thread');

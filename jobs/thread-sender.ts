@@ -39,7 +39,7 @@ export function prewarmSenderThread(): void {
 
 /** startSender, on a worker thread: same options, same Sender, a second core for sending. */
 export async function startThreadSender(o: SenderOptions): Promise<Sender> {
-  const { log: _log, onHalt, onFailure, ...data } = o;
+  const { log: _log, onHalt, onFailure, onRunEnd: _fleetOnly, ...data } = o;
   const worker = prewarmed && !prewarmed.exited ? prewarmed.worker : newThread();
   prewarmed = undefined;
   worker.ref();

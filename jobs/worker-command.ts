@@ -1,11 +1,12 @@
 import type { Command } from 'commander';
 import { workerFlagsSchema } from '../schemas/cli.js';
-import { metricsFlagsSchema } from '../schemas/observe.js';
+import { metricsFlagsSchema, notifyTarget } from '../schemas/observe.js';
 import { type Config, requireBraze } from '../src/config.js';
 import { readRunKind } from '../src/control/run-kind.js';
 import { describeError, UsageError } from '../src/errors.js';
 import { closeRedis, createRedis } from '../src/infra/redis.js';
 import { installShutdown } from '../src/infra/resources.js';
+import { notifyRunEnd } from '../src/notify/notify.js';
 import { describeDestination, destinationOf } from '../src/runs/destination.js';
 import type { Sender } from '../src/send/sender.js';
 import type { ScheduleWorker } from '../src/sync/schedule-worker.js';
@@ -34,9 +35,16 @@ export function workerCommand(program: Command): void {
     .option('--redact-ids', 'hash user identifiers in logs (same as BRAZE_IMPORT_REDACT_IDS=true)')
     .option('--metrics-port <port>', 'serve /metrics (Prometheus) and /healthz on this port')
     .option('--metrics-host <host>', 'interface for --metrics-port (default 127.0.0.1)')
+    .option(
+      '--notify <url>',
+      'POST the summary (JSON, Slack-compatible) of each enqueue-only run this worker finds completed (or BRAZE_IMPORT_NOTIFY_URL)',
+    )
     .action(async (raw: Record<string, unknown>) => {
       const flags = parseFlags(workerFlagsSchema, raw);
       const observe = parseFlags(metricsFlagsSchema, raw);
+      const notify = notifyTarget(raw['notify'], process.env);
+      if (!notify.ok) throw new UsageError(notify.problem);
+      const notifyUrl = notify.url;
       tuneHeapForStreaming();
       const { config, log } = setup(flags);
       const braze = requireBraze(config);
@@ -86,6 +94,8 @@ export function workerCommand(program: Command): void {
           concurrency: flags.concurrency,
           scope: 'fleet',
           metrics: metrics?.send,
+          // One worker of the destination takes a completed run off its list, and posts its summary.
+          onRunEnd: notifyUrl ? (summary) => void notifyRunEnd(notifyUrl, summary, log) : undefined,
           onHalt: (runId, message, status) => {
             if (halt !== undefined || (status !== 401 && status !== 403)) return;
             // A key Braze refuses fails every run of this destination: stop sending with it at all.

@@ -45,6 +45,14 @@ export const notifyUrlSchema = z.string().superRefine((value, ctx) => {
  * The notification target: the flag wins over the variable; empty means none. Problems name the
  * source, never the URL (a webhook URL is a secret).
  */
+/**
+ * An enqueue-only run ends in the workers, after its producer has exited: `--notify` on it would
+ * never be posted, so it is refused (BRAZE_IMPORT_NOTIFY_URL set for every process is not: workers
+ * read it too).
+ */
+export const ENQUEUE_ONLY_NOTIFY =
+  '--notify with --enqueue-only: the run ends in the workers, after this process; give them --notify (or BRAZE_IMPORT_NOTIFY_URL) and the one that finds it completed posts it';
+
 export function notifyTarget(
   flag: unknown,
   env: Record<string, string | undefined>,

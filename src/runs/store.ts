@@ -327,7 +327,8 @@ export interface RunStore {
   findByFingerprint(fingerprint: string): Promise<string | undefined>;
   rememberFingerprint(fingerprint: string, runId: string): Promise<void>;
   joinFleet(destId: string, runId: string): Promise<void>;
-  leaveFleet(destId: string, runId: string): Promise<void>;
+  /** Takes a run off its destination's fleet list; whether this call did (so one worker acts on it). */
+  leaveFleet(destId: string, runId: string): Promise<boolean>;
   fleetRuns(destId: string): Promise<string[]>;
 }
 
@@ -558,7 +559,7 @@ export function createRunStore(redis: Redis, prefix: string, retentionMs: number
       await redis.multi().sadd(key, runId).expire(key, ttl).exec();
     },
     async leaveFleet(destId, runId) {
-      await redis.srem(fleetKey(prefix, destId), runId);
+      return (await redis.srem(fleetKey(prefix, destId), runId)) === 1;
     },
     fleetRuns: (destId) => redis.smembers(fleetKey(prefix, destId)),
   };

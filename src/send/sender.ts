@@ -20,7 +20,7 @@ import {
   type RunRecord,
   type RunStore,
 } from '../runs/store.js';
-import { isAbandoned } from '../runs/summary.js';
+import { isAbandoned, type Summary, summarize } from '../runs/summary.js';
 import { syncCommitter } from '../sync/commit.js';
 import { type ConcurrencyRule, initialConcurrency, onAnswer, onPushback } from './concurrency.js';
 import { createRateGate, PLAIN, type RateGate, type TakeClass } from './gate.js';
@@ -46,6 +46,11 @@ export interface SenderOptions {
   onHalt?: (runId: string, message: string, status: number) => void;
   /** The sending side died (a crashed thread, a worker loop that gave up): the run cannot finish here. */
   onFailure?: (message: string) => void;
+  /**
+   * A fleet run completed and this process took it off its destination's list: called once across
+   * all the workers of the destination, with the run's summary (`worker --notify` posts it).
+   */
+  onRunEnd?: (summary: Summary) => void;
   /** How often a fleet sender looks for runs to send (ms). */
   discoverMs?: number;
   /** Request-level metrics (`worker --metrics-port`); none when undefined. */
@@ -268,6 +273,7 @@ export async function startSender(o: SenderOptions): Promise<Sender> {
         attached: () => attached.keys(),
         attach,
         detach,
+        ended: o.onRunEnd,
         cleanUp: async (runId) => {
           const queue = createTrackQueue(state, config.prefix, runId, onQueueError);
           await queue.obliterate().finally(() => queue.close());
@@ -308,6 +314,7 @@ async function discover(o: {
   attach: (runId: string) => Promise<void>;
   detach: (runId: string) => Promise<void>;
   cleanUp: (runId: string) => Promise<void>;
+  ended?: ((summary: Summary) => void) | undefined;
   log: Logger;
 }): Promise<void> {
   while (!o.stop.aborted) {
@@ -329,7 +336,9 @@ async function discover(o: {
           );
           if (!cleaned) continue;
         }
-        await o.runs.leaveFleet(o.destId, id);
+        const left = await o.runs.leaveFleet(o.destId, id);
+        // A stopped run's own process says so; a completed one ended in the workers, so one of them does.
+        if (left && run && isCompleted(run.status)) o.ended?.(summarize(run));
       }
       for (const id of [...o.attached()]) if (!wanted.has(id)) void o.detach(id);
       for (const id of wanted) if (![...o.attached()].includes(id) && !o.stop.aborted) await o.attach(id);

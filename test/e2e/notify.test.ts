@@ -3,9 +3,10 @@ import type { AddressInfo } from 'node:net';
 import { afterAll, beforeAll, describe, expect, it } from 'vitest';
 import { createLogger } from '../../src/infra/logger.js';
 import { notifyRunEnd } from '../../src/notify/notify.js';
-import { runCli } from '../helpers/cli.js';
+import { runCli, startCli } from '../helpers/cli.js';
 import { useEmulator } from '../helpers/emulator.js';
 import { writeCsv } from '../helpers/files.js';
+import { waitFor } from '../helpers/wait.js';
 
 const KEY = 'notify-test-key';
 const env = useEmulator(KEY);
@@ -98,6 +99,44 @@ describe('run --notify', () => {
     expect(r.code).toBe(2);
     expect(r.stderr.trim()).toBe('braze-import: --notify: must use https (plain http only to loopback)');
   });
+});
+
+describe('worker --notify: enqueue-only runs', () => {
+  it('refuses run --enqueue-only --notify with one line: the run ends in the workers', async () => {
+    const { path } = writeCsv(env.dir, 10, 65, 0);
+    const r = await runCli(['run', path, '--enqueue-only', '--notify', `${receiver.url}/x`], env.env());
+    expect(r.code).toBe(2);
+    expect(r.stderr.trim().split('\n')).toHaveLength(1);
+    expect(r.stderr).toContain('--notify with --enqueue-only: the run ends in the workers');
+  });
+
+  it('one of two workers posts the summary of a run it finds completed, once', async () => {
+    const { path } = writeCsv(env.dir, 400, 66, 0);
+    receiver.got.length = 0;
+    const e = env.env({ LOG_LEVEL: 'warn' });
+    const workers = [1, 2].map(() => startCli(['worker', '--notify', `${receiver.url}/fleet`], e));
+    try {
+      const r = await runCli(['run', path, '--enqueue-only', '--json', '--run-id', 'fleet-notified'], e);
+      expect(r.code, r.stderr).toBe(0);
+      await waitFor(async () => receiver.got.length > 0, 60_000, 50);
+      // Both workers look for finished runs every second: a second post would come within two looks.
+      await new Promise((resolve) => setTimeout(resolve, 2500));
+      expect(receiver.got).toHaveLength(1);
+      const [got] = receiver.got;
+      expect(got?.path).toBe('/fleet');
+      expect(got?.body).toMatchObject({
+        runId: 'fleet-notified',
+        status: 'completed',
+        objects: { accepted: 400, notAttempted: 0 },
+      });
+      expect(got?.body['text']).toMatch(
+        /^:white_check_mark: braze-import run fleet-notified \(.*\) completed: 400 rows read/,
+      );
+    } finally {
+      for (const w of workers) w.kill('SIGTERM');
+      await Promise.all(workers.map((w) => w.result));
+    }
+  }, 120_000);
 });
 
 describe('notifyRunEnd', () => {
