@@ -57,6 +57,8 @@ interface Listed {
   argv: string[];
   next: { utc: string; local: string } | null;
   last: { outcome: string; message: string } | null;
+  /** The last firing that started or ended a sync (`last` moves on with every firing). */
+  run: { outcome: string; message: string } | null;
 }
 async function list(env: NodeJS.ProcessEnv): Promise<Listed[]> {
   const r = await runCli(['schedule', 'list', '--json'], env);
@@ -186,11 +188,13 @@ describe('braze-import worker fires the schedules of its own destination', () =>
     const mine = startCli(['worker'], env);
     const other = startCli(['worker'], envFor(prefix, 'key-b', at));
     try {
+      // `run`, not `last`: a firing every 2 s may already have said "no new file" by the time a
+      // `schedule list` (a CLI start, seconds on a loaded machine) reads the state.
       let synced = '';
       await waitFor(
         async () => {
-          const last = (await list(env))[0]?.last;
-          if (last?.outcome === 'synced') synced = last.message;
+          const run = (await list(env))[0]?.run;
+          if (run?.outcome === 'synced') synced = run.message;
           return synced !== '';
         },
         30_000,
@@ -207,8 +211,8 @@ describe('braze-import worker fires the schedules of its own destination', () =>
       );
       await waitFor(
         async () => {
-          const last = (await list(env))[0]?.last;
-          return last?.outcome === 'synced' && last.message.includes('users-2.csv');
+          const run = (await list(env))[0]?.run;
+          return run?.outcome === 'synced' && run.message.includes('users-2.csv');
         },
         30_000,
         250,
