@@ -8,6 +8,18 @@ import { BIN } from './data-file.js';
 
 export const KEY = 'bench-key';
 
+/** The environment of a measured CLI command: this Redis and emulator, warnings only, and a client limit when given. */
+export function benchEnv(redisUrl: string, emulatorUrl: string, clientLimit?: string): NodeJS.ProcessEnv {
+  return {
+    ...process.env,
+    REDIS_URL: redisUrl,
+    BRAZE_REST_ENDPOINT: emulatorUrl,
+    BRAZE_API_KEY: KEY,
+    ...(clientLimit !== undefined ? { BRAZE_TRACK_RATE_LIMIT: clientLimit } : {}),
+    LOG_LEVEL: 'warn',
+  };
+}
+
 export interface EmulatorProcess {
   url: string;
   stats(): Promise<EmulatorStatsView>;

@@ -10,7 +10,7 @@ import { Redis } from 'ioredis';
 import type { EmulatorStatsView } from '../src/emulator/index.js';
 import { startPrivateRedis } from '../src/infra/private-redis.js';
 import { BIN } from './data-file.js';
-import { type EmulatorProcess, KEY, startEmulatorProcess } from './emulator-process.js';
+import { benchEnv, type EmulatorProcess, startEmulatorProcess } from './emulator-process.js';
 import { redisCpuSeconds, redisPeakMb, runMeasured, sampleRss } from './measure.js';
 
 /** A hung import is stopped and reported as failed rather than holding the bench forever. */
@@ -59,14 +59,7 @@ export async function importRun(spec: ImportSpec): Promise<ImportResult> {
   const client = new Redis(redis.url, { maxRetriesPerRequest: 1 });
   try {
     emu = await startEmulatorProcess(spec.emulator);
-    const env = {
-      ...process.env,
-      REDIS_URL: redis.url,
-      BRAZE_REST_ENDPOINT: emu.url,
-      BRAZE_API_KEY: KEY,
-      BRAZE_TRACK_RATE_LIMIT: spec.clientLimit,
-      LOG_LEVEL: 'warn',
-    };
+    const env = benchEnv(redis.url, emu.url, spec.clientLimit);
     const worker = spec.split ? await startWorker(env) : undefined;
     const redisCpuBefore = await redisCpuSeconds(client);
     const started = performance.now();

@@ -13,7 +13,7 @@ import { Redis } from 'ioredis';
 import type { EmulatorStatsView } from '../src/emulator/index.js';
 import { startPrivateRedis } from '../src/infra/private-redis.js';
 import { BIN } from './data-file.js';
-import { KEY, startEmulatorProcess } from './emulator-process.js';
+import { benchEnv, startEmulatorProcess } from './emulator-process.js';
 import { runMeasured } from './measure.js';
 
 const DEADLINE_MS = 20 * 60_000;
@@ -112,14 +112,7 @@ export async function syncRun(file: string, rows: number, limit: string): Promis
   const client = new Redis(redis.url, { maxRetriesPerRequest: 1 });
   const emu = await startEmulatorProcess(['--rate-limit', `track=${limit}`]);
   try {
-    const env = {
-      ...process.env,
-      REDIS_URL: redis.url,
-      BRAZE_REST_ENDPOINT: emu.url,
-      BRAZE_API_KEY: KEY,
-      BRAZE_TRACK_RATE_LIMIT: limit,
-      LOG_LEVEL: 'warn',
-    };
+    const env = benchEnv(redis.url, emu.url, limit);
     const first = await sync(file, env);
     const memory = await recordMemory(client);
     const solo = await sync(a, env);
@@ -163,34 +156,26 @@ export interface BulkResult {
   accepted: number;
 }
 
-type EndpointStats = { requests: number; objects: { maxPerRequest: number } };
-
 /** `backfill --endpoint bulk` of the file, against the emulator's /users/track/bulk at its default limit. */
 export async function bulkBackfill(file: string, rows: number): Promise<BulkResult> {
   const redis = await startPrivateRedis();
   const emu = await startEmulatorProcess([]);
   try {
-    const env = {
-      ...process.env,
-      REDIS_URL: redis.url,
-      BRAZE_REST_ENDPOINT: emu.url,
-      BRAZE_API_KEY: KEY,
-      LOG_LEVEL: 'warn',
-    };
+    const env = benchEnv(redis.url, emu.url);
     const args = [process.execPath, BIN, 'backfill', file, '--json', '--endpoint', 'bulk'];
     const run = await runMeasured(args, env, DEADLINE_MS);
     if (run.code !== 0)
       throw new Error(`braze-import backfill exited ${run.code}: ${run.stdout.slice(0, 300)}`);
     const summary = JSON.parse(run.stdout) as { objects: { accepted: number } };
-    const stats = (await emu.stats()) as EmulatorStatsView & { endpoints?: Record<string, EndpointStats> };
-    const bulk = stats.endpoints?.['/users/track/bulk'];
+    const stats = await emu.stats();
+    const bulk = stats.endpoints['/users/track/bulk'];
     return {
       rows,
       wallS: run.wallMs / 1000,
       peakRssMb: run.peakRssMb,
       bulkRequests: bulk?.requests ?? 0,
       maxObjectsPerRequest: bulk?.objects.maxPerRequest ?? 0,
-      trackRequests: stats.endpoints?.['/users/track']?.requests ?? stats.requests.track,
+      trackRequests: stats.endpoints['/users/track']?.requests ?? 0,
       rateLimited: stats.rateLimited,
       accepted: summary.objects.accepted,
     };

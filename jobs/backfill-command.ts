@@ -1,6 +1,6 @@
 import type { Command } from 'commander';
 import { backfillFlagsSchema, runFlagConflicts } from '../schemas/cli.js';
-import { ENQUEUE_ONLY_NOTIFY, notifyTarget } from '../schemas/observe.js';
+import { notifyTarget } from '../schemas/observe.js';
 import { UsageError } from '../src/errors.js';
 import { dryRun } from '../src/import/dry-run.js';
 import { runImport } from '../src/import/import.js';
@@ -39,12 +39,9 @@ export function backfillCommand(program: Command): void {
       .option('--enqueue-only', 'only enqueue; `braze-import worker` processes send (needs REDIS_URL)'),
   ).action(async (file: string, raw: Record<string, unknown>) => {
     const flags = parseFlags(backfillFlagsSchema, raw);
-    const notify = notifyTarget(raw['notify'], process.env);
+    const notify = notifyTarget(raw['notify'], process.env, flags.enqueueOnly);
     if (!notify.ok) throw new UsageError(notify.problem);
-    const conflicts = [
-      ...runFlagConflicts(flags),
-      ...(flags.enqueueOnly && raw['notify'] !== undefined ? [ENQUEUE_ONLY_NOTIFY] : []),
-    ];
+    const conflicts = runFlagConflicts(flags);
     if (conflicts.length > 0) throw new UsageError(conflicts);
     if (!flags.dryRun && !flags.enqueueOnly) prewarmSenderThread();
     // After the sender thread exists, so that it is lowered too (lowerPriority lowers every thread).

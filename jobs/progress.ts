@@ -1,3 +1,4 @@
+import { formatEta } from '../src/control/progress.js';
 import { stderrTty } from '../src/infra/tty.js';
 import type { RunRecord } from '../src/runs/store.js';
 
@@ -16,13 +17,8 @@ export interface Progress {
 
 const n = (v: number) => Math.round(v).toLocaleString('en-US');
 
-export function formatDuration(ms: number): string {
-  const s = Math.max(0, Math.round(ms / 1000));
-  const h = Math.floor(s / 3600);
-  const m = Math.floor((s % 3600) / 60);
-  const ss = String(s % 60).padStart(2, '0');
-  return h > 0 ? `${h}:${String(m).padStart(2, '0')}:${ss}` : `${m}:${ss}`;
-}
+/** `1:05`, `1:02:05`: the dashboard's clock format (src/control/progress.ts). */
+export const formatDuration = (ms: number): string => formatEta(ms);
 
 /** Rates over the last few seconds, from successive samples of a counter. */
 function rate(samples: Array<{ at: number; v: number }>): number {

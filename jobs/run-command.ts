@@ -1,7 +1,7 @@
 import { createWriteStream } from 'node:fs';
 import type { Command } from 'commander';
 import { runFlagConflicts, runFlagsSchema } from '../schemas/cli.js';
-import { ENQUEUE_ONLY_NOTIFY, notifyTarget } from '../schemas/observe.js';
+import { notifyTarget } from '../schemas/observe.js';
 import { type Config, requireBraze } from '../src/config.js';
 import { exportDeadLetters, readDeadLetters } from '../src/dead-letter/export.js';
 import { UsageError } from '../src/errors.js';
@@ -43,12 +43,8 @@ export function runCommand(program: Command): void {
       .option('--enqueue-only', 'only enqueue; `braze-import worker` processes send (needs REDIS_URL)'),
   ).action(async (file: string, raw: Record<string, unknown>) => {
     const flags = parseFlags(runFlagsSchema, raw);
-    const notify = notifyTarget(raw['notify'], process.env);
-    const conflicts = [
-      ...runFlagConflicts(flags),
-      ...(notify.ok ? [] : [notify.problem]),
-      ...(flags.enqueueOnly && raw['notify'] !== undefined ? [ENQUEUE_ONLY_NOTIFY] : []),
-    ];
+    const notify = notifyTarget(raw['notify'], process.env, flags.enqueueOnly);
+    const conflicts = [...runFlagConflicts(flags), ...(notify.ok ? [] : [notify.problem])];
     if (conflicts.length > 0) throw new UsageError(conflicts);
     // The sending thread loads its modules while this one reads config, hashes the input and begins.
     if (!flags.dryRun && !flags.enqueueOnly) prewarmSenderThread();

@@ -25,6 +25,7 @@ import {
   type ScheduleStore,
   type ScheduleView,
   saveSchedule,
+  viewOf,
 } from '../src/sync/schedules.js';
 import { out, parseFlags, requireRedisUrl, setup } from './common.js';
 import { parseSyncArgv } from './sync-command.js';
@@ -210,11 +211,11 @@ export function scheduleCommand(program: Command): void {
         updatedAt: Date.now(),
       };
       await saveSchedule(store, queue, def);
-      const [view] = (await listSchedules(store, queue)).filter((v) => v.def.name === name);
+      const view = await viewOf(store, queue, def);
       out(
         `Schedule ${name} set for ${dest}; it fires in \`braze-import worker\` processes of this destination.`,
       );
-      if (view) for (const l of lines(view)) out(l);
+      for (const l of lines(view)) out(l);
       out(`  now   ${matches.length} match(es), newest ${newest(matches)?.path}`);
     });
   });

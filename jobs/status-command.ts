@@ -36,11 +36,9 @@ export function statusCommand(program: Command): void {
       await withRuns('status', async (ctx) => {
         const { runs } = ctx;
         if (flags.all) {
-          const ids = await runs.list(50);
-          const all = (await Promise.all(ids.map((id) => runs.get(id)))).filter((r) => r !== undefined);
-          const kinds = all.map((r) => r.kind);
+          const all = await runs.recent(50);
           if (flags.json) out(JSON.stringify(all.map((r) => summarize(r))));
-          else out(runsTable(all, kinds, Date.now()));
+          else out(runsTable(all, Date.now()));
           return;
         }
         const run = await runs.get(await runOrLatest(runs, runId));

@@ -48,19 +48,15 @@ const HEADER = [
 ];
 const NUMERIC = [false, false, false, false, true, true, true, true, true, true, true, false];
 
-/** `status --all`: one line per run, newest first. `kinds`: the runs' `kind` fields, in order. */
-export function runsTable(
-  runs: readonly RunRecord[],
-  kinds: ReadonlyArray<string | undefined>,
-  now: number,
-): string {
+/** `status --all`: one line per run, newest first. */
+export function runsTable(runs: readonly RunRecord[], now: number): string {
   if (runs.length === 0) return 'No runs yet.';
-  const rows = runs.map((run, i) => {
+  const rows = runs.map((run) => {
     const dead = run.owner !== undefined && ownerIsDead(run.owner);
     const s = summarize(run, now, dead);
     return [
       s.runId,
-      kindOf({ kind: kinds[i], replayOf: run.replayOf }),
+      kindOf(run),
       s.status,
       formatStart(run.createdAt),
       formatDuration(s.durationMs),

@@ -1,5 +1,6 @@
 import { z } from 'zod';
 import { durationSchema, wholeNumber } from './config.js';
+import { SCHEDULE_NAME } from './schedule.js';
 
 /** Flags of `run` (and the input flags `demo` and `dlq replay` share), validated all at once. */
 /** Requests in flight: by default sized to the latency Braze answers with (src/send/concurrency.ts). */
@@ -53,8 +54,8 @@ export function flagProblems(error: z.ZodError): string[] {
   });
 }
 
-/** A sync's name: one change record per name and workspace. */
-export const SYNC_NAME = /^[A-Za-z0-9][A-Za-z0-9_.-]{0,63}$/;
+/** A sync's name: one change record per name and workspace; a schedule's rule (it names Redis keys too). */
+export const SYNC_NAME = SCHEDULE_NAME;
 
 /** A share given as a percentage, "5" or "5%", as 0..1. */
 const percent = z

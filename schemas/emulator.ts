@@ -1,7 +1,7 @@
 import { z } from 'zod';
 import { parseRateLimit, wholeNumber } from './config.js';
 
-/** Must match BUCKETS in src/emulator/options.ts (test/unit/emulator-schema.test.ts checks). */
+/** Braze rate-limit buckets (shared/braze-api.md §3); src/emulator/options.ts re-exports them as BUCKETS. */
 export const EMULATOR_BUCKETS = [
   'track',
   'bulk',

@@ -41,21 +41,19 @@ export const notifyUrlSchema = z.string().superRefine((value, ctx) => {
   ctx.addIssue({ code: 'custom', message: 'must use https (plain http only to loopback)' });
 });
 
-/**
- * The notification target: the flag wins over the variable; empty means none. Problems name the
- * source, never the URL (a webhook URL is a secret).
- */
-/**
- * An enqueue-only run ends in the workers, after its producer has exited: `--notify` on it would
- * never be posted, so it is refused (BRAZE_IMPORT_NOTIFY_URL set for every process is not: workers
- * read it too).
- */
-export const ENQUEUE_ONLY_NOTIFY =
+const ENQUEUE_ONLY_NOTIFY =
   '--notify with --enqueue-only: the run ends in the workers, after this process; give them --notify (or BRAZE_IMPORT_NOTIFY_URL) and the one that finds it completed posts it';
 
+/**
+ * The notification target: the flag wins over the variable; empty means none. Problems name the
+ * source, never the URL (a webhook URL is a secret). An enqueue-only run ends in the workers, after
+ * its producer has exited: `--notify` on it would never be posted, so it is refused
+ * (BRAZE_IMPORT_NOTIFY_URL set for every process is not: the workers read it too).
+ */
 export function notifyTarget(
   flag: unknown,
   env: Record<string, string | undefined>,
+  enqueueOnly = false,
 ): { ok: true; url: string | undefined } | { ok: false; problem: string } {
   const [source, value] =
     typeof flag === 'string' && flag !== ''
@@ -65,5 +63,6 @@ export function notifyTarget(
   const parsed = notifyUrlSchema.safeParse(value);
   if (!parsed.success)
     return { ok: false, problem: `${source}: ${parsed.error.issues[0]?.message ?? 'invalid'}` };
+  if (enqueueOnly && source === '--notify') return { ok: false, problem: ENQUEUE_ONLY_NOTIFY };
   return { ok: true, url: parsed.data };
 }

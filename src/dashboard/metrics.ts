@@ -99,17 +99,15 @@ export function createDashboardMetrics(
   };
 
   async function update() {
-    const ids = await c.runs.list(listed);
-    const records = (await Promise.all(ids.map((id) => c.runs.get(id)))).filter((r) => r !== undefined);
-    const kinds = records.map((r) => r.kind);
+    const records = await c.runs.recent(listed);
     runsGauge.reset();
     queued.reset();
     inFlight.reset();
     share.reset();
     const at = Date.now();
     await Promise.all(
-      records.map(async (run, i) => {
-        const kind = kindOf({ kind: kinds[i], replayOf: run.replayOf });
+      records.map(async (run) => {
+        const kind = kindOf(run);
         count(run, kind);
         const status = summarize(run, at).status;
         runsGauge.inc({ kind, status });
@@ -127,7 +125,7 @@ export function createDashboardMetrics(
       }),
     );
     // Runs that left the list (past retention) keep their counted values; forget their state.
-    const listedIds = new Set(ids);
+    const listedIds = new Set(records.map((r) => r.runId));
     for (const id of seen.keys()) if (!listedIds.has(id)) seen.delete(id);
     for (const id of lastRequests.keys()) if (!listedIds.has(id)) lastRequests.delete(id);
   }

@@ -18,11 +18,9 @@ export function runQueues(redis: Redis, prefix: string, runs: RunStore, limit = 
   const open = new Map<string, Queue<TrackJobData>>();
   return {
     async current() {
-      const ids = await runs.list(limit);
-      const records = await Promise.all(ids.map((id) => runs.get(id)));
       const wanted = new Set<string>();
-      for (const run of records) {
-        if (!run || isCompleted(run.status) || run.status === 'cancelled') continue;
+      for (const run of await runs.recent(limit)) {
+        if (isCompleted(run.status) || run.status === 'cancelled') continue;
         wanted.add(run.runId);
         if (!open.has(run.runId)) open.set(run.runId, createTrackQueue(redis, prefix, run.runId));
       }

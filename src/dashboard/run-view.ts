@@ -66,7 +66,7 @@ export class RateSamples {
 
 export function runView(
   run: RunRecord,
-  o: { kind: string | undefined; paused: boolean; samples: readonly Sample[]; now: number },
+  o: { paused: boolean; samples: readonly Sample[]; now: number },
 ): RunView {
   const dead = run.owner !== undefined && ownerIsDead(run.owner);
   const s = summarize(run, o.now, dead);
@@ -74,7 +74,7 @@ export function runView(
   const p = progressOf(run, o.samples, live, o.now);
   return {
     runId: s.runId,
-    kind: kindOf({ kind: o.kind, replayOf: run.replayOf }),
+    kind: kindOf(run),
     status: s.status,
     paused: live && o.paused,
     abandoned: s.abandoned === true,

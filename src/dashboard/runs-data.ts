@@ -12,13 +12,11 @@ export interface RunsData {
 export function createRunsData(c: RunControl): RunsData {
   const samples = new RateSamples();
   const views = async (records: RunRecord[]) => {
-    const kinds = records.map((r) => r.kind);
     const now = Date.now();
     return Promise.all(
-      records.map(async (record, i) => ({
+      records.map(async (record) => ({
         record,
         view: runView(record, {
-          kind: kinds[i],
           paused: await isPaused(c, record),
           samples: samples.take(record, now),
           now,
@@ -28,9 +26,7 @@ export function createRunsData(c: RunControl): RunsData {
   };
   return {
     async recent(limit) {
-      const ids = await c.runs.list(limit);
-      const records = await Promise.all(ids.map((id) => c.runs.get(id)));
-      return views(records.filter((r) => r !== undefined));
+      return views(await c.runs.recent(limit));
     },
     async one(runId) {
       const record = await c.runs.get(runId);

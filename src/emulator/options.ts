@@ -1,18 +1,11 @@
 /** Emulator options with their defaults; the CLI validates flags with schemas/emulator.ts first. */
+
+import type { EmulatorBucket as BucketName } from '../../schemas/emulator.js';
 import { DEFAULT_FAULTS, type FaultConfig } from './faults.js';
 import type { WindowKind } from './rate-limit.js';
 
-/** Braze rate-limit buckets (shared/braze-api.md §3). */
-export const BUCKETS = [
-  'track',
-  'bulk',
-  'users',
-  'external-ids',
-  'subscription',
-  'export-ids',
-  'default',
-] as const;
-export type BucketName = (typeof BUCKETS)[number];
+/** Braze rate-limit buckets (shared/braze-api.md §3): one list, the flags schema's. */
+export { EMULATOR_BUCKETS as BUCKETS, type EmulatorBucket as BucketName } from '../../schemas/emulator.js';
 
 export interface RateLimitSpec {
   limit: number;

@@ -25,7 +25,7 @@ import {
 } from '../runs/store.js';
 import { type Summary, summarize } from '../runs/summary.js';
 import { waitForRun } from '../runs/wait.js';
-import { durationNote, expectedDuration, normalizeLimits } from '../send/limiter.js';
+import { durationEstimate } from '../send/limiter.js';
 import type { Sender, SenderOptions } from '../send/sender.js';
 import { beginRun } from './begin.js';
 
@@ -157,8 +157,8 @@ async function importRun(input: ImportInput, o: ImportOptions, c: RunContext): P
     );
   }, LEASE_RENEW_MS);
   res.defer('heartbeat', () => clearInterval(heartbeat));
+  const limits = o.start?.api === 'bulk' ? config.braze.bulkRateLimits : config.braze.trackRateLimits;
   const estimate = setInterval(() => {
-    const limits = o.start?.api === 'bulk' ? config.braze.bulkRateLimits : config.braze.trackRateLimits;
     void estimateDuration(runs, runId, limits, config.braze.rateSlackMs, log).then(
       (done) => done && clearInterval(estimate),
     );
@@ -281,11 +281,9 @@ async function estimateDuration(
   const share = run.bytesRead / run.inputBytes;
   if (share < 0.02 || run.chunks === 0) return run.producerDone;
   const requests = Math.round(run.chunks / Math.min(1, share));
-  const note = durationNote(requests, limits, slackMs);
-  const slow = expectedDuration(requests, limits, slackMs);
-  const burst = normalizeLimits(limits)[0]!;
-  if (slow.limit && slow.limit.windowMs > burst.windowMs) log.warn({ runId, requests }, `expected: ${note}`);
-  else log.info({ runId, requests }, `expected: ${note}`);
+  const note = durationEstimate(requests, limits, slackMs);
+  if (note.slow) log.warn({ runId, requests }, `expected: ${note.text}`);
+  else log.info({ runId, requests }, `expected: ${note.text}`);
   return true;
 }
 

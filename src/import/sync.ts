@@ -2,9 +2,11 @@ import type { Redis } from 'ioredis';
 import type { RateLimit } from '../../schemas/config.js';
 import { cancelRun } from '../control/run-actions.js';
 import { UsageError } from '../errors.js';
+import { redisLock } from '../infra/lock.js';
 import { openRedis } from '../infra/queues.js';
 import { createResources } from '../infra/resources.js';
 import { destinationOf } from '../runs/destination.js';
+import { ownerId } from '../runs/owner.js';
 import { createRunStore, isCompleted, isLive, type SyncCounts } from '../runs/store.js';
 import { type Summary, summarize } from '../runs/summary.js';
 import { filterRows, unsetMissing } from '../sync/filter.js';
@@ -174,17 +176,16 @@ async function holdLock(
   name: string,
 ): Promise<void> {
   const key = `${base}:lock`;
-  const token = `${process.pid}:${Date.now()}:${Math.random()}`;
-  const got = await redis.set(key, token, 'PX', LOCK_MS, 'NX');
-  if (got !== 'OK') {
+  const token = ownerId();
+  if (!(await redisLock.take(redis, key, token, LOCK_MS))) {
     throw new UsageError(`another sync of ${name} to this workspace is running; wait for it to end`);
   }
   const renew = setInterval(() => {
-    redis.pexpire(key, LOCK_MS).catch(() => undefined);
+    redisLock.renew(redis, key, token, LOCK_MS).catch(() => undefined);
   }, LOCK_MS / 3);
   res.defer('sync lock', async () => {
     clearInterval(renew);
-    if ((await redis.get(key)) === token) await redis.del(key);
+    await redisLock.release(redis, key, token);
   });
 }
 

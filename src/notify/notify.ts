@@ -1,4 +1,5 @@
 import type { Logger } from '../infra/logger.js';
+import { isLive } from '../runs/store.js';
 import type { Summary } from '../runs/summary.js';
 
 /**
@@ -84,5 +85,5 @@ export async function notifyRunEnd(
 
 /** Statuses a notification is sent for: the run is over, one way or another (not while live). */
 export function endsRun(status: string): boolean {
-  return status !== 'reading' && status !== 'sending';
+  return !isLive(status);
 }

@@ -252,6 +252,8 @@ export interface RunStore {
   create(runId: string, start: RunStart): Promise<boolean>;
   get(runId: string): Promise<RunRecord | undefined>;
   list(limit?: number): Promise<string[]>;
+  /** The records of `list(limit)`, newest first (a run that expired meanwhile is left out). */
+  recent(limit?: number): Promise<RunRecord[]>;
   incr(runId: string, deltas: Partial<Counts & SyncCounts>): Promise<void>;
   /** Sets plain fields of the run hash (links between runs, a destination taken over). */
   set(runId: string, fields: Record<string, string | number>): Promise<void>;
@@ -365,7 +367,7 @@ export function createRunStore(redis: Redis, prefix: string, retentionMs: number
     await m.exec().catch(() => undefined);
   };
 
-  return {
+  const store: RunStore = {
     async create(runId, start) {
       const k = keys(runId);
       const created = await redis.hsetnx(k.run, 'runId', runId);
@@ -396,6 +398,11 @@ export function createRunStore(redis: Redis, prefix: string, retentionMs: number
     async list(limit = 20) {
       // Only runs within the retention period: older entries may point at expired records.
       return redis.zrevrangebyscore(keys('').index, '+inf', Date.now() - retentionMs, 'LIMIT', 0, limit);
+    },
+    async recent(limit = 20) {
+      const ids = await store.list(limit);
+      const records = await Promise.all(ids.map((id) => store.get(id)));
+      return records.filter((r) => r !== undefined);
     },
     async incr(runId, deltas) {
       const k = keys(runId).run;
@@ -563,6 +570,7 @@ export function createRunStore(redis: Redis, prefix: string, retentionMs: number
     },
     fleetRuns: (destId) => redis.smembers(fleetKey(prefix, destId)),
   };
+  return store;
 }
 
 /** A script's counter arguments: how many, then name and delta for each that is not zero. */

@@ -166,35 +166,33 @@ export interface RateInfo {
   resetMs: number;
 }
 
+/** A header's number; undefined when it is missing or not a number. */
+function headerNumber(headers: Headers, name: string): number | undefined {
+  const v = headers[name] ?? headers[name.toLowerCase()];
+  const n = Number(Array.isArray(v) ? v[0] : v);
+  return v === undefined || !Number.isFinite(n) ? undefined : n;
+}
+
+/** Braze documents X-RateLimit-Reset both as epoch seconds and as seconds remaining: told apart by size. */
+const resetToMs = (reset: number, now: number) => (reset > 1e9 ? reset * 1000 - now : reset * 1000);
+
 /** From X-RateLimit-Limit/Remaining/Reset, when Braze sent them (undefined otherwise). */
 export function rateInfo(headers: Headers, now = Date.now()): RateInfo | undefined {
-  const h = (name: string) => {
-    const v = headers[name];
-    const n = Number(Array.isArray(v) ? v[0] : v);
-    return v === undefined || !Number.isFinite(n) ? undefined : n;
-  };
-  const limit = h('x-ratelimit-limit');
-  const remaining = h('x-ratelimit-remaining');
-  const reset = h('x-ratelimit-reset');
+  const limit = headerNumber(headers, 'x-ratelimit-limit');
+  const remaining = headerNumber(headers, 'x-ratelimit-remaining');
+  const reset = headerNumber(headers, 'x-ratelimit-reset');
   if (limit === undefined || remaining === undefined || reset === undefined) return undefined;
-  // Braze documents Reset both as epoch seconds and as seconds remaining; tell them apart by size.
-  const resetMs = reset > 1e9 ? reset * 1000 - now : reset * 1000;
-  return { limit, remaining, resetMs: Math.min(Math.max(resetMs, 0), 60_000) };
+  return { limit, remaining, resetMs: Math.min(Math.max(resetToMs(reset, now), 0), 60_000) };
 }
 
 /** How long Braze asks us to wait: Retry-After seconds, else the window reset, else one second. */
 export function retryAfterMs(headers: Headers, now = Date.now()): number {
-  const h = (name: string) => {
-    const v = headers[name] ?? headers[name.toLowerCase()];
-    return Number(Array.isArray(v) ? v[0] : v);
-  };
   const clamp = (ms: number) => Math.min(Math.max(Math.ceil(ms), 100), 60_000);
-  const retryAfter = h('x-ratelimit-retry-after') || h('retry-after');
+  const retryAfter =
+    headerNumber(headers, 'x-ratelimit-retry-after') || headerNumber(headers, 'retry-after') || 0;
   if (retryAfter > 0) return clamp(retryAfter * 1000);
-  const reset = h('x-ratelimit-reset');
-  // Braze documents Reset both as epoch seconds and as seconds remaining; tell them apart by size.
-  if (reset > 1e9) return clamp(reset * 1000 - now);
-  if (reset > 0) return clamp(reset * 1000);
+  const reset = headerNumber(headers, 'x-ratelimit-reset') ?? 0;
+  if (reset > 0) return clamp(resetToMs(reset, now));
   return 1000;
 }
 

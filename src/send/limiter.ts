@@ -54,20 +54,6 @@ export function longRunRate(limits: readonly RateLimit[], slackMs = DEFAULT_SLAC
   return Math.min(...limits.map((l) => l.max / (l.windowMs + slackMs)));
 }
 
-/** One window's settings as the earlier single-limit API gave them (the bench uses it). */
-export interface GateSettings {
-  max: number;
-  spanMs: number;
-}
-
-export function gateFor(limit: RateLimit, slackMs = DEFAULT_SLACK_MS): GateSettings {
-  return { max: limit.max, spanMs: limit.windowMs + slackMs };
-}
-
-export function gateRate(g: GateSettings): number {
-  return g.max / g.spanMs;
-}
-
 export interface LimiterSettings {
   /** BullMQ Worker `limiter`: at most `max` job starts per fixed window of `duration` ms. */
   max: number;
@@ -182,10 +168,26 @@ export function durationNote(
   limits: readonly RateLimit[],
   slackMs = DEFAULT_SLACK_MS,
 ): string {
+  return durationEstimate(requests, limits, slackMs).text;
+}
+
+/** durationNote's line, and whether a limit longer than the burst one sets the pace. */
+export function durationEstimate(
+  requests: number,
+  limits: readonly RateLimit[],
+  slackMs = DEFAULT_SLACK_MS,
+): { text: string; slow: boolean } {
   const { ms, limit } = expectedDuration(requests, limits, slackMs);
   const at = limits.map(describeLimit).join(', ');
-  if (!limit) return `${requests} requests fit the first window of ${at}: at once, as fast as Braze answers`;
+  if (!limit)
+    return {
+      text: `${requests} requests fit the first window of ${at}: at once, as fast as Braze answers`,
+      slow: false,
+    };
   const slow = limit.windowMs > (normalizeLimits(limits)[0]?.windowMs ?? 0);
   const base = `${requests} requests take about ${describeMs(ms)} at ${at}`;
-  return slow ? `${base}: longer than the ${describeLimit(limit)} budget allows at once` : base;
+  return {
+    text: slow ? `${base}: longer than the ${describeLimit(limit)} budget allows at once` : base,
+    slow,
+  };
 }

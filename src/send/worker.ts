@@ -157,14 +157,14 @@ export function createTrackWorker(deps: TrackWorkerDeps): Worker<TrackJobData> {
    */
   const noteForReplays = async (
     data: TrackJobData,
-    body: Uint8Array | string,
+    sent: ReturnType<typeof sentChunk>,
     s: Settlement,
     deadUsers: boolean,
   ) => {
     const dead = s.deadLetters.flatMap((d) => (d.stage !== 'rejected' ? attributesLetterUser(d) : []));
     if (dead.length > 0) await runs.noteDeadUsers(data.runId, dead);
     if (!deadUsers || !s.deltas.objectsAccepted) return;
-    const all = sentChunk(body, data).body().attributes ?? [];
+    const all = sent.body().attributes ?? [];
     const objects = all
       .map((o, i) => ({ o, line: Math.max(0, ...(data.lines.attributes[i] ?? [])) }))
       .filter(({ o }) => !dead.includes(String(o['external_id'])));
@@ -272,12 +272,14 @@ export function createTrackWorker(deps: TrackWorkerDeps): Worker<TrackJobData> {
     switch (result.kind) {
       case 'settle': {
         if (result.continuations.length > 0) await carryOn(job, result.continuations, maxAttempts);
-        await noteForReplays(data, body, result, deadUsers);
+        // Parsed at most once, by whichever of the two below needs the objects first.
+        const sent = sentChunk(body, data);
+        await noteForReplays(data, sent, result, deadUsers);
         // Braze says its window is (nearly) spent: whatever our count, wait for its reset.
         if (result.rate)
           await deps.gate.remaining(result.rate.remaining, result.rate.resetMs, result.rate.limit);
         if (deps.accepted && (result.deltas.objectsAccepted ?? 0) > 0) {
-          const attributes = sentChunk(body, data).body().attributes ?? [];
+          const attributes = sent.body().attributes ?? [];
           const refused = new Set(result.deadLetters.flatMap(attributesLetterUser));
           // Best effort: a user the record misses is sent again by the next sync; a retry would
           // send this chunk's events twice.

@@ -50,10 +50,6 @@ export function isMarker(file: string, m: ReadyMarker | undefined): boolean {
   return m.kind === 'in-folder' ? basename(file) === m.name : file.endsWith(m.suffix);
 }
 
-export function describeMarker(m: ReadyMarker): string {
-  return m.kind === 'in-folder' ? m.name : `FILE${m.suffix}`;
-}
-
 /** The newest by modification time; of equal times, the last by path (`users-28` after `users-27`). */
 export function newest(files: readonly FileIdentity[]): FileIdentity | undefined {
   let best: FileIdentity | undefined;

@@ -7,6 +7,7 @@ import {
   type ScheduleDef,
   scheduleDefSchema,
 } from '../../schemas/schedule.js';
+import { redisLock } from '../infra/lock.js';
 import type { FileIdentity } from './pick-rules.js';
 
 /**
@@ -49,10 +50,6 @@ export interface ScheduleState {
   /** The process (`host:pid:random`) whose firing of it holds the overlap lock now, if any. */
   lockHolder?: string;
 }
-
-/** Deletes the lock only if it still holds our token (it may have lapsed and been taken since). */
-const RELEASE = `if redis.call('GET', KEYS[1]) == ARGV[1] then return redis.call('DEL', KEYS[1]) end return 0`;
-const RENEW = `if redis.call('GET', KEYS[1]) == ARGV[1] then return redis.call('PEXPIRE', KEYS[1], ARGV[2]) end return 0`;
 
 function parsed<T>(schema: { safeParse(v: unknown): { success: boolean; data?: T } }, text: string | null) {
   if (text === null || text === undefined) return undefined;
@@ -111,15 +108,11 @@ export function createScheduleStore(redis: Redis, prefix: string, destId: string
       await redis.hset(keys.state(name), fields);
     },
     /** Takes the overlap lock for `ttlMs`; false if a firing of `name` holds it. */
-    async lock(name: string, token: string, ttlMs: number): Promise<boolean> {
-      return (await redis.set(keys.lock(name), token, 'PX', ttlMs, 'NX')) === 'OK';
-    },
-    async renew(name: string, token: string, ttlMs: number): Promise<boolean> {
-      return (await redis.eval(RENEW, 1, keys.lock(name), token, ttlMs)) === 1;
-    },
-    async unlock(name: string, token: string): Promise<void> {
-      await redis.eval(RELEASE, 1, keys.lock(name), token);
-    },
+    lock: (name: string, token: string, ttlMs: number) =>
+      redisLock.take(redis, keys.lock(name), token, ttlMs),
+    renew: (name: string, token: string, ttlMs: number) =>
+      redisLock.renew(redis, keys.lock(name), token, ttlMs),
+    unlock: (name: string, token: string) => redisLock.release(redis, keys.lock(name), token),
   };
 }
 export type ScheduleStore = ReturnType<typeof createScheduleStore>;
@@ -189,15 +182,20 @@ export interface ScheduleView {
   state: ScheduleState;
 }
 
+/** One schedule as it stands: its next firing and what its firings recorded. */
+export async function viewOf(
+  store: ScheduleStore,
+  queue: Queue<FiringJobData>,
+  def: ScheduleDef,
+): Promise<ScheduleView> {
+  const [scheduler, state] = await Promise.all([queue.getJobScheduler(def.name), store.state(def.name)]);
+  return { def, next: scheduler?.next ?? undefined, state };
+}
+
 export async function listSchedules(
   store: ScheduleStore,
   queue: Queue<FiringJobData>,
 ): Promise<ScheduleView[]> {
   const defs = await store.all();
-  return Promise.all(
-    defs.map(async (def) => {
-      const [scheduler, state] = await Promise.all([queue.getJobScheduler(def.name), store.state(def.name)]);
-      return { def, next: scheduler?.next ?? undefined, state };
-    }),
-  );
+  return Promise.all(defs.map((def) => viewOf(store, queue, def)));
 }
