@@ -59,6 +59,28 @@ export interface TrackJobData {
   lines: ChunkLines;
 }
 
+/**
+ * Several chunks of a run in one queued job (v3): BullMQ's own work per job (add, move to active,
+ * finish: three Lua calls and their round trips) is paid once for all of them. Each chunk is still
+ * checked, sent, retried and settled on its own, under its own id (`trackJobId`): the ledger, the
+ * in-flight marks and the kept bodies are per chunk. The group's id is `groupJobId`; its chunks are
+ * the run's chunks numbered `index / size` (rounded down), so a resumed run rebuilds the same groups.
+ */
+export interface TrackGroupData {
+  v: 3;
+  runId: string;
+  /** Chunks per group when the run was enqueued (the last group of a run may hold fewer). */
+  size: number;
+  chunks: TrackJobData[];
+}
+
+/** What a run's queue holds: single chunks (and the parts that follow a split), or groups. */
+export type TrackQueueData = TrackJobData | TrackGroupData;
+
+export function isGroup(data: TrackQueueData): data is TrackGroupData {
+  return data.v === 3;
+}
+
 /** A chunk as the classifier sees it: the body is parsed only if the answer needs it. */
 export interface SentChunk {
   objects: number;

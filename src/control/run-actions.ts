@@ -1,7 +1,7 @@
 import type { Queue } from 'bullmq';
 import type { Redis } from 'ioredis';
-import type { TrackJobData } from '../../schemas/track.js';
-import { createTrackQueue, queuedChunks } from '../infra/queues.js';
+import type { TrackQueueData } from '../../schemas/track.js';
+import { createTrackQueue } from '../infra/queues.js';
 import { ownerIsDead } from '../runs/owner.js';
 import { isCompleted, isLive, type RunRecord, type RunStore } from '../runs/store.js';
 import { isAbandoned, type Summary, summarize } from '../runs/summary.js';
@@ -30,7 +30,7 @@ const unknown = (runId: string): Refusal => ({
 export async function withRunQueue<T>(
   c: RunControl,
   runId: string,
-  body: (q: Queue<TrackJobData>) => Promise<T>,
+  body: (q: Queue<TrackQueueData>) => Promise<T>,
 ) {
   const queue = createTrackQueue(c.redis, c.prefix, runId);
   try {
@@ -57,11 +57,11 @@ export async function cancelRun(c: RunControl, runId: string, how: string): Prom
     return { ok: false, why: 'state', message: `run ${runId} already ${run.status}; nothing to cancel` };
   }
   await c.runs.stop(runId, 'cancelled', `cancelled with ${how}`);
-  const dropped = await withRunQueue(c, runId, async (queue) => {
-    const n = await queuedChunks(queue);
+  // Chunks counted open and not settled: what the queue holds (a job may hold several).
+  const dropped = Math.max(0, (await c.runs.get(runId))?.jobsOpen ?? 0);
+  await withRunQueue(c, runId, async (queue) => {
     await queue.obliterate({ force: true });
     await queue.removeRateLimitKey();
-    return n;
   });
   await c.runs.dropBodies(runId);
   if (run.destId) await c.runs.leaveFleet(run.destId, runId);

@@ -3,7 +3,7 @@ import { BullMQAdapter } from '@bull-board/api/bullMQAdapter';
 import { ExpressAdapter } from '@bull-board/express';
 import type { Queue } from 'bullmq';
 import { type Express, type NextFunction, type Request, type Response, Router } from 'express';
-import type { TrackJobData } from '../../schemas/track.js';
+import type { TrackQueueData } from '../../schemas/track.js';
 import { pauseRun, type RunControl, resumeRun } from '../control/run-actions.js';
 import type { Logger } from '../infra/logger.js';
 import { RUN_ID_PATTERN } from '../runs/ids.js';
@@ -15,7 +15,7 @@ import type { RunQueues } from './run-queues.js';
 export const QUEUES_BASE = '/queues';
 
 /** The queue as bull-board sees it: counts and job metadata, never the user records in a job. */
-export function createQueueBoardAdapter(queue: Queue<TrackJobData>, allowActions: boolean): BullMQAdapter {
+export function createQueueBoardAdapter(queue: Queue<TrackQueueData>, allowActions: boolean): BullMQAdapter {
   const adapter = new BullMQAdapter(queue, {
     readOnlyMode: !allowActions,
     allowRetries: allowActions,
@@ -76,7 +76,7 @@ export function queueBoard(o: BoardOptions): Router {
   });
   const inner = serverAdapter.getRouter() as Express;
   inner.disable('x-powered-by');
-  const adapters = new Map<Queue<TrackJobData>, BullMQAdapter>();
+  const adapters = new Map<Queue<TrackQueueData>, BullMQAdapter>();
   let synced = 0;
   const sync = async () => {
     // Runs come and go, each with its queue: bull-board is told the current ones before it answers.

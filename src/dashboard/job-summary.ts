@@ -15,6 +15,8 @@ export interface JobDataSummary {
   bodyBytes: number | null;
   /** Lowest and highest source line number the chunk was built from (as dead letters report them). */
   sourceLines: { first: number; last: number } | null;
+  /** A job holding a group of chunks: how many (`chunk` is then the first one's index). */
+  chunks?: number;
 }
 
 const PART_PATTERN = /^[.\w]{0,32}$/;
@@ -30,6 +32,7 @@ function collectLines(value: unknown, into: number[], depth = 0): void {
 
 export function summarizeJobData(data: unknown): JobDataSummary {
   const d = isRecord(data) ? data : {};
+  if (Array.isArray(d['chunks'])) return summarizeGroup(d, d['chunks']);
   const lineMap = isRecord(d['lines']) ? d['lines'] : {};
   // Jobs of older versions carry the body as an object rather than serialised JSON.
   const body = isRecord(d['body']) ? d['body'] : undefined;
@@ -67,6 +70,37 @@ export function summarizeJobData(data: unknown): JobDataSummary {
           ? Buffer.byteLength(d['body'])
           : null,
     sourceLines,
+  };
+}
+
+/** A group of chunks (TrackGroupData): the sums of its chunks' summaries, the same fields and no more. */
+function summarizeGroup(d: Record<string, unknown>, chunks: unknown[]): JobDataSummary {
+  const parts = chunks
+    .slice(0, 1000)
+    .map((c) => summarizeJobData({ ...(isRecord(c) ? c : {}), runId: d['runId'] }));
+  const objects = { attributes: 0, events: 0, purchases: 0, total: 0 };
+  let bodyBytes = 0;
+  let sourceLines: JobDataSummary['sourceLines'] = null;
+  for (const p of parts) {
+    for (const k of [...TRACK_ARRAYS, 'total'] as const) objects[k] += p.objects[k];
+    bodyBytes += p.bodyBytes ?? 0;
+    if (p.sourceLines) {
+      sourceLines = sourceLines
+        ? {
+            first: Math.min(sourceLines.first, p.sourceLines.first),
+            last: Math.max(sourceLines.last, p.sourceLines.last),
+          }
+        : p.sourceLines;
+    }
+  }
+  return {
+    runId: parts[0]?.runId ?? null,
+    chunk: parts[0]?.chunk ?? null,
+    part: null,
+    objects,
+    bodyBytes,
+    sourceLines,
+    chunks: parts.length,
   };
 }
 

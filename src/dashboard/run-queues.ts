@@ -1,12 +1,12 @@
 import type { Queue } from 'bullmq';
 import type { Redis } from 'ioredis';
-import type { TrackJobData } from '../../schemas/track.js';
+import type { TrackQueueData } from '../../schemas/track.js';
 import { createTrackQueue, trackQueueName } from '../infra/queues.js';
 import { isCompleted, type RunStore } from '../runs/store.js';
 
 /** The queues the dashboard shows: one per recent run that may still hold chunks. */
 export interface RunQueues {
-  current(): Promise<Queue<TrackJobData>[]>;
+  current(): Promise<Queue<TrackQueueData>[]>;
   close(): Promise<void>;
 }
 
@@ -15,7 +15,7 @@ export interface RunQueues {
  * queue is removed). Queue objects are kept per run and closed when their run drops off the list.
  */
 export function runQueues(redis: Redis, prefix: string, runs: RunStore, limit = 20): RunQueues {
-  const open = new Map<string, Queue<TrackJobData>>();
+  const open = new Map<string, Queue<TrackQueueData>>();
   return {
     async current() {
       const wanted = new Set<string>();

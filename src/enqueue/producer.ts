@@ -55,6 +55,13 @@ export interface ProduceOptions {
   /** Chunks per enqueue call (fewer if their bodies pass 512 KB); see produce(). */
   batchSize?: number;
   /**
+   * Chunks per queued job (the sink's groupSize; default 1). A group is handed to the sink whole, in
+   * one call: the chunks of a group not yet complete wait for the next batch. When reading stops
+   * early, an incomplete last group is not queued (its objects are not attempted, like the open
+   * chunks): a resume rebuilds it whole, under the same job id.
+   */
+  groupSize?: number;
+  /**
    * Records to send once the input is read to its end (a mirror sync's unsets, src/sync): chunked
    * after the rows, not counted as rows read.
    */
@@ -111,6 +118,10 @@ const MAX_IN_FLIGHT = 3;
  */
 export async function produce(o: ProduceOptions): Promise<ProduceResult> {
   const batchSize = o.batchSize ?? 16;
+  const groupSize = Math.max(1, o.groupSize ?? 1);
+  /** The chunks at the end of a batch whose group is not complete yet (batches start on a group). */
+  const incomplete = (jobs: QueuedChunk[]): number =>
+    groupSize === 1 || jobs.length === 0 ? 0 : (jobs[jobs.length - 1]!.data.chunk + 1) % groupSize;
   const now = o.now ?? Date.now;
   const total: Omit<ProduceResult, 'idCollisions'> = {
     rowsRead: 0,
@@ -148,8 +159,11 @@ export async function produce(o: ProduceOptions): Promise<ProduceResult> {
       await o.sink.batch({ ...b.delta, objects: b.objects }, b.letters);
     }
   };
-  /** Starts a flush of the current batch once fewer than MAX_IN_FLIGHT are under way (errors surface here). */
-  const flush = async (): Promise<void> => {
+  /**
+   * Starts a flush of the current batch once fewer than MAX_IN_FLIGHT are under way (errors surface
+   * here). The chunks of an incomplete group stay for the next batch, unless `all`.
+   */
+  const flush = async (all = false): Promise<void> => {
     if (o.bytesRead) {
       const seen = o.bytesRead();
       batch.delta.bytesRead += seen - bytesSeen;
@@ -160,12 +174,34 @@ export async function produce(o: ProduceOptions): Promise<ProduceResult> {
     total.flushWaitMs += performance.now() - started;
     const b = batch;
     batch = emptyBatch();
+    for (const job of b.jobs.splice(b.jobs.length - (all ? 0 : incomplete(b.jobs)))) {
+      b.bytes -= job.data.bytes ?? 0;
+      b.objects -= job.data.objects;
+      batch.jobs.push(job);
+      batch.bytes += job.data.bytes ?? 0;
+      batch.objects += job.data.objects;
+    }
     const sending = send(b);
     sending.catch(() => undefined); // handled by whoever awaits it later
     inFlight.push(sending);
   };
-  const drain = async (): Promise<void> => {
-    await flush();
+  /** Whether enough is pending for a flush: the chunks of complete groups, or dead letters. */
+  const due = (): boolean => {
+    const ready = batch.jobs.length - incomplete(batch.jobs);
+    return ready >= batchSize || (ready > 0 && batch.bytes >= BATCH_BYTES) || batch.letters.length >= 500;
+  };
+  /**
+   * The last flush. `whole`: the input was read to its end, so an incomplete last group is queued as
+   * it is; otherwise its chunks are counted as objects not attempted (a resume queues them).
+   */
+  const drain = async (whole: boolean): Promise<void> => {
+    if (!whole) {
+      for (const job of batch.jobs.splice(batch.jobs.length - incomplete(batch.jobs))) {
+        batch.bytes -= job.data.bytes ?? 0;
+        total.notQueued += job.data.objects;
+      }
+    }
+    await flush(true);
     while (inFlight.length > 0) await inFlight.shift();
   };
   const add = (chunk: ChunkLike) => {
@@ -180,32 +216,34 @@ export async function produce(o: ProduceOptions): Promise<ProduceResult> {
     batch.objects += job.objects;
   };
 
-  try {
-    for await (const row of o.rows) {
-      total.rowsRead++;
-      batch.delta.rowsRead++;
-      const result = o.validate(row);
-      if ('code' in result) {
+  /** One row read: counted, validated, and chunked or rejected. */
+  const take = (row: RawRow): void => {
+    total.rowsRead++;
+    batch.delta.rowsRead++;
+    const result = o.validate(row);
+    if ('code' in result) {
+      total.rowsRejected++;
+      batch.delta.rowsRejected++;
+      batch.letters.push(rejectionLetter(o.runId, row, result, now(), o.header?.()));
+    } else {
+      total.rowsValid++;
+      batch.delta.rowsValid++;
+      ids.observe(result.externalId, result.line);
+      for (const chunk of o.chunker.push(result)) add(chunk);
+      while (o.chunkRejects && o.chunkRejects.length > 0) {
+        const r = o.chunkRejects.shift()!;
+        total.rowsValid--;
+        batch.delta.rowsValid--;
         total.rowsRejected++;
         batch.delta.rowsRejected++;
-        batch.letters.push(rejectionLetter(o.runId, row, result, now(), o.header?.()));
-      } else {
-        total.rowsValid++;
-        batch.delta.rowsValid++;
-        ids.observe(result.externalId, result.line);
-        for (const chunk of o.chunker.push(result)) add(chunk);
-        while (o.chunkRejects && o.chunkRejects.length > 0) {
-          const r = o.chunkRejects.shift()!;
-          total.rowsValid--;
-          batch.delta.rowsValid--;
-          total.rowsRejected++;
-          batch.delta.rowsRejected++;
-          batch.letters.push(rejectionLetter(o.runId, row, r, now()));
-        }
+        batch.letters.push(rejectionLetter(o.runId, row, r, now()));
       }
-      if (batch.jobs.length >= batchSize || batch.bytes >= BATCH_BYTES || batch.letters.length >= 500) {
-        await flush();
-      }
+    }
+  };
+  try {
+    for await (const row of o.rows) {
+      take(row);
+      if (due()) await flush();
       if (o.stopped?.()) {
         total.stoppedEarly = true;
         break;
@@ -214,13 +252,13 @@ export async function produce(o: ProduceOptions): Promise<ProduceResult> {
   } catch (err) {
     // The input broke mid-way (truncated gzip, unreadable stream): what was read and chunked so far
     // is still queued and counted, then the caller hears why. The open chunk stays unsent.
-    await drain();
+    await drain(false);
     throw err;
   }
   if (!total.stoppedEarly && o.tail) {
     for await (const rec of o.tail()) {
       for (const chunk of o.chunker.push(rec)) add(chunk);
-      if (batch.jobs.length >= batchSize || batch.bytes >= BATCH_BYTES) await flush();
+      if (due()) await flush();
       if (o.stopped?.()) {
         total.stoppedEarly = true;
         break;
@@ -235,7 +273,7 @@ export async function produce(o: ProduceOptions): Promise<ProduceResult> {
     batch.objects += total.notQueued;
     total.objects += total.notQueued;
   }
-  await drain();
+  await drain(!total.stoppedEarly);
   return { ...total, idCollisions: ids.report() };
 }
 

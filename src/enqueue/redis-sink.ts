@@ -1,6 +1,6 @@
 import type { Queue } from 'bullmq';
-import type { TrackJobData } from '../../schemas/track.js';
-import { backlogJobs, type RetryPolicy, trackJobId, trackJobOptions } from '../infra/queues.js';
+import type { TrackGroupData, TrackJobData, TrackQueueData } from '../../schemas/track.js';
+import { backlogJobs, groupJobId, type RetryPolicy, trackJobId, trackJobOptions } from '../infra/queues.js';
 import type { RunStore } from '../runs/store.js';
 import type { ProducerSink } from './producer.js';
 
@@ -9,7 +9,7 @@ const JOB_OVERHEAD_BYTES = 1200;
 const REDIS_FACTOR = 1.06;
 
 export interface RedisSinkOptions {
-  queue: Queue<TrackJobData>;
+  queue: Queue<TrackQueueData>;
   runs: RunStore;
   runId: string;
   maxBacklogBytes: number;
@@ -18,6 +18,11 @@ export interface RedisSinkOptions {
   pollMs?: number;
   /** Checked while waiting for room, so a shutdown is not stuck behind a full backlog. */
   stopped?: () => boolean;
+  /**
+   * Chunks per job (the run's jobGroup; default 1): the chunks of a group are those whose index / size
+   * rounds down alike, and the producer hands them over in one call (produce's groupSize).
+   */
+  groupSize?: number;
 }
 
 /**
@@ -55,12 +60,14 @@ export function createRedisSink(
     },
     async enqueue(list, size) {
       bytes += size;
-      jobs += list.length;
       // Claimed first (counted open before they exist); chunks a resumed run already settled are skipped.
       const ids = list.map((c) => trackJobId(c.data));
       const wanted = await o.runs.claim(o.runId, ids);
-      const add = list.flatMap((c, i) =>
-        wanted[i] ? [{ name: 'track', data: c.data, opts: { ...jobOpts, jobId: ids[i] } }] : [],
+      const add = toJobs(
+        list.flatMap((c, i) => (wanted[i] ? [c.data] : [])),
+        o.runId,
+        o.groupSize ?? 1,
+        jobOpts,
       );
       // Bodies beside the jobs, before the jobs exist; both idempotent by job id, so a pipeline cut
       // off by a Redis restart is simply sent again.
@@ -72,8 +79,9 @@ export function createRedisSink(
           retrying(() => o.queue.addBulk(add)),
         ]);
       }
+      jobs += add.length;
       knownJobs += add.length;
-      skipped += list.length - add.length;
+      skipped += list.length - wanted.filter(Boolean).length;
     },
     async batch(deltas, letters) {
       const seq = batches++;
@@ -83,6 +91,30 @@ export function createRedisSink(
     skipped: () => skipped,
     waitedMs: () => waited,
   };
+}
+
+type JobOptions = ReturnType<typeof trackJobOptions>;
+
+/**
+ * The jobs for these chunks: one each, or (size > 1) one per group, the chunks of one group in one
+ * job whatever the call (produce hands a group over whole), with an id a resume rebuilds alike.
+ */
+function toJobs(chunks: TrackJobData[], runId: string, size: number, opts: JobOptions) {
+  if (size <= 1) {
+    return chunks.map((data) => ({ name: 'track', data, opts: { ...opts, jobId: trackJobId(data) } }));
+  }
+  const groups = new Map<string, TrackJobData[]>();
+  for (const c of chunks) {
+    const id = groupJobId(runId, size, c.chunk);
+    const list = groups.get(id);
+    if (list) list.push(c);
+    else groups.set(id, [c]);
+  }
+  return [...groups].map(([jobId, list]) => ({
+    name: 'track',
+    data: { v: 3, runId, size, chunks: list } satisfies TrackGroupData as TrackQueueData,
+    opts: { ...opts, jobId },
+  }));
 }
 
 /**

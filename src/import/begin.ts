@@ -1,7 +1,7 @@
 import type { Redis } from 'ioredis';
 import type { Config } from '../config.js';
 import { UsageError } from '../errors.js';
-import { createTrackQueue, releaseActive } from '../infra/queues.js';
+import { createTrackQueue, JOB_GROUP, releaseActive } from '../infra/queues.js';
 import { type Destination, describeDestination } from '../runs/destination.js';
 import { newRunId, RUN_ID_PATTERN } from '../runs/ids.js';
 import { ownerIsDead } from '../runs/owner.js';
@@ -21,7 +21,8 @@ export interface BeginOptions {
   o: Pick<ImportOptions, 'resume' | 'newKey' | 'force' | 'runId' | 'enqueueOnly' | 'replayOf' | 'start'>;
 }
 
-export type Begun = { runId: string; mode: RunMode } | { already: RunRecord };
+/** jobGroup: chunks per queued job, the run's own (a resume keeps what the run began with). */
+export type Begun = { runId: string; mode: RunMode; jobGroup: number } | { already: RunRecord };
 
 /**
  * A new run, a resumed one, or none because this exact input was imported before. A resumed run
@@ -30,7 +31,7 @@ export type Begun = { runId: string; mode: RunMode } | { already: RunRecord };
  */
 export async function beginRun(runs: RunStore, redis: Redis, b: BeginOptions): Promise<Begun> {
   const mode: RunMode = b.o.enqueueOnly ? 'fleet' : 'local';
-  if (b.o.resume) return { runId: await resumeRun(runs, redis, b, b.o.resume, mode), mode };
+  if (b.o.resume) return { ...(await resumeRun(runs, redis, b, b.o.resume, mode)), mode };
   if (b.fingerprint && !b.o.force) {
     const earlier = await runs.findByFingerprint(b.fingerprint);
     const run = earlier ? await runs.get(earlier) : undefined;
@@ -60,6 +61,7 @@ export async function beginRun(runs: RunStore, redis: Redis, b: BeginOptions): P
     replayOf: b.o.replayOf,
     idColumn: b.idColumn,
     mapping: b.mapping === undefined ? undefined : JSON.stringify(b.mapping),
+    jobGroup: JOB_GROUP,
     ...b.o.start,
   });
   if (!created) {
@@ -67,7 +69,7 @@ export async function beginRun(runs: RunStore, redis: Redis, b: BeginOptions): P
   }
   if (b.fingerprint) await runs.rememberFingerprint(b.fingerprint, runId);
   if (mode === 'fleet') await runs.joinFleet(b.dest.id, runId);
-  return { runId, mode };
+  return { runId, mode, jobGroup: JOB_GROUP };
 }
 
 async function resumeRun(
@@ -76,7 +78,7 @@ async function resumeRun(
   b: BeginOptions,
   runId: string,
   mode: RunMode,
-): Promise<string> {
+): Promise<{ runId: string; jobGroup: number }> {
   const run = await runs.get(runId);
   if (!run) {
     throw new UsageError(`--resume: no run ${runId} in this Redis (runs are kept for the retention period)`);
@@ -114,7 +116,7 @@ async function resumeRun(
   } finally {
     await queue.close();
   }
-  return runId;
+  return { runId, jobGroup: run.jobGroup ?? 1 };
 }
 
 /**

@@ -3,7 +3,7 @@ import type { Redis } from 'ioredis';
 import type { RateLimit } from '../../schemas/config.js';
 import type { Mapping } from '../../schemas/mapping.js';
 import type { RawRow, Rejection, UserRecord } from '../../schemas/record.js';
-import type { TrackJobData } from '../../schemas/track.js';
+import type { TrackQueueData } from '../../schemas/track.js';
 import type { Config } from '../config.js';
 import type { ChunkerLike } from '../enqueue/producer.js';
 import { produce } from '../enqueue/producer.js';
@@ -116,14 +116,14 @@ export async function runImport(input: ImportInput, o: ImportOptions): Promise<S
       o,
     });
     if ('already' in begun) return { ...summarize(begun.already), alreadyImported: true };
-    const { runId } = begun;
+    const { runId, jobGroup } = begun;
     await o.onBegin?.(runId);
     const queue = createTrackQueue(redis, config.prefix, runId, (err) =>
       log.debug({ err: err.message }, 'queue'),
     );
     res.defer('queue', () => queue.close());
     log.info({ runId, source: input.source, resumed: Boolean(o.resume), mode: begun.mode }, 'run started');
-    return await importRun(input, o, { runs, redis, queue, runId, dest, owner, res });
+    return await importRun(input, o, { runs, redis, queue, runId, dest, owner, res, jobGroup });
   } finally {
     const errors = await res.closeAll();
     for (const e of errors) log.warn(e.message);
@@ -133,11 +133,13 @@ export async function runImport(input: ImportInput, o: ImportOptions): Promise<S
 interface RunContext {
   runs: RunStore;
   redis: Redis;
-  queue: Queue<TrackJobData>;
+  queue: Queue<TrackQueueData>;
   runId: string;
   dest: Destination;
   owner: string;
   res: ReturnType<typeof createResources>;
+  /** Chunks per queued job (the run's own). */
+  jobGroup: number;
 }
 
 /** A run that has begun: its owner's heartbeat, its sender, the producer, and how it ends. */
@@ -209,6 +211,7 @@ async function importRun(input: ImportInput, o: ImportOptions, c: RunContext): P
     retentionMs: config.retentionMs,
     retry: config.retry,
     stopped,
+    groupSize: c.jobGroup,
   });
   // Progress is best effort: a read that fails while Redis restarts just skips one tick.
   const tick = () =>
@@ -221,7 +224,7 @@ async function importRun(input: ImportInput, o: ImportOptions, c: RunContext): P
 
   let produced: Awaited<ReturnType<typeof produce>>;
   try {
-    produced = await produce({ runId, ...input, sink, stopped });
+    produced = await produce({ runId, ...input, sink, stopped, groupSize: c.jobGroup });
   } catch (err) {
     if (!(err instanceof UsageError)) throw err;
     return await inputFailed(runs, runId, err, o, interrupted);

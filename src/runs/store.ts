@@ -112,6 +112,8 @@ export interface RunStart {
   share?: number;
   /** The Braze endpoint it sends to: /users/track (default) or /users/track/bulk. */
   api?: 'track' | 'bulk';
+  /** Chunks per queued job (TrackGroupData); absent: one (runs begun before groups existed). */
+  jobGroup?: number;
 }
 
 /** A backfill takes at most half the burst limit while a sync is sending. */
@@ -147,6 +149,8 @@ export interface RunRecord extends Counts {
   sync?: SyncCounts;
   share?: number;
   api?: 'track' | 'bulk';
+  /** Chunks per queued job; absent (one) for runs begun before groups existed. A resume keeps it. */
+  jobGroup?: number;
   syncName?: string;
   syncBase?: string;
   syncMark?: number;
@@ -614,6 +618,7 @@ function toRecord(h: Record<string, string>): RunRecord {
     ...(h['kind'] ? { kind: h['kind'] } : {}),
     ...(h['share'] ? { share: Number(h['share']) } : {}),
     ...(h['api'] === 'bulk' ? { api: 'bulk' as const } : {}),
+    ...(h['jobGroup'] ? { jobGroup: Number(h['jobGroup']) } : {}),
     ...(h['kind'] === 'sync'
       ? { sync: Object.fromEntries(SYNC_COUNTERS.map((c) => [c, Number(h[c] ?? 0)])) as SyncCounts }
       : {}),

@@ -4,7 +4,7 @@ import type { Queue, Worker } from 'bullmq';
 import type { Redis } from 'ioredis';
 import pLimit from 'p-limit';
 import type { RateLimit } from '../../schemas/config.js';
-import type { TrackJobData } from '../../schemas/track.js';
+import type { TrackQueueData } from '../../schemas/track.js';
 import type { Config } from '../config.js';
 import type { Logger } from '../infra/logger.js';
 import { meterClient, meterProcessor, type SendMetrics } from '../infra/metrics.js';
@@ -71,10 +71,12 @@ export interface Sender {
 }
 
 interface Attached {
-  queue: Queue<TrackJobData>;
-  worker: Worker<TrackJobData>;
+  queue: Queue<TrackQueueData>;
+  worker: Worker<TrackQueueData>;
   blocking: Redis;
   stopWaiting: AbortController;
+  /** Chunks per job of this run (its record's jobGroup). */
+  group: number;
 }
 
 type Api = 'track' | 'bulk';
@@ -96,6 +98,9 @@ function classOf(run: RunRecord | undefined): TakeClass {
 
 /** Jobs fetched beyond the requests in flight, ready when a slot frees. */
 const PREFETCH = 8;
+
+/** Jobs of a run worked on at once: enough to fill `limit` slots with chunks, and a few ready. */
+const jobsFor = (limit: number, group: number) => Math.ceil(limit / group) + PREFETCH;
 /** The most requests in flight a process sizes itself to: 16 lanes x 17 chunks can use 272. */
 export const MAX_IN_FLIGHT = 256;
 
@@ -185,7 +190,7 @@ export async function startSender(o: SenderOptions): Promise<Sender> {
     /** A new limit: as many slots, and enough jobs fetched to fill them (a few more, ready). */
     const apply = () => {
       slots.concurrency = pace.state.limit;
-      for (const a of attached.values()) a.worker.concurrency = pace.state.limit + PREFETCH;
+      for (const a of attached.values()) a.worker.concurrency = jobsFor(pace.state.limit, a.group);
     };
     const onQueueError = (err: Error) => log.debug({ err: err.message }, 'queue');
 
@@ -196,8 +201,10 @@ export async function startSender(o: SenderOptions): Promise<Sender> {
       const blocking = createRedis(o.redisUrl, 'worker', 'braze-import:sender');
       const stopWaiting = new AbortController();
       // Every chunk waiting at the gate listens to it (and stops listening when it leaves).
-      setMaxListeners(pace.rule.max + PREFETCH + 10, stopWaiting.signal);
       const run = await runs.get(runId);
+      const group = run?.jobGroup ?? 1;
+      // (and every chunk of a group waiting out a retry's backoff).
+      setMaxListeners(jobsFor(pace.rule.max, group) * group + 10, stopWaiting.signal);
       const accepted = await syncCommitter(state, run);
       const api = wiring(run?.api === 'bulk' ? 'bulk' : 'track');
       const worker = createTrackWorker({
@@ -215,7 +222,7 @@ export async function startSender(o: SenderOptions): Promise<Sender> {
         connection: blocking,
         queue,
         prefix: config.prefix,
-        concurrency: pace.state.limit + PREFETCH,
+        concurrency: jobsFor(pace.state.limit, group),
         slots,
         pace: pace.fixed
           ? undefined
@@ -243,7 +250,7 @@ export async function startSender(o: SenderOptions): Promise<Sender> {
         tally.objectsAccepted += done.accepted;
         tally.objectsFailed += done.failed;
       });
-      attached.set(runId, { queue, worker, blocking, stopWaiting });
+      attached.set(runId, { queue, worker, blocking, stopWaiting, group });
       worker.run().catch((err: Error) => {
         log.error({ runId, err: err.message }, 'worker stopped unexpectedly');
         o.onFailure?.(`sending stopped: ${err.message}`);

@@ -6,8 +6,9 @@ import { GATE_FUNCTIONS, PLAIN, type RateGate, type Slot, type TakeClass } from 
 /**
  * The check before a request and the send gate's take, in one call: a request costs one round trip
  * to Redis before it leaves instead of two. KEYS: the run's keys (done, inflight, maybe, lanes,
- * waiters, deadusers, bodies), then the gate's (state, rings, share ring, sync flag). ARGV: jobId,
- * ttlSeconds, lane, needs, defaultSlack, class, share (gate.ts: TakeClass), then the limits' (max,
+ * waiters, deadusers, bodies), then the gate's (state, rings, share ring, sync flag). ARGV: jobId (the
+ * chunk's), ttlSeconds, lane, needs, defaultSlack, class, share (gate.ts: TakeClass), waiter (the
+ * queued job to wake if it must wait: the chunk's own, or its group's), then the limits' (max,
  * windowMs) pairs. Returns:
  *   {-1} settled, {-2} blocked (see start_check): no send time is taken;
  *   {-3, time, now, slack}: the next time is beyond the horizon: nothing taken, come back;
@@ -15,10 +16,10 @@ import { GATE_FUNCTIONS, PLAIN, type RateGate, type Slot, type TakeClass } from 
  */
 const TAKE = `${START_FUNCTIONS}${GATE_FUNCTIONS}
 local k = run_keys(1)
-local c = start_check(k, ARGV[1], ARGV[2], ARGV[3], tonumber(ARGV[4]))
+local c = start_check(k, ARGV[1], ARGV[2], ARGV[3], tonumber(ARGV[4]), ARGV[8])
 if c < 0 then return {c} end
 local now = gate_now()
-local g = gate_open(KEYS[8], 9, 8, ARGV[5])
+local g = gate_open(KEYS[8], 9, 9, ARGV[5])
 local t = gate_take_as(g, now, ARGV[6], tonumber(ARGV[7]))
 if t[3] < 0 then return {-3, t[1], t[2], t[4]} end
 local m = start_mark(k, ARGV[1], ARGV[2])
@@ -42,6 +43,8 @@ export type Taker = (
   lane: number,
   needs: number,
   cls?: TakeClass,
+  /** The queued job to wake when the chunk must wait for its lane (default: jobId). */
+  waiter?: string,
 ) => Promise<Taken>;
 
 export function createTaker(redis: Redis, prefix: string, ttlSeconds: number, gate: RateGate): Taker {
@@ -49,7 +52,7 @@ export function createTaker(redis: Redis, prefix: string, ttlSeconds: number, ga
   if (!r.brazeTakeBuffer) r.defineCommand('brazeTake', { lua: TAKE });
   const lua = r as Redis & TakeScript;
   const { keys: gateKeys, limits, defaultSlackMs } = gate.script;
-  return async (runId, jobId, lane, needs, cls = PLAIN) => {
+  return async (runId, jobId, lane, needs, cls = PLAIN, waiter = jobId) => {
     const k = runKeys(prefix, runId);
     const keys = [k.done, k.inflight, k.maybe, k.lanes, k.waiters, k.deadusers, k.bodies, ...gateKeys];
     const reply = (await lua.brazeTakeBuffer(
@@ -62,6 +65,7 @@ export function createTaker(redis: Redis, prefix: string, ttlSeconds: number, ga
       defaultSlackMs,
       cls.kind,
       cls.share ?? 1,
+      waiter,
       ...limits,
     )) as Array<number | Buffer | null>;
     const n = (i: number) => Number(reply[i]);

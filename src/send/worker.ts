@@ -1,9 +1,16 @@
+import { setMaxListeners } from 'node:events';
 import { setTimeout as sleep } from 'node:timers/promises';
 import { DelayedError, type Job, type Queue, RateLimitError, UnrecoverableError, Worker } from 'bullmq';
 import type { Redis } from 'ioredis';
 import type { LimitFunction } from 'p-limit';
 import type { DeadLetter } from '../../schemas/dead-letter.js';
-import { sentChunk, type TrackJobData } from '../../schemas/track.js';
+import {
+  isGroup,
+  sentChunk,
+  type TrackGroupData,
+  type TrackJobData,
+  type TrackQueueData,
+} from '../../schemas/track.js';
 import type { Logger } from '../infra/logger.js';
 import { DEFAULT_ATTEMPTS, trackJobId, trackJobOptions } from '../infra/queues.js';
 import { type Counts, isLive, type LaterWrite, type RunStore } from '../runs/store.js';
@@ -16,7 +23,7 @@ export interface TrackWorkerDeps {
   /** The run whose queue this worker serves: nothing else's chunks can reach it. */
   runId: string;
   connection: Redis;
-  queue: Queue<TrackJobData>;
+  queue: Queue<TrackQueueData>;
   prefix: string;
   concurrency: number;
   /** Requests in flight in this process, across every run it serves. */
@@ -69,6 +76,28 @@ function writesOf(o: Record<string, unknown>, line: number): LaterWrite[] {
   return out;
 }
 
+/** What one attempt at one chunk came to; the queue adapter decides what follows. */
+type ChunkEnd =
+  | { kind: 'done'; accepted: number; failed: number }
+  /** Its lane has not finished the chunks it waits for: not sent. */
+  | { kind: 'blocked' }
+  /** Braze said 429: not counted as an attempt; the run's queue and the gate are paused. */
+  | { kind: 'rate-limited' }
+  /** A transient failure: an attempt spent. */
+  | { kind: 'retry'; message: string }
+  | { kind: 'halt'; message: string };
+
+/**
+ * The wait before a chunk's next attempt, as BullMQ's exponential backoff with jitter would have it:
+ * base x 2^(attempts - 1), less up to `jitter` of it at random.
+ */
+function retryDelay(job: Job<TrackQueueData>): (attemptsMade: number) => number {
+  const b = job.opts.backoff;
+  const base = typeof b === 'object' ? (b.delay ?? 1000) : (b ?? 1000);
+  const jitter = typeof b === 'object' ? (b.jitter ?? 0) : 0;
+  return (n) => base * 2 ** Math.max(0, n - 1) * (1 - jitter * Math.random());
+}
+
 /** Braze refused us for good: the job fails without retries and is not dead-lettered (the run halts). */
 export class HaltError extends UnrecoverableError {}
 
@@ -94,6 +123,8 @@ async function abortable<T>(
 ): Promise<T> {
   const stop = deps.stopWaiting;
   if (stop?.aborted) throw new RateLimitError();
+  // Aborted before this wait began (a group's halt, while this chunk queued for a slot): no event comes.
+  if (signal?.aborted) throw signal.reason ?? new Error('aborted');
   const both = new AbortController();
   const abort = () => both.abort();
   stop?.addEventListener('abort', abort, { once: true });
@@ -113,7 +144,7 @@ async function abortable<T>(
  * The BullMQ edge of sending: maps the processor's decision onto BullMQ (settle, RateLimitError,
  * retry with backoff, UnrecoverableError) in this one place.
  */
-export function createTrackWorker(deps: TrackWorkerDeps): Worker<TrackJobData> {
+export function createTrackWorker(deps: TrackWorkerDeps): Worker<TrackQueueData> {
   const { queue, runs, log } = deps;
   /**
    * Braze said wait (a 429) until then. Chunks of this process that already hold a send time inside
@@ -122,7 +153,12 @@ export function createTrackWorker(deps: TrackWorkerDeps): Worker<TrackJobData> {
    */
   let heldUntil = 0;
   /** The check and a send time (coming back while it is beyond the horizon), not before a pause ends. */
-  const takeAndStart = (data: TrackJobData, jobId: string, signal?: AbortSignal): Promise<Taken> =>
+  const takeAndStart = (
+    data: TrackJobData,
+    jobId: string,
+    waiter: string,
+    signal?: AbortSignal,
+  ): Promise<Taken> =>
     abortable(deps, signal, async (s) => {
       const hold = heldUntil - Date.now();
       if (hold > 0) await sleep(hold, undefined, { signal: s });
@@ -130,7 +166,7 @@ export function createTrackWorker(deps: TrackWorkerDeps): Worker<TrackJobData> {
         // Redis hands the time out somewhere between asking and hearing back: wait from hearing back
         // (never early), but judge lateness from asking.
         const asked = performance.now();
-        const taken = await deps.take(data.runId, jobId, data.lane, data.needs, deps.cls);
+        const taken = await deps.take(data.runId, jobId, data.lane, data.needs, deps.cls, waiter);
         if (taken.kind === 'later') {
           const horizon = deps.gate.script.horizonMs(taken.slackMs);
           await sleep(taken.time - taken.now - horizon, undefined, { signal: s });
@@ -199,14 +235,19 @@ export function createTrackWorker(deps: TrackWorkerDeps): Worker<TrackJobData> {
     if (settled.ready.length > 0) await wake(settled.ready);
   };
   /** The remainder of a chunk (halves, a re-send) joins the queue, counted open before it exists. */
-  const carryOn = async (job: Job<TrackJobData>, continuations: TrackJobData[], maxAttempts: number) => {
+  const carryOn = async (
+    job: Job<TrackQueueData>,
+    parent: TrackJobData,
+    continuations: TrackJobData[],
+    maxAttempts: number,
+  ) => {
     const backoff = job.opts.backoff;
     const baseMs = typeof backoff === 'object' ? (backoff.delay ?? 1000) : (backoff ?? 1000);
     const opts = trackJobOptions(deps.retentionMs, { attempts: maxAttempts, baseMs });
     const ids = continuations.map((c) => trackJobId(c));
     // Claimed first: a worker that dies between the claim and the add re-runs this chunk, and the
     // claim does not count the same continuation twice.
-    const wanted = await runs.claim(job.data.runId, ids);
+    const wanted = await runs.claim(parent.runId, ids);
     const add = continuations.flatMap((c, i) => {
       if (!wanted[i]) return [];
       const { body: _kept, ...data } = c;
@@ -216,28 +257,33 @@ export function createTrackWorker(deps: TrackWorkerDeps): Worker<TrackJobData> {
     const bodies = continuations.flatMap((c, i) =>
       wanted[i] && c.body ? [{ jobId: ids[i]!, body: c.body }] : [],
     );
-    await runs.storeBodies(job.data.runId, bodies);
+    await runs.storeBodies(parent.runId, bodies);
     if (add.length > 0) await queue.addBulk(add);
   };
-  const send = async (job: Job<TrackJobData>, token?: string, signal?: AbortSignal) => {
-    const data = job.data;
-    const maxAttempts = job.opts.attempts ?? DEFAULT_ATTEMPTS;
-    const jobId = job.id ?? trackJobId(data);
+  /**
+   * One attempt at one chunk: the check and a send time, the request, and its outcome recorded. What
+   * the queue must do next is the caller's (`single`, `group`): this only says what happened.
+   * `job` holds the chunk (itself or its group): it is what a settle wakes when the chunk's lane
+   * moves on. `signal` aborts the waiting before the request, `requestSignal` the request itself.
+   */
+  const attemptChunk = async (
+    job: Job<TrackQueueData>,
+    data: TrackJobData,
+    attemptsMade: number,
+    maxAttempts: number,
+    signal?: AbortSignal,
+    requestSignal?: AbortSignal,
+  ): Promise<ChunkEnd> => {
+    const jobId = trackJobId(data);
     // The check before the request and a send time, in one call (not before a 429's pause ends).
-    const taken = await takeAndStart(data, jobId, signal);
-    if (taken.kind === 'blocked') {
-      // An earlier chunk of its lane (one of its users, or the window) is still under way: it waits,
-      // out of the way, until the settle that moves the lane far enough wakes it.
-      await job.moveToDelayed(Date.now() + BLOCKED_RECHECK_MS, token);
-      // That settle may have come between the check and the move, and found nothing to wake.
-      if (await runs.laneReady(data.runId, data)) await job.promote().catch(() => undefined);
-      throw new DelayedError();
-    }
+    const taken = await takeAndStart(data, jobId, job.id ?? jobId, signal);
+    // An earlier chunk of its lane (one of its users, or the window) is still under way.
+    if (taken.kind === 'blocked') return { kind: 'blocked' };
     if (taken.kind !== 'go') {
       // A copy of a chunk whose outcome is recorded: a resumed run re-enqueued it in the moment between
       // its check and the first copy finishing. Sending it again would duplicate its events.
       log.debug({ runId: data.runId, jobId }, 'chunk already settled; not sent again');
-      return { accepted: 0, failed: 0 };
+      return { kind: 'done', accepted: 0, failed: 0 };
     }
     // Marked in flight now, cleared by any answer: an earlier attempt's mark still there means its
     // request (a crashed worker's, a timed-out one) may have reached Braze, so this one may duplicate it.
@@ -264,14 +310,14 @@ export function createTrackWorker(deps: TrackWorkerDeps): Worker<TrackJobData> {
       if (!again) await runs.clearInflight(data.runId, jobId);
       throw err;
     }
-    const attempt = { attemptsMade: job.attemptsMade, maxAttempts, maybeDelivered: again };
+    const attempt = { attemptsMade, maxAttempts, maybeDelivered: again };
     const started = performance.now();
-    const result = await deps.process(data, body!, attempt, signal);
+    const result = await deps.process(data, body!, attempt, requestSignal);
     if (result.kind === 'rate-limited' || result.kind === 'retry') deps.pace?.pushback();
     else deps.pace?.answered(performance.now() - started);
     switch (result.kind) {
       case 'settle': {
-        if (result.continuations.length > 0) await carryOn(job, result.continuations, maxAttempts);
+        if (result.continuations.length > 0) await carryOn(job, data, result.continuations, maxAttempts);
         // Parsed at most once, by whichever of the two below needs the objects first.
         const sent = sentChunk(body, data);
         await noteForReplays(data, sent, result, deadUsers);
@@ -289,22 +335,24 @@ export function createTrackWorker(deps: TrackWorkerDeps): Worker<TrackJobData> {
         }
         // One round trip per chunk: the request is counted with its outcome.
         await record(data, jobId, result, { requestsSent: 1 });
-        return { accepted: result.deltas.objectsAccepted ?? 0, failed: result.deltas.objectsFailed ?? 0 };
+        return {
+          kind: 'done',
+          accepted: result.deltas.objectsAccepted ?? 0,
+          failed: result.deltas.objectsFailed ?? 0,
+        };
       }
       case 'rate-limited':
         heldUntil = Math.max(heldUntil, Date.now() + result.waitMs);
         await runs.clearInflight(data.runId, jobId);
         await runs.incr(data.runId, { requestsSent: 1, requestsRateLimited: 1 });
-        if ((job.attemptsStarted ?? 0) > MAX_STARTS)
-          throw new Error('rate limited too many times; retrying later');
         // Pauses every worker of the run (the limiter option makes them honour it), not just this one,
         // and moves the gate's next slots past the pause for every run of the rate group.
         await Promise.all([queue.rateLimit(result.waitMs), deps.gate.holdOff(result.waitMs)]);
-        throw new RateLimitError();
+        return { kind: 'rate-limited' };
       case 'retry':
         if (!result.maybeDelivered) await runs.clearInflight(data.runId, jobId);
         await runs.incr(data.runId, { requestsSent: 1, requestsRetried: 1 });
-        throw new Error(result.message);
+        return { kind: 'retry', message: result.message };
       case 'halt': {
         await runs.clearInflight(data.runId, jobId);
         await runs.incr(data.runId, { requestsSent: 1 });
@@ -313,13 +361,125 @@ export function createTrackWorker(deps: TrackWorkerDeps): Worker<TrackJobData> {
         // Every chunk in flight meets the same answer: the one that halts the run says so.
         if (was && isLive(was)) log.error({ runId: data.runId, status: result.status }, result.message);
         deps.onHalt?.(data.runId, result.message, result.status);
-        throw new HaltError(result.message);
+        return { kind: 'halt', message: result.message };
       }
     }
   };
-  const handler = (job: Job<TrackJobData>, token?: string, signal?: AbortSignal) =>
-    deps.slots(() => send(job, token, signal));
-  const worker = new Worker<TrackJobData>(queue.name, handler, {
+  /** Out of the way until the settle that moves a lane far enough wakes the job (or 30 s pass). */
+  const waitForLanes = async (
+    job: Job<TrackQueueData>,
+    token: string | undefined,
+    chunks: TrackJobData[],
+  ) => {
+    await job.moveToDelayed(Date.now() + BLOCKED_RECHECK_MS, token);
+    // That settle may have come between the check and the move, and found nothing to wake.
+    for (const c of chunks) {
+      if (await runs.laneReady(c.runId, c)) {
+        await job.promote().catch(() => undefined);
+        break;
+      }
+    }
+    return new DelayedError();
+  };
+  /** A job of one chunk: BullMQ retries it (with backoff), pauses it (a 429) or delays it (its lane). */
+  const single = async (
+    job: Job<TrackQueueData>,
+    data: TrackJobData,
+    token?: string,
+    signal?: AbortSignal,
+  ) => {
+    const maxAttempts = job.opts.attempts ?? DEFAULT_ATTEMPTS;
+    const end = await deps.slots(() =>
+      attemptChunk(job, data, job.attemptsMade, maxAttempts, signal, signal),
+    );
+    switch (end.kind) {
+      case 'done':
+        return { accepted: end.accepted, failed: end.failed };
+      case 'blocked':
+        throw await waitForLanes(job, token, [data]);
+      case 'rate-limited':
+        if ((job.attemptsStarted ?? 0) > MAX_STARTS)
+          throw new Error('rate limited too many times; retrying later');
+        throw new RateLimitError();
+      case 'retry':
+        throw new Error(end.message);
+      case 'halt':
+        throw new HaltError(end.message);
+    }
+  };
+  /**
+   * A group of chunks: each is sent and settled on its own, at once, each under its own slot. A
+   * retry of one waits its backoff here (the others are not sent again), a 429 waits for Braze's
+   * reset here; a chunk whose lane is not ready is tried again once the others are done (it may
+   * wait for one of them), and when only such chunks are left the group waits out of the way. A
+   * halt stops the chunks that have not left yet; the group fails with it (a resume retries it).
+   */
+  const group = async (
+    job: Job<TrackQueueData>,
+    data: TrackGroupData,
+    token?: string,
+    signal?: AbortSignal,
+  ) => {
+    const maxAttempts = job.opts.attempts ?? DEFAULT_ATTEMPTS;
+    const backoff = retryDelay(job);
+    const halting = new AbortController();
+    const waits = signal ? AbortSignal.any([signal, halting.signal]) : halting.signal;
+    setMaxListeners(data.chunks.length + 10, waits);
+    let halt: HaltError | undefined;
+    const tally = { accepted: 0, failed: 0 };
+    const one = async (c: TrackJobData): Promise<'done' | 'blocked' | 'halt'> => {
+      // Attempts a failed run of the whole group used count for each of its chunks.
+      let attemptsMade = job.attemptsMade;
+      let limited = 0;
+      for (;;) {
+        const end = await deps.slots(() => attemptChunk(job, c, attemptsMade, maxAttempts, waits, signal));
+        switch (end.kind) {
+          case 'done':
+            tally.accepted += end.accepted;
+            tally.failed += end.failed;
+            return 'done';
+          case 'blocked':
+            return 'blocked';
+          case 'halt':
+            halt ??= new HaltError(end.message);
+            halting.abort();
+            return 'halt';
+          case 'rate-limited':
+            // The next take waits out the pause; a 429 loop still ends: it spends an attempt.
+            if (++limited <= MAX_STARTS) continue;
+            limited = 0;
+            attemptsMade++;
+            break;
+          case 'retry':
+            attemptsMade++;
+            break;
+        }
+        await abortable(deps, waits, (s) => sleep(backoff(attemptsMade), undefined, { signal: s }));
+      }
+    };
+    let pending = data.chunks;
+    for (;;) {
+      const ends = await Promise.allSettled(pending.map(one));
+      if (halt) throw halt;
+      const failure = ends.find((e): e is PromiseRejectedResult => e.status === 'rejected');
+      // Closing (RateLimitError: back to the queue unspent) or something unforeseen (BullMQ retries
+      // the group; its settled chunks are not sent again).
+      if (failure) throw failure.reason;
+      const blocked = pending.filter(
+        (_, i) => (ends[i] as PromiseFulfilledResult<string>).value === 'blocked',
+      );
+      if (blocked.length === 0) return tally;
+      // Some chunks finished meanwhile, perhaps the ones the blocked ones wait for: look again.
+      if (blocked.length < pending.length) {
+        pending = blocked;
+        continue;
+      }
+      throw await waitForLanes(job, token, blocked);
+    }
+  };
+  const handler = (job: Job<TrackQueueData>, token?: string, signal?: AbortSignal) =>
+    isGroup(job.data) ? group(job, job.data, token, signal) : single(job, job.data, token, signal);
+  const worker = new Worker<TrackQueueData>(queue.name, handler, {
     connection: deps.connection,
     prefix: deps.prefix,
     concurrency: deps.concurrency,
@@ -337,23 +497,24 @@ export function createTrackWorker(deps: TrackWorkerDeps): Worker<TrackJobData> {
     log.debug({ jobId: job.id, attempt: job.attemptsMade, reason: err.message }, 'chunk attempt failed');
     const final = err instanceof UnrecoverableError || job.attemptsMade >= (job.opts.attempts ?? 1);
     if (!final) return;
-    // Safety net: a failure the processor did not turn into an outcome must still be accounted for.
-    const jobId = job.id ?? trackJobId(job.data);
-    runs
-      .body(job.data.runId, jobId)
-      .then((kept) => {
-        const result = giveUp(
-          job.data,
-          kept ?? job.data.body ?? '{}',
-          `failed: ${err.message}`,
-          job.attemptsMade,
-          true,
-        );
-        return record(job.data, jobId, result, {});
-      })
-      .catch((e: Error) => {
-        log.error({ jobId: job.id, err: e.message }, 'could not record a failed chunk');
-      });
+    // Safety net: a failure the processor did not turn into an outcome must still be accounted for
+    // (for a group, each chunk it holds; one already settled is not counted again).
+    const chunks = isGroup(job.data) ? job.data.chunks : [job.data];
+    const giveUpChunk = async (data: TrackJobData) => {
+      const jobId = isGroup(job.data) ? trackJobId(data) : (job.id ?? trackJobId(data));
+      const kept = await runs.body(data.runId, jobId);
+      const result = giveUp(
+        data,
+        kept ?? data.body ?? '{}',
+        `failed: ${err.message}`,
+        job.attemptsMade,
+        true,
+      );
+      await record(data, jobId, result, {});
+    };
+    Promise.all(chunks.map(giveUpChunk)).catch((e: Error) => {
+      log.error({ jobId: job.id, err: e.message }, 'could not record a failed chunk');
+    });
   });
   return worker;
 }

@@ -2,7 +2,7 @@ import type { Queue } from 'bullmq';
 import type { Redis } from 'ioredis';
 import { afterAll } from 'vitest';
 import type { DashboardAuth } from '../../schemas/dashboard.js';
-import type { TrackJobData } from '../../schemas/track.js';
+import type { TrackQueueData } from '../../schemas/track.js';
 import { createDashboardApp } from '../../src/dashboard/app.js';
 import { createDashboardMetrics } from '../../src/dashboard/metrics.js';
 import { listenDashboard, type RunningDashboard } from '../../src/dashboard/server.js';
@@ -14,7 +14,7 @@ export interface TestDashboardOptions {
   prefix: string;
   runs: RunStore;
   /** The queues bull-board shows; default: none. */
-  queues?: Array<Queue<TrackJobData>>;
+  queues?: Array<Queue<TrackQueueData>>;
   auth?: DashboardAuth;
   allowActions?: boolean;
   ping?: () => Promise<unknown>;

@@ -2,7 +2,7 @@ import type { Queue } from 'bullmq';
 import type { Redis } from 'ioredis';
 import pLimit from 'p-limit';
 import type { RateLimit } from '../../schemas/config.js';
-import type { TrackJobData } from '../../schemas/track.js';
+import type { TrackJobData, TrackQueueData } from '../../schemas/track.js';
 import type { RunStore } from '../../src/runs/store.js';
 import { createRateGate } from '../../src/send/gate.js';
 import { bullLimiterFor } from '../../src/send/limiter.js';
@@ -16,7 +16,7 @@ export function testTrackWorker(o: {
   runId: string;
   redis: Redis;
   connection: Redis;
-  queue: Queue<TrackJobData>;
+  queue: Queue<TrackQueueData>;
   prefix: string;
   runs: RunStore;
   process: (data: TrackJobData) => ReturnType<ChunkProcessor>;

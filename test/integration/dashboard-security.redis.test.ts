@@ -1,7 +1,7 @@
 import { request as httpRequest } from 'node:http';
 import type { Queue } from 'bullmq';
 import { beforeAll, describe, expect, it } from 'vitest';
-import type { TrackJobData } from '../../schemas/track.js';
+import type { TrackJobData, TrackQueueData } from '../../schemas/track.js';
 import { FREE_FAILURES } from '../../src/dashboard/auth.js';
 import type { RunningDashboard } from '../../src/dashboard/server.js';
 import { createLogger } from '../../src/infra/logger.js';
@@ -17,7 +17,7 @@ const db = useTestRedis('dash-sec');
 const dashboards = useDashboards();
 let prefix: string;
 let runs: RunStore;
-let queue: Queue<TrackJobData>;
+let queue: Queue<TrackQueueData>;
 
 /** node:http, because fetch will not send a Host header of our choosing. */
 function raw(

@@ -2,7 +2,7 @@ import type { Queue } from 'bullmq';
 import type { Redis } from 'ioredis';
 import { afterAll, beforeAll, describe, expect, it } from 'vitest';
 import { type DashboardAuth, parseDashboardEnv } from '../../schemas/dashboard.js';
-import type { TrackJobData } from '../../schemas/track.js';
+import type { TrackJobData, TrackQueueData } from '../../schemas/track.js';
 import { isLoopbackHost } from '../../src/dashboard/auth.js';
 import { summarizeJobData } from '../../src/dashboard/job-summary.js';
 import type { RunningDashboard } from '../../src/dashboard/server.js';
@@ -54,7 +54,7 @@ interface QueuesBody {
 
 let redis: Redis;
 let prefix: string;
-let queue: Queue<TrackJobData>;
+let queue: Queue<TrackQueueData>;
 let runs: RunStore;
 const dashboards = useDashboards();
 
@@ -292,5 +292,18 @@ describe('dashboard: pure helpers', () => {
     const old = summarizeJobData({ ...chunk(2), body: BODY(2), objects: undefined });
     expect(old.objects).toEqual({ attributes: 2, events: 1, purchases: 0, total: 3 });
     expect(JSON.stringify(old)).not.toContain(EMAIL);
+  });
+
+  it('summarizes a job holding a group of chunks as the sums of its chunks', () => {
+    const a = { ...chunk(2), body: BODY(2), objects: undefined };
+    const b = { ...chunk(3), body: BODY(3), objects: undefined };
+    const one = summarizeJobData(a);
+    const two = summarizeJobData(b);
+    const group = summarizeJobData({ v: 3, runId: a.runId, size: 8, chunks: [a, b, { leaked: EMAIL }] });
+    expect(group.chunks).toBe(3);
+    expect(group.runId).toBe(one.runId);
+    expect(group.objects.total).toBe(one.objects.total + two.objects.total);
+    expect(group.objects.attributes).toBe(4);
+    expect(JSON.stringify(group)).not.toContain(EMAIL);
   });
 });

@@ -10,11 +10,14 @@ import { jsonlRows } from '../helpers/import.js';
 
 function memorySink() {
   const jobs: TrackJobData[] = [];
+  /** The chunk indexes of each enqueue call. */
+  const calls: number[][] = [];
   const letters: DeadLetter[] = [];
   const counts: Partial<Counts> = {};
   let roomAsked = 0;
   return {
     jobs,
+    calls,
     letters,
     counts,
     roomAsked: () => roomAsked,
@@ -23,6 +26,7 @@ function memorySink() {
         roomAsked++;
       },
       enqueue: async (list: QueuedChunk[]) => {
+        calls.push(list.map((c) => c.data.chunk));
         for (const c of list) {
           // The body travels beside the job data, never in it.
           expect(c.data.body).toBeUndefined();
@@ -96,6 +100,57 @@ describe('produce', () => {
     expect(r.stoppedEarly).toBe(true);
     expect(r.rowsRead).toBe(100);
     expect(m.jobs).toHaveLength(1); // the full chunk of 75; the 25 in the chunker are not attempted
+  });
+
+  // 1,000 users, one object each, 10 to a chunk: 100 chunks, and groups of 8 (the last of 4).
+  const many = Array.from({ length: 1000 }, (_, i) => ({ external_id: `u${i}`, n: i }));
+  const groupOf = (chunk: number) => Math.floor(chunk / 8);
+
+  it('hands each group of chunks to the sink whole, in one call, whatever the batch size', async () => {
+    for (const batchSize of [1, 3, 16, 40]) {
+      const m = memorySink();
+      const r = await produce({
+        runId: 'g1',
+        rows: jsonlRows(many),
+        validate: createValidator({ format: 'jsonl' }),
+        chunker: createChunker({ maxObjects: 10 }),
+        sink: m.sink,
+        batchSize,
+        groupSize: 8,
+      });
+      expect(r).toMatchObject({ chunks: 100, objects: 1000, notQueued: 0 });
+      expect(m.jobs.map((j) => j.chunk)).toEqual(Array.from({ length: 100 }, (_, i) => i));
+      // No group is split over two calls: every call starts a group, and ends one (or the input).
+      for (const call of m.calls) {
+        expect(call[0]! % 8).toBe(0);
+        const last = call[call.length - 1]!;
+        expect(last % 8 === 7 || last === 99).toBe(true);
+      }
+      const groups = new Set(m.calls.flatMap((call) => [...new Set(call.map(groupOf))]));
+      expect(groups.size).toBe(13);
+      expect(m.counts).toMatchObject({ chunks: 100, objects: 1000 });
+    }
+  });
+
+  it('leaves an incomplete group unqueued when reading stops early, its objects not attempted', async () => {
+    const m = memorySink();
+    let n = 0;
+    const r = await produce({
+      runId: 'g2',
+      rows: jsonlRows(many),
+      validate: createValidator({ format: 'jsonl' }),
+      chunker: createChunker({ maxObjects: 10 }),
+      sink: m.sink,
+      batchSize: 4,
+      groupSize: 8,
+      // 205 rows: chunks 0-19 complete (two whole groups and 4 of the third), 5 rows in the chunker.
+      stopped: () => ++n >= 205,
+    });
+    expect(r.stoppedEarly).toBe(true);
+    expect(m.jobs.map((j) => j.chunk)).toEqual(Array.from({ length: 16 }, (_, i) => i));
+    expect(r.notQueued).toBe(45);
+    // Every object read is counted: 160 queued, 45 not attempted (a resume queues them).
+    expect(m.counts).toMatchObject({ chunks: 16, objects: 205, rowsValid: 205 });
   });
 });
 

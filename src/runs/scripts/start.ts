@@ -3,12 +3,14 @@
  * lanes, waiters, deadusers, bodies), so that the sender can run them together with the send gate in
  * one call (src/send/take.ts), and START runs them alone.
  *
- * start_check(k, id, ttl, lane, needs):
+ * start_check(k, id, ttl, lane, needs, waiter):
  *   -1: the chunk is settled already (a copy of a job that finished while a resumed run re-enqueued
  *       it): do not send it again.
  *   -2: its lane has not yet finished every chunk up to `needs` (an earlier chunk with one of its
- *       users is still under way): not sent; the job is recorded as waiting, and the settle that
- *       moves the lane far enough names it to be woken.
+ *       users is still under way): not sent; the job is recorded as waiting (as `waiter`: the queued
+ *       job that holds the chunk, itself or its group), and the settle that moves the lane far
+ *       enough names it to be woken. A group with several chunks waiting keeps the lowest (lane,
+ *       needs) they gave (ZADD LT): the one whose blocker is surely outside the group.
  *    0: it may go.
  * start_mark(k, id, ttl): marks the request in flight.
  *    1: an earlier attempt may have reached Braze without an answer (it is still marked in flight,
@@ -20,12 +22,12 @@
  *   attributes this chunk writes for them, see later.ts), and the request body kept for the job.
  */
 export const START_FUNCTIONS = `
-local function start_check(k, id, ttl, lane, needs)
+local function start_check(k, id, ttl, lane, needs, waiter)
   if redis.call('SISMEMBER', k.done, id) == 1 then return -1 end
   if needs >= 0 then
     local finished = tonumber(redis.call('HGET', k.lanes, lane) or '-1')
     if finished < needs then
-      redis.call('ZADD', k.waiters, tonumber(lane) * 4294967296 + needs, id)
+      redis.call('ZADD', k.waiters, 'LT', tonumber(lane) * 4294967296 + needs, waiter)
       redis.call('EXPIRE', k.waiters, ttl)
       return -2
     end
@@ -55,11 +57,11 @@ end
 
 /**
  * KEYS: done, inflight, maybe, lanes, waiters, deadusers, bodies. ARGV: jobId, ttlSeconds, lane,
- * needs. Returns {mark, dead, body}: mark -1 or -2 as start_check, else start_mark's.
+ * needs, [waiter] (default: jobId). Returns {mark, dead, body}: mark -1 or -2 as start_check, else start_mark's.
  */
 export const START = `${START_FUNCTIONS}
 local k = run_keys(1)
-local c = start_check(k, ARGV[1], ARGV[2], ARGV[3], tonumber(ARGV[4]))
+local c = start_check(k, ARGV[1], ARGV[2], ARGV[3], tonumber(ARGV[4]), ARGV[5] or ARGV[1])
 if c < 0 then return {c, 0, false} end
 local m = start_mark(k, ARGV[1], ARGV[2])
 local dead, body = start_extras(k, ARGV[1])
