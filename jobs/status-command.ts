@@ -1,21 +1,28 @@
 import type { Command } from 'commander';
 import { cancelRun } from '../src/control/run-actions.js';
 import { UsageError } from '../src/errors.js';
+import { createTrackQueue, queuedChunkIds } from '../src/infra/queues.js';
 import { ownerIsDead } from '../src/runs/owner.js';
 import { isCompleted, isLive, type RunRecord } from '../src/runs/store.js';
 import { formatSummary, isAbandoned, type Summary, summarize } from '../src/runs/summary.js';
 import { out } from './common.js';
-import { runOrLatest, withRuns } from './state.js';
+import { runOrLatest, type StateContext, withRuns } from './state.js';
 import { runsTable, watchRun } from './status-views.js';
 
 /** A run's summary with what it has parked: chunks queued that nobody sends until it is resumed. */
-async function withParked(run: RunRecord): Promise<Summary> {
+async function withParked(ctx: StateContext, run: RunRecord): Promise<Summary> {
   const dead = run.owner !== undefined && ownerIsDead(run.owner);
   const summary = summarize(run, Date.now(), dead);
   const stopped = !isLive(run.status) || isAbandoned(run, Date.now(), dead);
   if (!stopped || isCompleted(run.status) || run.status === 'cancelled') return summary;
-  // Chunks counted open and not settled: what its queue holds (a job may hold several).
-  return { ...summary, parked: { chunks: Math.max(0, run.jobsOpen) } };
+  const queue = createTrackQueue(ctx.redis, ctx.prefix, run.runId);
+  try {
+    // Chunks in its queue (a job may hold several) whose outcome is not recorded.
+    const chunks = await ctx.runs.unsettledAmong(run.runId, await queuedChunkIds(queue));
+    return { ...summary, parked: { chunks } };
+  } finally {
+    await queue.close();
+  }
 }
 
 export function statusCommand(program: Command): void {
@@ -42,7 +49,7 @@ export function statusCommand(program: Command): void {
           process.exitCode = await watchRun(ctx, run.runId, { json: flags.json ?? false });
           return;
         }
-        const summary = await withParked(run);
+        const summary = await withParked(ctx, run);
         out(flags.json ? JSON.stringify(summary) : formatSummary(summary));
       });
     });

@@ -1,7 +1,7 @@
 import type { Queue } from 'bullmq';
 import type { Redis } from 'ioredis';
 import type { TrackQueueData } from '../../schemas/track.js';
-import { createTrackQueue } from '../infra/queues.js';
+import { createTrackQueue, queuedChunkIds } from '../infra/queues.js';
 import { ownerIsDead } from '../runs/owner.js';
 import { isCompleted, isLive, type RunRecord, type RunStore } from '../runs/store.js';
 import { isAbandoned, type Summary, summarize } from '../runs/summary.js';
@@ -57,11 +57,12 @@ export async function cancelRun(c: RunControl, runId: string, how: string): Prom
     return { ok: false, why: 'state', message: `run ${runId} already ${run.status}; nothing to cancel` };
   }
   await c.runs.stop(runId, 'cancelled', `cancelled with ${how}`);
-  // Chunks counted open and not settled: what the queue holds (a job may hold several).
-  const dropped = Math.max(0, (await c.runs.get(runId))?.jobsOpen ?? 0);
-  await withRunQueue(c, runId, async (queue) => {
+  const dropped = await withRunQueue(c, runId, async (queue) => {
+    // Chunks in its queue (a job may hold several) whose outcome is not recorded.
+    const n = await c.runs.unsettledAmong(runId, await queuedChunkIds(queue));
     await queue.obliterate({ force: true });
     await queue.removeRateLimitKey();
+    return n;
   });
   await c.runs.dropBodies(runId);
   if (run.destId) await c.runs.leaveFleet(run.destId, runId);

@@ -1,6 +1,6 @@
 import { Queue } from 'bullmq';
 import type { Redis } from 'ioredis';
-import type { TrackJobData, TrackQueueData } from '../../schemas/track.js';
+import { isGroup, type TrackJobData, type TrackQueueData } from '../../schemas/track.js';
 import type { Logger } from './logger.js';
 import { checkEvictionPolicy, closeRedis, connectRedis, createRedis, type RedisRole } from './redis.js';
 import type { Resources } from './resources.js';
@@ -76,6 +76,26 @@ export function createTrackQueue(
 export async function backlogJobs(queue: Queue<TrackQueueData>): Promise<number> {
   const c = await queue.getJobCounts('waiting', 'active', 'delayed', 'prioritized');
   return (c['waiting'] ?? 0) + (c['active'] ?? 0) + (c['delayed'] ?? 0) + (c['prioritized'] ?? 0);
+}
+
+/**
+ * The ids of the chunks in a run's unfinished jobs (waiting, active, delayed): what a stopped run has
+ * parked, once those already settled are left out (a group may hold some).
+ */
+export async function queuedChunkIds(queue: Queue<TrackQueueData>): Promise<string[]> {
+  const ids: string[] = [];
+  const page = 500;
+  for (const state of ['waiting', 'active', 'delayed', 'prioritized'] as const) {
+    for (let start = 0; ; start += page) {
+      const jobs = await queue.getJobs([state], start, start + page - 1, true);
+      for (const job of jobs) {
+        if (!job?.data) continue;
+        for (const c of isGroup(job.data) ? job.data.chunks : [job.data]) ids.push(trackJobId(c));
+      }
+      if (jobs.length < page) break;
+    }
+  }
+  return ids;
 }
 
 /**

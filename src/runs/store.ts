@@ -275,6 +275,8 @@ export interface RunStore {
   /** Which of these jobs still need a place in the queue (not settled); counts new ones as open. */
   claim(runId: string, jobIds: string[]): Promise<boolean[]>;
   isSettled(runId: string, jobId: string): Promise<boolean>;
+  /** How many of these chunk ids have no recorded outcome. */
+  unsettledAmong(runId: string, jobIds: string[]): Promise<number>;
   /**
    * Before a request: marks it as in flight. 'again' when an earlier attempt may have been delivered
    * without an answer (this one may duplicate it); 'settled' when the chunk's outcome is already
@@ -444,6 +446,11 @@ export function createRunStore(redis: Redis, prefix: string, retentionMs: number
         redis.expire(k.enqueued, ttl),
       ])) as [number[], number];
       return flags.map((f) => f === 1);
+    },
+    async unsettledAmong(runId, jobIds) {
+      if (jobIds.length === 0) return 0;
+      const flags = await redis.smismember(keys(runId).done, ...jobIds);
+      return flags.filter((f) => f === 0).length;
     },
     async isSettled(runId, jobId) {
       return (await redis.sismember(keys(runId).done, jobId)) === 1;

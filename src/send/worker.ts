@@ -83,8 +83,8 @@ type ChunkEnd =
   | { kind: 'blocked' }
   /** Braze said 429: not counted as an attempt; the run's queue and the gate are paused. */
   | { kind: 'rate-limited' }
-  /** A transient failure: an attempt spent. */
-  | { kind: 'retry'; message: string }
+  /** A transient failure: an attempt spent (maybeDelivered: no answer, so Braze may have it). */
+  | { kind: 'retry'; message: string; maybeDelivered: boolean }
   | { kind: 'halt'; message: string };
 
 /**
@@ -234,6 +234,18 @@ export function createTrackWorker(deps: TrackWorkerDeps): Worker<TrackQueueData>
     const settled = await runs.settle(data.runId, jobId, { ...s.deltas, ...extra }, letters, place);
     if (settled.ready.length > 0) await wake(settled.ready);
   };
+  /** A chunk given up without an answer to classify: every object a dead letter with `message`. */
+  const abandon = async (
+    data: TrackJobData,
+    jobId: string,
+    message: string,
+    attempts: number,
+    maybeDelivered: boolean,
+  ) => {
+    const kept = await runs.body(data.runId, jobId);
+    const result = giveUp(data, kept ?? data.body ?? '{}', message, attempts, maybeDelivered);
+    await record(data, jobId, result, {});
+  };
   /** The remainder of a chunk (halves, a re-send) joins the queue, counted open before it exists. */
   const carryOn = async (
     job: Job<TrackQueueData>,
@@ -352,7 +364,7 @@ export function createTrackWorker(deps: TrackWorkerDeps): Worker<TrackQueueData>
       case 'retry':
         if (!result.maybeDelivered) await runs.clearInflight(data.runId, jobId);
         await runs.incr(data.runId, { requestsSent: 1, requestsRetried: 1 });
-        return { kind: 'retry', message: result.message };
+        return { kind: 'retry', message: result.message, maybeDelivered: result.maybeDelivered };
       case 'halt': {
         await runs.clearInflight(data.runId, jobId);
         await runs.incr(data.runId, { requestsSent: 1 });
@@ -431,6 +443,8 @@ export function createTrackWorker(deps: TrackWorkerDeps): Worker<TrackQueueData>
       // Attempts a failed run of the whole group used count for each of its chunks.
       let attemptsMade = job.attemptsMade;
       let limited = 0;
+      /** An attempt of this run of the group went unanswered: Braze may have the chunk. */
+      let unsure = false;
       for (;;) {
         const end = await deps.slots(() => attemptChunk(job, c, attemptsMade, maxAttempts, waits, signal));
         switch (end.kind) {
@@ -445,12 +459,17 @@ export function createTrackWorker(deps: TrackWorkerDeps): Worker<TrackQueueData>
             halting.abort();
             return 'halt';
           case 'rate-limited':
-            // The next take waits out the pause; a 429 loop still ends: it spends an attempt.
+            // The next take waits out the pause; a 429 loop still ends: it spends an attempt, and
+            // when none is left the chunk is given up (a single chunk's job fails the same way).
             if (++limited <= MAX_STARTS) continue;
             limited = 0;
-            attemptsMade++;
+            if (++attemptsMade >= maxAttempts) {
+              await abandon(c, trackJobId(c), 'rate limited too many times', attemptsMade, unsure);
+              return 'done';
+            }
             break;
           case 'retry':
+            unsure ||= end.maybeDelivered;
             attemptsMade++;
             break;
         }
@@ -500,18 +519,14 @@ export function createTrackWorker(deps: TrackWorkerDeps): Worker<TrackQueueData>
     // Safety net: a failure the processor did not turn into an outcome must still be accounted for
     // (for a group, each chunk it holds; one already settled is not counted again).
     const chunks = isGroup(job.data) ? job.data.chunks : [job.data];
-    const giveUpChunk = async (data: TrackJobData) => {
-      const jobId = isGroup(job.data) ? trackJobId(data) : (job.id ?? trackJobId(data));
-      const kept = await runs.body(data.runId, jobId);
-      const result = giveUp(
+    const giveUpChunk = (data: TrackJobData) =>
+      abandon(
         data,
-        kept ?? data.body ?? '{}',
+        isGroup(job.data) ? trackJobId(data) : (job.id ?? trackJobId(data)),
         `failed: ${err.message}`,
         job.attemptsMade,
         true,
       );
-      await record(data, jobId, result, {});
-    };
     Promise.all(chunks.map(giveUpChunk)).catch((e: Error) => {
       log.error({ jobId: job.id, err: e.message }, 'could not record a failed chunk');
     });

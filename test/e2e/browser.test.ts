@@ -125,9 +125,10 @@ describe.skipIf(!available)('the dashboard in a real browser', () => {
     expect((await runCli(['run', path, '--enqueue-only', '--run-id', 'queued-run'], env)).code).toBe(0);
     const page = await open('/queues');
     await page.getByText('track.queued-run').first().click({ timeout: 30_000 });
-    // Its chunks are listed, each as a summary (run, chunk, counts, lines), never the records.
+    // Its jobs (groups of 8 chunks) are listed, each as a summary (run, first chunk, chunks, counts,
+    // lines), never the records.
     await page
-      .getByText(/^queued-run-\d+$/)
+      .getByText(/^queued-run-g8-\d+$/)
       .first()
       .waitFor({ timeout: 30_000 });
     expect(await page.content()).not.toContain('@example.com');
