@@ -1,7 +1,7 @@
 import type { Command } from 'commander';
-import { cancelRun } from '../src/control/run-actions.js';
+import { cancelRun, parkedChunks } from '../src/control/run-actions.js';
 import { UsageError } from '../src/errors.js';
-import { createTrackQueue, queuedChunkIds } from '../src/infra/queues.js';
+import { createTrackQueue } from '../src/infra/queues.js';
 import { ownerIsDead } from '../src/runs/owner.js';
 import { isCompleted, isLive, type RunRecord } from '../src/runs/store.js';
 import { formatSummary, isAbandoned, type Summary, summarize } from '../src/runs/summary.js';
@@ -17,9 +17,7 @@ async function withParked(ctx: StateContext, run: RunRecord): Promise<Summary> {
   if (!stopped || isCompleted(run.status) || run.status === 'cancelled') return summary;
   const queue = createTrackQueue(ctx.redis, ctx.prefix, run.runId);
   try {
-    // Chunks in its queue (a job may hold several) whose outcome is not recorded.
-    const chunks = await ctx.runs.unsettledAmong(run.runId, await queuedChunkIds(queue));
-    return { ...summary, parked: { chunks } };
+    return { ...summary, parked: { chunks: await parkedChunks(ctx.runs, queue, run.runId) } };
   } finally {
     await queue.close();
   }

@@ -69,8 +69,7 @@ export interface TrackJobData {
 export interface TrackGroupData {
   v: 3;
   runId: string;
-  /** Chunks per group when the run was enqueued (the last group of a run may hold fewer). */
-  size: number;
+  /** At most the run's jobGroup (its record), fewer in its last group. */
   chunks: TrackJobData[];
 }
 

@@ -27,6 +27,15 @@ const unknown = (runId: string): Refusal => ({
   message: `no run ${runId} (runs are kept for the retention period)`,
 });
 
+/** Chunks in a run's queue (a job may hold several) whose outcome is not recorded. */
+export async function parkedChunks(
+  runs: RunStore,
+  queue: Queue<TrackQueueData>,
+  runId: string,
+): Promise<number> {
+  return runs.unsettledAmong(runId, await queuedChunkIds(queue));
+}
+
 export async function withRunQueue<T>(
   c: RunControl,
   runId: string,
@@ -58,8 +67,7 @@ export async function cancelRun(c: RunControl, runId: string, how: string): Prom
   }
   await c.runs.stop(runId, 'cancelled', `cancelled with ${how}`);
   const dropped = await withRunQueue(c, runId, async (queue) => {
-    // Chunks in its queue (a job may hold several) whose outcome is not recorded.
-    const n = await c.runs.unsettledAmong(runId, await queuedChunkIds(queue));
+    const n = await parkedChunks(c.runs, queue, runId);
     await queue.obliterate({ force: true });
     await queue.removeRateLimitKey();
     return n;

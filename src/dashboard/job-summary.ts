@@ -73,6 +73,8 @@ export function summarizeJobData(data: unknown): JobDataSummary {
   };
 }
 
+const COUNTED = [...TRACK_ARRAYS, 'total'] as const;
+
 /** A group of chunks (TrackGroupData): the sums of its chunks' summaries, the same fields and no more. */
 function summarizeGroup(d: Record<string, unknown>, chunks: unknown[]): JobDataSummary {
   const parts = chunks
@@ -82,7 +84,7 @@ function summarizeGroup(d: Record<string, unknown>, chunks: unknown[]): JobDataS
   let bodyBytes = 0;
   let sourceLines: JobDataSummary['sourceLines'] = null;
   for (const p of parts) {
-    for (const k of [...TRACK_ARRAYS, 'total'] as const) objects[k] += p.objects[k];
+    for (const k of COUNTED) objects[k] += p.objects[k];
     bodyBytes += p.bodyBytes ?? 0;
     if (p.sourceLines) {
       sourceLines = sourceLines

@@ -122,6 +122,12 @@ export async function produce(o: ProduceOptions): Promise<ProduceResult> {
   /** The chunks at the end of a batch whose group is not complete yet (batches start on a group). */
   const incomplete = (jobs: QueuedChunk[]): number =>
     groupSize === 1 || jobs.length === 0 ? 0 : (jobs[jobs.length - 1]!.data.chunk + 1) % groupSize;
+  /** Takes the chunks of an incomplete last group out of a batch's jobs and bytes (its objects stay). */
+  const takeIncomplete = (b: Batch): QueuedChunk[] => {
+    const tail = b.jobs.splice(b.jobs.length - incomplete(b.jobs));
+    for (const job of tail) b.bytes -= job.data.bytes ?? 0;
+    return tail;
+  };
   const now = o.now ?? Date.now;
   const total: Omit<ProduceResult, 'idCollisions'> = {
     rowsRead: 0,
@@ -174,8 +180,7 @@ export async function produce(o: ProduceOptions): Promise<ProduceResult> {
     total.flushWaitMs += performance.now() - started;
     const b = batch;
     batch = emptyBatch();
-    for (const job of b.jobs.splice(b.jobs.length - (all ? 0 : incomplete(b.jobs)))) {
-      b.bytes -= job.data.bytes ?? 0;
+    for (const job of all ? [] : takeIncomplete(b)) {
       b.objects -= job.data.objects;
       batch.jobs.push(job);
       batch.bytes += job.data.bytes ?? 0;
@@ -195,12 +200,7 @@ export async function produce(o: ProduceOptions): Promise<ProduceResult> {
    * it is; otherwise its chunks are counted as objects not attempted (a resume queues them).
    */
   const drain = async (whole: boolean): Promise<void> => {
-    if (!whole) {
-      for (const job of batch.jobs.splice(batch.jobs.length - incomplete(batch.jobs))) {
-        batch.bytes -= job.data.bytes ?? 0;
-        total.notQueued += job.data.objects;
-      }
-    }
+    if (!whole) for (const job of takeIncomplete(batch)) total.notQueued += job.data.objects;
     await flush(true);
     while (inFlight.length > 0) await inFlight.shift();
   };

@@ -112,7 +112,7 @@ function toJobs(chunks: TrackJobData[], runId: string, size: number, opts: JobOp
   }
   return [...groups].map(([jobId, list]) => ({
     name: 'track',
-    data: { v: 3, runId, size, chunks: list } satisfies TrackGroupData as TrackQueueData,
+    data: { v: 3, runId, chunks: list } satisfies TrackGroupData as TrackQueueData,
     opts: { ...opts, jobId },
   }));
 }

@@ -24,7 +24,8 @@ export function trackJobId(data: Pick<TrackJobData, 'runId' | 'chunk' | 'part'>)
 
 /**
  * Chunks per queued job for new runs (TrackGroupData): BullMQ's add, move and finish cost three Lua
- * calls and their round trips per job, about a fifth of a run's CPU when each job held one chunk.
+ * calls and their round trips per job, about 15% of a run's CPU (`run` and Redis) when each job held
+ * one chunk.
  * A run keeps the size it began with (its record's jobGroup), so a resume rebuilds the same groups.
  */
 export const JOB_GROUP = 8;

@@ -87,15 +87,21 @@ type ChunkEnd =
   | { kind: 'retry'; message: string; maybeDelivered: boolean }
   | { kind: 'halt'; message: string };
 
+/** A job's backoff (trackJobOptions): its base delay and jitter. */
+function backoffOf(job: Job<TrackQueueData>): { baseMs: number; jitter: number } {
+  const b = job.opts.backoff;
+  return typeof b === 'object'
+    ? { baseMs: b.delay ?? 1000, jitter: b.jitter ?? 0 }
+    : { baseMs: b ?? 1000, jitter: 0 };
+}
+
 /**
  * The wait before a chunk's next attempt, as BullMQ's exponential backoff with jitter would have it:
  * base x 2^(attempts - 1), less up to `jitter` of it at random.
  */
 function retryDelay(job: Job<TrackQueueData>): (attemptsMade: number) => number {
-  const b = job.opts.backoff;
-  const base = typeof b === 'object' ? (b.delay ?? 1000) : (b ?? 1000);
-  const jitter = typeof b === 'object' ? (b.jitter ?? 0) : 0;
-  return (n) => base * 2 ** Math.max(0, n - 1) * (1 - jitter * Math.random());
+  const { baseMs, jitter } = backoffOf(job);
+  return (n) => baseMs * 2 ** Math.max(0, n - 1) * (1 - jitter * Math.random());
 }
 
 /** Braze refused us for good: the job fails without retries and is not dead-lettered (the run halts). */
@@ -253,9 +259,7 @@ export function createTrackWorker(deps: TrackWorkerDeps): Worker<TrackQueueData>
     continuations: TrackJobData[],
     maxAttempts: number,
   ) => {
-    const backoff = job.opts.backoff;
-    const baseMs = typeof backoff === 'object' ? (backoff.delay ?? 1000) : (backoff ?? 1000);
-    const opts = trackJobOptions(deps.retentionMs, { attempts: maxAttempts, baseMs });
+    const opts = trackJobOptions(deps.retentionMs, { attempts: maxAttempts, baseMs: backoffOf(job).baseMs });
     const ids = continuations.map((c) => trackJobId(c));
     // Claimed first: a worker that dies between the claim and the add re-runs this chunk, and the
     // claim does not count the same continuation twice.
@@ -519,14 +523,9 @@ export function createTrackWorker(deps: TrackWorkerDeps): Worker<TrackQueueData>
     // Safety net: a failure the processor did not turn into an outcome must still be accounted for
     // (for a group, each chunk it holds; one already settled is not counted again).
     const chunks = isGroup(job.data) ? job.data.chunks : [job.data];
+    // Under the chunk's own id, as attemptChunk settles it.
     const giveUpChunk = (data: TrackJobData) =>
-      abandon(
-        data,
-        isGroup(job.data) ? trackJobId(data) : (job.id ?? trackJobId(data)),
-        `failed: ${err.message}`,
-        job.attemptsMade,
-        true,
-      );
+      abandon(data, trackJobId(data), `failed: ${err.message}`, job.attemptsMade, true);
     Promise.all(chunks.map(giveUpChunk)).catch((e: Error) => {
       log.error({ jobId: job.id, err: e.message }, 'could not record a failed chunk');
     });

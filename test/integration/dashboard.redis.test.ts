@@ -299,7 +299,7 @@ describe('dashboard: pure helpers', () => {
     const b = { ...chunk(3), body: BODY(3), objects: undefined };
     const one = summarizeJobData(a);
     const two = summarizeJobData(b);
-    const group = summarizeJobData({ v: 3, runId: a.runId, size: 8, chunks: [a, b, { leaked: EMAIL }] });
+    const group = summarizeJobData({ v: 3, runId: a.runId, chunks: [a, b, { leaked: EMAIL }] });
     expect(group.chunks).toBe(3);
     expect(group.runId).toBe(one.runId);
     expect(group.objects.total).toBe(one.objects.total + two.objects.total);
