@@ -69,7 +69,8 @@ export type RawRow =
   | {
       line: number;
       kind: 'csv';
-      values: Record<string, string>;
+      /** The row's cells by position, as many as the header has (see csvValues for them by name). */
+      cells: readonly string[];
       /** The file's header, the same array for every row: lets the validator compile its plan once. */
       header: readonly string[];
     }
@@ -81,6 +82,20 @@ export type RawRow =
       text?: string;
     }
   | { line: number; kind: 'error'; code: RejectionCode; message: string; raw?: unknown };
+
+/**
+ * A CSV row's cells under their column names, for its dead letter and its replay. A header with a
+ * "__proto__" column gives a prototype-less object, so that name stays a plain key.
+ */
+export function csvValues(row: {
+  cells: readonly string[];
+  header: readonly string[];
+}): Record<string, string> {
+  const { cells, header } = row;
+  const values: Record<string, string> = header.includes('__proto__') ? Object.create(null) : {};
+  for (let i = 0; i < header.length; i++) values[header[i]!] = cells[i] ?? '';
+  return values;
+}
 
 /** A time in one of the formats Braze lists (schemas/values.ts), on a real calendar day. */
 export const timeSchema = z

@@ -91,36 +91,53 @@ interface Open {
   lines: Chunk['lines'];
   /** Object counts, and bytes as upper bounds (never less than the real size). */
   tally: Tally;
-  /** external_id -> position of its attributes object, for merging. */
-  attributesAt: Map<string, number>;
-  /** Every external_id with an object here. */
-  users: Set<string>;
+  /**
+   * The lane's chunk this one must wait for (see Chunk.needs), raised as users already in one of the
+   * lane's recent chunks join it. Whether a user is here at all is read from the lane's `recent`.
+   */
+  needs: number;
   /** Objects per user, kept only with maxPerUser. */
   perUser?: Map<string, number>;
   rows: number;
   lastLine: number;
 }
 
-/** A lane: its open chunk, and the users of its last `window` chunks (for their successors' `needs`). */
+/**
+ * A lane: its open chunk (numbered `nextSeq`), and the newest of its chunks each recent user is in.
+ * `recent` holds users of chunks from `recentFrom` on (the open one included), `older` those of the
+ * chunks before; the two are swapped every `window` chunks, so together they always cover the last
+ * `window` chunks, which is all `needs` looks at (older ones are covered by the window rule). One
+ * lookup per object, instead of per-chunk user sets and a history to expire them from.
+ */
 interface Lane {
   open: Open;
   nextSeq: number;
-  /** external_id -> seq of the newest chunk of this lane within the window that holds it. */
   recent: Map<string, number>;
-  /** Users of the lane's chunks still in the window, by seq. */
-  history: Map<number, string[]>;
+  older: Map<string, number>;
+  recentFrom: number;
 }
 
-function openChunk(): Open {
+function openChunk(needs: number): Open {
   return {
     pieces: { attributes: [], events: [], purchases: [] },
     lines: { attributes: [], events: [], purchases: [] },
     tally: emptyTally(),
-    attributesAt: new Map(),
-    users: new Set(),
+    needs,
     rows: 0,
     lastLine: -1,
   };
+}
+
+/** The newest chunk of the lane holding this user, if among its recent ones (the open chunk included). */
+function newestOf(lane: Lane, id: string): number | undefined {
+  return lane.recent.get(id) ?? lane.older.get(id);
+}
+
+/** The position of this user's attributes object in the open chunk, or -1 (looked for only when the user is there). */
+function attributesAt(open: Open, id: string): number {
+  const list = open.pieces.attributes;
+  for (let i = list.length - 1; i >= 0; i--) if (list[i]!.object.external_id === id) return i;
+  return -1;
 }
 
 export function createChunker(options: ChunkerOptions = {}): Chunker {
@@ -134,10 +151,11 @@ export function createChunker(options: ChunkerOptions = {}): Chunker {
   if (!Number.isInteger(laneCount) || laneCount < 1)
     throw new RangeError(`lanes must be >= 1, got ${laneCount}`);
   const lanes: Lane[] = Array.from({ length: laneCount }, () => ({
-    open: openChunk(),
+    open: openChunk(-1),
     nextSeq: 0,
     recent: new Map(),
-    history: new Map(),
+    older: new Map(),
+    recentFrom: 0,
   }));
   let nextIndex = 0;
   let done: Chunk[] = [];
@@ -150,9 +168,6 @@ export function createChunker(options: ChunkerOptions = {}): Chunker {
     const open = lane.open;
     if (isEmpty(open)) return;
     const seq = lane.nextSeq++;
-    let needs = seq - window - 1;
-    for (const user of open.users) needs = Math.max(needs, lane.recent.get(user) ?? -1);
-    remember(lane, seq, open.users);
     const body: TrackBody = {};
     for (const kind of KINDS) {
       if (open.pieces[kind].length > 0) body[kind] = open.pieces[kind].map((p) => p.object);
@@ -163,25 +178,19 @@ export function createChunker(options: ChunkerOptions = {}): Chunker {
       index: nextIndex++,
       lane: laneNo,
       seq,
-      needs: Math.max(needs, -1),
+      needs: open.needs,
       body,
       lines: open.lines,
       rows: open.rows,
       bytes: Buffer.byteLength(json, 'utf8'),
       json,
     });
-    lane.open = openChunk();
-  }
-
-  /** The window moves on: a chunk `window` places back no longer needs remembering. */
-  function remember(lane: Lane, seq: number, users: Set<string>): void {
-    const list = [...users];
-    for (const user of list) lane.recent.set(user, seq);
-    lane.history.set(seq, list);
-    const gone = lane.history.get(seq - window);
-    if (!gone) return;
-    lane.history.delete(seq - window);
-    for (const user of gone) if (lane.recent.get(user) === seq - window) lane.recent.delete(user);
+    lane.open = openChunk(Math.max(lane.nextSeq - window - 1, -1));
+    if (lane.nextSeq - lane.recentFrom >= window) {
+      lane.older = lane.recent;
+      lane.recent = new Map();
+      lane.recentFrom = lane.nextSeq;
+    }
   }
 
   return chunkFilling(
@@ -255,8 +264,8 @@ function chunkFilling(f: Filling, take: () => Chunk[]): Chunker {
    * not travel as one (the row goes in the lane's next chunk); 'full' when it would not fit.
    */
   function tryMerge(open: Open, piece: Piece, line: number): 'merged' | 'later' | 'full' | 'none' {
-    const at = open.attributesAt.get(piece.object.external_id);
-    if (at === undefined) return 'none';
+    const at = attributesAt(open, piece.object.external_id);
+    if (at === -1) return 'none';
     const old = open.pieces.attributes[at]!;
     if (!canMerge(old.object, piece.object)) return 'later';
     const object = mergedObject(old.object, piece.object);
@@ -283,13 +292,15 @@ function chunkFilling(f: Filling, take: () => Chunk[]): Chunker {
 
   function add(laneNo: number, piece: Piece, line: number): void {
     const lane = f.lanes[laneNo]!;
-    if (piece.kind === 'attributes') {
+    const id = piece.object.external_id;
+    // The newest chunk holding this user stays so when chunks close below: closing changes no user's.
+    const newest = newestOf(lane, id);
+    if (piece.kind === 'attributes' && newest === lane.nextSeq) {
       const merge = tryMerge(lane.open, piece, line);
       if (merge === 'merged') return;
       if (merge !== 'none') f.close(laneNo);
     }
     if (!fits(lane.open, piece)) f.close(laneNo);
-    const id = piece.object.external_id;
     if (f.maxPerUser !== undefined && (lane.open.perUser?.get(id) ?? 0) >= f.maxPerUser) f.close(laneNo);
     const open = lane.open;
     if (f.maxPerUser !== undefined) {
@@ -297,14 +308,13 @@ function chunkFilling(f: Filling, take: () => Chunk[]): Chunker {
       open.perUser.set(id, (open.perUser.get(id) ?? 0) + 1);
     }
     const list = open.pieces[piece.kind];
-    if (piece.kind === 'attributes') {
-      open.attributesAt.set(piece.object.external_id, list.length);
-      open.lines.attributes.push([line]);
-    } else {
-      open.lines[piece.kind].push(line);
-    }
+    if (piece.kind === 'attributes') open.lines.attributes.push([line]);
+    else open.lines[piece.kind].push(line);
     list.push(piece);
-    open.users.add(piece.object.external_id);
+    if (newest !== lane.nextSeq) {
+      if (newest !== undefined && newest > open.needs) open.needs = newest;
+      lane.recent.set(id, lane.nextSeq);
+    }
     open.tally.count[piece.kind]++;
     open.tally.bytes[piece.kind] += piece.bound;
     noteRow(open, line);
@@ -356,8 +366,16 @@ function chunkFilling(f: Filling, take: () => Chunk[]): Chunker {
         }
       }
       const laneNo = f.laneCount === 1 ? 0 : laneOf(record.externalId, f.laneCount);
-      const open = f.lanes[laneNo]!.open;
-      if (!fitsWhole(open, pieces) && !(pieces.length === 1 && open.attributesAt.has(record.externalId)))
+      const lane = f.lanes[laneNo]!;
+      const open = lane.open;
+      if (
+        !fitsWhole(open, pieces) &&
+        !(
+          pieces.length === 1 &&
+          newestOf(lane, record.externalId) === lane.nextSeq &&
+          attributesAt(open, record.externalId) !== -1
+        )
+      )
         f.close(laneNo);
       for (const piece of pieces) add(laneNo, piece, record.line);
       return take();

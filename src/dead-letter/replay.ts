@@ -50,6 +50,6 @@ export async function* replayRows(
       header = names;
       headers.set(key, header);
     }
-    yield { line: dl.line, kind: 'csv', values: rec.values, header };
+    yield { line: dl.line, kind: 'csv', cells: header.map((name) => rec.values[name] ?? ''), header };
   }
 }

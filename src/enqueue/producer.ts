@@ -1,5 +1,5 @@
 import type { DeadLetter, SourceRecord } from '../../schemas/dead-letter.js';
-import type { RawRow, Rejection, UserRecord } from '../../schemas/record.js';
+import { csvValues, type RawRow, type Rejection, type UserRecord } from '../../schemas/record.js';
 import type { TrackBody, TrackJobData } from '../../schemas/track.js';
 import type { Counts } from '../runs/store.js';
 import { createIdCollisionTracker, dataPointsOfBody, type IdCollisionReport } from '../validate/index.js';
@@ -319,7 +319,7 @@ function rejectionLetter(
 }
 
 function sourceRecord(row: RawRow, r: Rejection, header?: readonly string[]): SourceRecord {
-  if (row.kind === 'csv') return { format: 'csv', values: row.values };
+  if (row.kind === 'csv') return { format: 'csv', values: csvValues(row) };
   if (row.kind === 'error' && header && Array.isArray(row.raw)) {
     // A ragged row: its cells under the header's names, surplus cells numbered, so it can be fixed in place.
     const values: Record<string, string> = {};

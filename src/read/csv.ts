@@ -3,6 +3,7 @@ import { type CsvError, Parser } from 'csv-parse';
 import type { RawRow } from '../../schemas/record.js';
 import { UsageError } from '../errors.js';
 import { BrokenLine } from './broken-line.js';
+import { FALLBACK, FastCsvEngine, fastDelimiter } from './csv-fast.js';
 import { checkHeader, csvMessage, MAX_RECORD_CHARS, newlines } from './csv-rules.js';
 import { ByteWatch, badText } from './text.js';
 
@@ -36,6 +37,8 @@ export interface CsvOptions {
   /** The column that must exist (after --id-column / mapping renames). */
   idColumn: string;
   onHeader?: (header: readonly string[]) => void;
+  /** Never the fast path (src/read/csv-fast.ts): csv-parse for every record (the tests' reference). */
+  csvParseOnly?: boolean;
 }
 
 /** csv-parse's parsing core (a Parser's `api`): bytes in, records out, an error returned. */
@@ -81,7 +84,9 @@ export function csvParser(options: CsvOptions): Transform {
 }
 
 class CsvReader extends Transform {
-  private engine: Engine;
+  private engine: Engine | FastCsvEngine;
+  /** The fast path's delimiter byte, until the file needs csv-parse (then undefined for good). */
+  private fast: number | undefined;
   /** Absolute offset of the current engine's first byte. */
   private base = 0;
   /** Absolute offset where the next record starts (just past the last one the engine gave). */
@@ -99,11 +104,12 @@ class CsvReader extends Transform {
   private readonly watch = new ByteWatch();
   private header: string[] | undefined;
   private nextLine = 1;
-  private nullPrototype = false;
 
   constructor(private readonly options: CsvOptions) {
     super({ readableObjectMode: true });
     this.engine = newEngine(options.delimiter, true);
+    this.fast = options.csvParseOnly ? undefined : fastDelimiter(options.delimiter);
+    if (this.fast !== undefined) this.engine = new FastCsvEngine(this.fast, true, [], MAX_RECORD_CHARS);
   }
 
   override _transform(chunk: Buffer, _encoding: BufferEncoding, callback: TransformCallback): void {
@@ -150,6 +156,13 @@ class CsvReader extends Transform {
     for (;;) {
       const err = this.engine.parse(input, end, this.onRecord, noop);
       if (err === undefined) break;
+      if (err === FALLBACK) {
+        // Not for the fast path: csv-parse goes on from the start of this record, for good.
+        this.fast = undefined;
+        this.restartAt(this.consumed);
+        input = Buffer.concat(this.heldBytes(this.consumed, this.total));
+        continue;
+      }
       const nl = this.newlineAfter(this.consumed);
       this.rejectLine(err as CsvError, nl);
       if (nl === -1) {
@@ -175,7 +188,11 @@ class CsvReader extends Transform {
 
   /** A fresh engine whose first byte is the absolute offset `at` (the start of a line). */
   private restartAt(at: number): void {
-    this.engine = newEngine(this.options.delimiter, false, this.engine.options.record_delimiter);
+    const known = this.engine.options.record_delimiter;
+    this.engine =
+      this.fast === undefined
+        ? newEngine(this.options.delimiter, at === 0, known)
+        : new FastCsvEngine(this.fast, at === 0, [...known], MAX_RECORD_CHARS);
     this.base = at;
     this.consumed = at;
   }
@@ -196,8 +213,6 @@ class CsvReader extends Transform {
     const header = this.header;
     if (header === undefined) {
       this.header = checkHeader(record, this.options, line, this.watch.suspicious);
-      // "__proto__" as a plain key would set the prototype; such a file gets prototype-less rows.
-      this.nullPrototype = this.header.includes('__proto__');
       this.options.onHeader?.(this.header);
       return undefined;
     }
@@ -218,9 +233,9 @@ class CsvReader extends Transform {
         raw: record,
       };
     }
-    const values: Record<string, string> = this.nullPrototype ? Object.create(null) : {};
-    for (let i = 0; i < header.length; i++) values[header[i]!] = record[i]!;
-    return { line, kind: 'csv', values, header };
+    // Cells by position: a row object keyed by column names cost a megamorphic store per cell here
+    // and a megamorphic load per cell in the validator (csvValues builds it for a dead letter).
+    return { line, kind: 'csv', cells: record, header };
   }
 
   /** True when the held bytes in [from, to) are line endings only (and the BOM, at the very start). */

@@ -1,5 +1,5 @@
 import type { ColumnType, Mapping } from '../../schemas/mapping.js';
-import type { RawRow, Rejection, UserRecord } from '../../schemas/record.js';
+import { csvValues, type RawRow, type Rejection, type UserRecord } from '../../schemas/record.js';
 import { UsageError } from '../errors.js';
 import { checkAttribute } from './attribute-rules.js';
 import { castAuto, castForced, castText, OMIT } from './cast.js';
@@ -16,6 +16,8 @@ import { rejectionOf } from './rejection.js';
 
 interface ColumnStep {
   source: string;
+  /** The source column's position in the header (a row's cells are by position). */
+  at: number;
   target: string;
   /** 'text': an untyped column that fills a text profile field (a phone stays "15551234567"). */
   type: ColumnType | 'text';
@@ -29,6 +31,10 @@ interface ColumnStep {
 export interface CsvPlan {
   header: readonly string[];
   idSource: string;
+  /** The id column's position in the header. */
+  idAt: number;
+  /** Every column's position by name, for event and purchase properties. */
+  positions: Map<string, number>;
   attributes: ColumnStep[];
   /** Every column's cast rule by source name, for event and purchase properties. */
   bySource: Map<string, ColumnStep>;
@@ -46,7 +52,9 @@ export function compileCsvPlan(
   const usedByEvents = eventColumns(mapping);
   const attributes: ColumnStep[] = [];
   const bySource = new Map<string, ColumnStep>();
-  for (const source of header) {
+  const positions = new Map<string, number>();
+  for (const [at, source] of header.entries()) {
+    if (!positions.has(source)) positions.set(source, at);
     if (source === idSource) continue;
     const spec = specOf(mapping, source);
     if (spec && 'drop' in spec && spec.drop) continue;
@@ -54,6 +62,7 @@ export function compileCsvPlan(
     const type = (spec && 'type' in spec && spec.type) || 'auto';
     const step: ColumnStep = {
       source,
+      at,
       target,
       type: type === 'auto' && TEXT_FIELDS.has(target) ? 'text' : type,
       fieldRule: hasFieldRule(target),
@@ -65,7 +74,16 @@ export function compileCsvPlan(
     if (!usedByEvents.has(source) || also) attributes.push(step);
   }
   const hasEvents = (mapping?.events?.length ?? 0) + (mapping?.purchases?.length ?? 0) > 0;
-  return { header, idSource, attributes, bySource, mapping, hasEvents };
+  return {
+    header,
+    idSource,
+    idAt: positions.get(idSource) ?? -1,
+    positions,
+    attributes,
+    bySource,
+    mapping,
+    hasEvents,
+  };
 }
 
 function castCell(cell: string, step: ColumnStep): unknown {
@@ -77,24 +95,24 @@ function castCell(cell: string, step: ColumnStep): unknown {
 type CsvRow = Extract<RawRow, { kind: 'csv' }>;
 
 export function validateCsvRow(row: CsvRow, plan: CsvPlan): UserRecord | Rejection {
-  const values = row.values;
-  const externalId = values[plan.idSource];
+  const cells = row.cells;
+  const externalId = cells[plan.idAt];
   const idProblem = checkExternalId(externalId, plan.idSource);
-  if (idProblem || externalId === undefined) return rejectionOf(row.line, idProblem!, values);
+  if (idProblem || externalId === undefined) return rejectionOf(row.line, idProblem!, csvValues(row));
   const attributes: Record<string, unknown> = {};
   let count = 0;
   const steps = plan.attributes;
   for (let i = 0; i < steps.length; i++) {
     const step = steps[i]!;
-    const cell = values[step.source];
+    const cell = cells[step.at];
     if (cell === undefined || cell === '') continue;
     const value = castCell(cell, step);
     if (value === OMIT) continue;
-    if (value instanceof Problem) return rejectionOf(row.line, value, values, externalId);
-    if (step.nameProblem) return rejectionOf(row.line, step.nameProblem, values, externalId);
+    if (value instanceof Problem) return rejectionOf(row.line, value, csvValues(row), externalId);
+    if (step.nameProblem) return rejectionOf(row.line, step.nameProblem, csvValues(row), externalId);
     if (step.fieldRule || (typeof value === 'object' && value !== null)) {
       const problem = checkAttribute(step.target, value, step.source);
-      if (problem) return rejectionOf(row.line, problem, values, externalId);
+      if (problem) return rejectionOf(row.line, problem, csvValues(row), externalId);
     }
     attributes[step.target] = value;
     count++;
@@ -109,20 +127,24 @@ function withEvents(
   externalId: string,
   attributes: Record<string, unknown> | undefined,
 ): UserRecord | Rejection {
-  const values = row.values;
+  const cells = row.cells;
+  const cellOf = (column: string): string | undefined => {
+    const at = plan.positions.get(column);
+    return at === undefined ? undefined : cells[at];
+  };
   const reader: RowReader = {
-    raw: (column) => values[column],
+    raw: cellOf,
     cast: (column) => {
-      const cell = values[column];
+      const cell = cellOf(column);
       const step = plan.bySource.get(column);
       if (cell === undefined) return OMIT;
       return step ? castCell(cell, step) : castAuto(cell, column);
     },
   };
   const events = buildEvents(plan.mapping?.events ?? [], reader);
-  if (events instanceof Problem) return rejectionOf(row.line, events, values, externalId);
+  if (events instanceof Problem) return rejectionOf(row.line, events, csvValues(row), externalId);
   const purchases = buildPurchases(plan.mapping?.purchases ?? [], reader);
-  if (purchases instanceof Problem) return rejectionOf(row.line, purchases, values, externalId);
+  if (purchases instanceof Problem) return rejectionOf(row.line, purchases, csvValues(row), externalId);
   const record: UserRecord = { line: row.line, externalId };
   // A row with nothing else still sends {external_id}: it creates or touches the profile.
   if (attributes || (events.length === 0 && purchases.length === 0)) record.attributes = attributes ?? {};

@@ -41,7 +41,7 @@ export function makeCsv(rows: Record<string, unknown>[] | string[][], options: C
 
 /** A CSV raw row as the reader produces it (all rows of one "file" should share one header array). */
 export function makeCsvRow(values: Record<string, string>, line = 2, header = Object.keys(values)): RawRow {
-  return { line, kind: 'csv', values, header };
+  return { line, kind: 'csv', cells: header.map((name) => values[name] ?? ''), header };
 }
 
 export function makeJsonRow(value: unknown, line = 1): RawRow {

@@ -77,3 +77,15 @@ export const cell = fc.oneof(
     .map(([a, b, c]) => a + b + c),
   fc.constantFrom(...FRAGMENTS),
 );
+
+/** `bytes` cut at the given fractions of its length. */
+export function pieces(bytes: Buffer, cuts: number[]): Buffer[] {
+  const at = [...new Set(cuts.map((f) => Math.floor(f * bytes.length)))].sort((a, b) => a - b);
+  const out: Buffer[] = [];
+  let from = 0;
+  for (const to of [...at, bytes.length]) {
+    if (to > from) out.push(bytes.subarray(from, to));
+    from = Math.max(from, to);
+  }
+  return out;
+}

@@ -1,4 +1,4 @@
-import type { RawRow } from '../../schemas/record.js';
+import { csvValues, type RawRow } from '../../schemas/record.js';
 
 /**
  * Plain references for the readers' fast paths, written from their documented rules on the whole
@@ -13,7 +13,7 @@ export type RowView =
   | { line: number; kind: 'error'; code: string; raw: unknown };
 
 export function view(row: RawRow): RowView {
-  if (row.kind === 'csv') return { line: row.line, kind: 'csv', values: { ...row.values } };
+  if (row.kind === 'csv') return { line: row.line, kind: 'csv', values: { ...csvValues(row) } };
   if (row.kind === 'jsonl') return { line: row.line, kind: 'jsonl', value: row.value, text: row.text };
   return { line: row.line, kind: 'error', code: row.code, raw: row.raw };
 }

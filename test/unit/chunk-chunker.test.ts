@@ -1,3 +1,4 @@
+import fc from 'fast-check';
 import { describe, expect, it } from 'vitest';
 import type { Rejection, UserRecord } from '../../schemas/record.js';
 import { jsonBytes, jsonBytesBound } from '../../src/chunk/body.js';
@@ -283,6 +284,57 @@ describe('lanes: a user in one lane, its rows in file order', () => {
     const chunks = chunkAll(rows, { lanes: 8 });
     expect(chunks).toHaveLength(1);
     expect(chunks[0]!.body.attributes).toEqual([{ external_id: 'a', x: 1, y: 2, z: 3 }]);
+  });
+
+  /**
+   * The plain rule, from the chunks alone: a chunk waits for the newest earlier chunk of its lane that
+   * holds one of its users, and at least for the one `window + 1` places back.
+   */
+  function referenceNeeds(chunks: Chunk[], window: number): number[] {
+    const usersOf = (c: Chunk) =>
+      new Set(
+        [...(c.body.attributes ?? []), ...(c.body.events ?? []), ...(c.body.purchases ?? [])].map(
+          (o) => o.external_id,
+        ),
+      );
+    return chunks.map((c) => {
+      const mine = usersOf(c);
+      let needs = Math.max(c.seq - window - 1, -1);
+      for (const d of chunks) {
+        if (d.lane !== c.lane || d.seq >= c.seq || d.seq <= needs) continue;
+        if ([...usersOf(d)].some((u) => mine.has(u))) needs = d.seq;
+      }
+      return needs;
+    });
+  }
+
+  it('gives every chunk the needs of the plain rule (property, against the chunks themselves)', () => {
+    const record = fc.record({
+      user: fc.integer({ min: 0, max: 30 }),
+      op: fc.constantFrom('set', 'inc', 'events', 'both'),
+      events: fc.integer({ min: 1, max: 3 }),
+    });
+    fc.assert(
+      fc.property(
+        fc.array(record, { maxLength: 300 }),
+        fc.integer({ min: 1, max: 4 }),
+        fc.integer({ min: 0, max: 4 }),
+        fc.integer({ min: 1, max: 6 }),
+        (rows, lanes, window, maxObjects) => {
+          const records = rows.map((r, i) =>
+            makeUserRecord({
+              line: i + 2,
+              externalId: `u${r.user}`,
+              attributes: r.op === 'events' ? undefined : r.op === 'inc' ? { n: { inc: 1 } } : { a: i },
+              events: r.op === 'events' || r.op === 'both' ? makeEvents(r.events) : undefined,
+            }),
+          );
+          const chunks = chunkAll(records, { lanes, window, maxObjects });
+          expect(chunks.map((c) => c.needs)).toEqual(referenceNeeds(chunks, window));
+        },
+      ),
+      { numRuns: 300 },
+    );
   });
 
   it('is deterministic across runs, lanes included', () => {

@@ -5,7 +5,7 @@ import { describe, expect, it } from 'vitest';
 import type { RawRow } from '../../schemas/record.js';
 import { csvParser } from '../../src/read/csv.js';
 import { jsonlStages } from '../../src/read/jsonl.js';
-import { STEERING, settings } from '../helpers/property.js';
+import { pieces, STEERING, settings } from '../helpers/property.js';
 import { referenceCsv, referenceJsonl, view } from '../helpers/reference-readers.js';
 
 /**
@@ -14,18 +14,6 @@ import { referenceCsv, referenceJsonl, view } from '../helpers/reference-readers
  * plain references on whole texts. Each generated file is cut into random pieces, also inside
  * multi-byte characters and line endings, as a stream would deliver it.
  */
-
-/** `bytes` cut at the given fractions of its length. */
-function pieces(bytes: Buffer, cuts: number[]): Buffer[] {
-  const at = [...new Set(cuts.map((f) => Math.floor(f * bytes.length)))].sort((a, b) => a - b);
-  const out: Buffer[] = [];
-  let from = 0;
-  for (const to of [...at, bytes.length]) {
-    if (to > from) out.push(bytes.subarray(from, to));
-    from = Math.max(from, to);
-  }
-  return out;
-}
 
 const cuts = fc.array(fc.double({ min: 0, max: 1, noNaN: true }), { maxLength: 6 });
 const steering = (maxLength: number) => fc.string({ unit: fc.constantFrom(...STEERING), maxLength });

@@ -5,7 +5,7 @@ import { Readable } from 'node:stream';
 import { setTimeout as sleep } from 'node:timers/promises';
 import { gzipSync } from 'node:zlib';
 import { afterAll, describe, expect, it } from 'vitest';
-import type { RawRow } from '../../schemas/record.js';
+import { csvValues, type RawRow } from '../../schemas/record.js';
 import { UsageError } from '../../src/errors.js';
 import { type OpenSourceOptions, openSource, type Source } from '../../src/read/index.js';
 
@@ -35,7 +35,7 @@ async function failure(path: string, options: OpenSourceOptions = {}): Promise<U
 }
 
 const CSV = 'external_id,email\nu1,a@x.io\nu2,b@x.io\n';
-const ids = (rows: RawRow[]) => rows.map((r) => (r.kind === 'csv' ? r.values['external_id'] : r.kind));
+const ids = (rows: RawRow[]) => rows.map((r) => (r.kind === 'csv' ? csvValues(r)['external_id'] : r.kind));
 
 describe('openSource: files, gzip, stdin', () => {
   it('reads a .csv.gz', async () => {

@@ -99,7 +99,7 @@ describe('CSV rows without a mapping', () => {
       string,
       string
     >;
-    const result = validate({ line: 2, kind: 'csv', values, header });
+    const result = validate({ line: 2, kind: 'csv', cells: header.map((name) => values[name]!), header });
     expect(result).toMatchObject({ code: 'forbidden_key', field: '__proto__' });
     expect(Object.getPrototypeOf({})).toBe(Object.prototype);
   });

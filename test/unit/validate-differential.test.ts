@@ -100,7 +100,12 @@ describe('a CSV row through the compiled plan, against the rules one by one', ()
         header.slice(1).forEach((name, i) => {
           values[name] = cells[i]!;
         });
-        const raw: RawRow = { line: 2, kind: 'csv', values, header };
+        const raw: RawRow = {
+          line: 2,
+          kind: 'csv',
+          cells: [externalId, ...header.slice(1).map((_, i) => cells[i]!)],
+          header,
+        };
         expect(outcome(createValidator({ format: 'csv' })(raw))).toEqual(referenceCsvRow(values, header));
       }),
       settings,

@@ -1,0 +1,157 @@
+import { Readable } from 'node:stream';
+import { Parser } from 'csv-parse';
+import fc from 'fast-check';
+import { describe, expect, it } from 'vitest';
+import type { RawRow } from '../../schemas/record.js';
+import { csvParser } from '../../src/read/csv.js';
+import { FALLBACK, FastCsvEngine, fastDelimiter } from '../../src/read/csv-fast.js';
+import { pieces, settings } from '../helpers/property.js';
+
+/**
+ * The CSV fast path against its plain reference, csv-parse's own core with the reader's options: the
+ * same records, the same byte offsets after each, the same line ending learned; where the fast path
+ * gives up, the records it gave before are csv-parse's first ones. And the reader with the fast path
+ * against the reader driving csv-parse alone (its error recovery included), on texts cut anywhere.
+ */
+
+const DELIMITERS = [',', ';', '\t', '|'];
+
+/** Cells made of the bytes that steer a CSV parser, quoted well, badly or not at all. */
+const unit = fc.constantFrom(
+  'a',
+  'b',
+  'ß',
+  '😀',
+  ' ',
+  '"',
+  ',',
+  ';',
+  '\t',
+  '|',
+  '\n',
+  '\r',
+  '\r\n',
+  '\ufeff',
+);
+const text = (max: number) => fc.string({ unit, maxLength: max });
+const cell = fc.oneof(
+  { weight: 4, arbitrary: fc.string({ unit: fc.constantFrom('a', 'b', 'ß', '😀', ' ', '1'), maxLength: 6 }) },
+  { weight: 3, arbitrary: text(6).map((s) => `"${s.replaceAll('"', '""')}"`) },
+  { weight: 1, arbitrary: text(4) },
+  { weight: 1, arbitrary: text(3).map((s) => `"${s}`) },
+);
+const file = fc
+  .tuple(
+    fc.constantFrom(...DELIMITERS),
+    fc.boolean(),
+    fc.array(
+      fc.tuple(
+        fc.array(cell, { minLength: 1, maxLength: 4 }),
+        fc.constantFrom('\n', '\r\n', '\n', '\r\n', '\r', ''),
+      ),
+      { maxLength: 8 },
+    ),
+  )
+  .map(([delimiter, bom, lines]) => ({
+    delimiter,
+    text: (bom ? '\uFEFF' : '') + lines.map(([cells, eol]) => cells.join(delimiter) + eol).join(''),
+  }));
+const cuts = fc.array(fc.double({ min: 0, max: 1, noNaN: true }), { maxLength: 6 });
+
+interface Seen {
+  records: [string[], number][];
+  stopped: boolean;
+  ending: string[];
+}
+
+function viaCsvParse(bytes: Buffer[], delimiter: string, max: number): Seen {
+  const parser = new Parser({
+    bom: true,
+    delimiter,
+    relax_column_count: true,
+    skip_empty_lines: false,
+    max_record_size: max,
+  });
+  const api = (parser as unknown as { api: FastLike }).api;
+  const records: [string[], number][] = [];
+  const push = (r: string[]) => records.push([r, api.info.bytes]);
+  for (const [i, b] of [...bytes, undefined].entries()) {
+    const err = api.parse(b, i === bytes.length, push, () => undefined);
+    if (err !== undefined) return { records, stopped: true, ending: endings(api) };
+  }
+  return { records, stopped: false, ending: endings(api) };
+}
+
+interface FastLike {
+  parse(b: Buffer | undefined, end: boolean, push: (r: string[]) => void, close: () => void): unknown;
+  info: { bytes: number };
+  options: { record_delimiter: Buffer[] };
+}
+
+/** The line endings it settled on (csv-parse may list one twice). */
+const endings = (e: FastLike) => [...new Set(e.options.record_delimiter.map((b) => b.toString('latin1')))];
+
+function viaFast(bytes: Buffer[], delimiter: string, max: number): Seen {
+  const engine = new FastCsvEngine(fastDelimiter(delimiter)!, true, [], max);
+  const records: [string[], number][] = [];
+  const push = (r: string[]) => records.push([r, engine.info.bytes]);
+  for (const [i, b] of [...bytes, undefined].entries()) {
+    if (engine.parse(b, i === bytes.length, push) === FALLBACK) return { records, stopped: true, ending: [] };
+  }
+  return { records, stopped: false, ending: endings(engine) };
+}
+
+describe('CSV fast path against csv-parse', () => {
+  it('gives csv-parse records and offsets, or gives up with a prefix of them', () => {
+    let gaveUp = 0;
+    fc.assert(
+      fc.property(file, cuts, fc.constantFrom(6, 20, 1000), ({ delimiter, text: t }, at, max) => {
+        const bytes = pieces(Buffer.from(t), at);
+        const fast = viaFast(bytes, delimiter, max);
+        const reference = viaCsvParse(bytes, delimiter, max);
+        if (fast.stopped) {
+          gaveUp++;
+          expect(fast.records).toEqual(reference.records.slice(0, fast.records.length));
+        } else {
+          expect(reference.stopped).toBe(false);
+          expect(fast.records).toEqual(reference.records);
+          expect(fast.ending).toEqual(reference.ending);
+        }
+      }),
+      settings,
+    );
+    // The generator must reach both sides: files the fast path reads whole, and files it hands on.
+    expect(gaveUp).toBeGreaterThan(settings.numRuns / 10);
+    expect(gaveUp).toBeLessThan((settings.numRuns * 9) / 10);
+  });
+
+  it('takes only one-byte delimiters that are not a quote or a line ending', () => {
+    expect([',', ';', '\t', '|', ' '].map(fastDelimiter)).toEqual([44, 59, 9, 124, 32]);
+    expect(['"', '\n', '\r', '||', 'ß', ''].map(fastDelimiter)).toEqual(Array(6).fill(undefined));
+  });
+});
+
+describe('CSV reader with the fast path against the reader with csv-parse alone', () => {
+  async function read(t: string, delimiter: string, at: number[], csvParseOnly: boolean): Promise<RawRow[]> {
+    const parser = csvParser({ name: 't.csv', delimiter, idColumn: 'a', csvParseOnly });
+    const out: RawRow[] = [];
+    try {
+      for await (const r of Readable.from(pieces(Buffer.from(t), at)).pipe(parser)) out.push(r as RawRow);
+    } catch (err) {
+      out.push({ line: -1, kind: 'error', code: 'bad_csv', message: (err as Error).message });
+    }
+    return out;
+  }
+
+  it('gives the same rows, errors and line numbers for every file, cut anywhere', async () => {
+    await fc.assert(
+      fc.asyncProperty(file, cuts, async ({ delimiter, text: t }, at) => {
+        const withHeader = `a${delimiter}b\n${t}`;
+        expect(await read(withHeader, delimiter, at, false)).toEqual(
+          await read(withHeader, delimiter, at, true),
+        );
+      }),
+      { ...settings, numRuns: settings.numRuns / 5 },
+    );
+  });
+});
