@@ -1,17 +1,8 @@
 import type { Rejection, UserRecord } from '../../schemas/record.js';
-import {
-  aloneBytes,
-  bodyBytes,
-  bytesWith,
-  emptyTally,
-  jsonBytesBound,
-  KINDS,
-  type Kind,
-  type Tally,
-} from './body.js';
-import { laneOf } from './lane.js';
+import { aloneBytes, bodyBytes, bytesWith, emptyTally, KINDS, type Kind, type Tally } from './body.js';
+import { idHash, RecentUsers } from './lane.js';
 import { canMerge, merged as mergedObject } from './merge.js';
-import { type BrazeObject, exactSize, fieldOf, type Piece, piecesOf } from './pieces.js';
+import { type BrazeObject, fieldOf, objectOf, type Piece, pieceOf, piecesOf } from './pieces.js';
 
 /**
  * UserRecords -> /users/track bodies. Pure and deterministic: the same records in the same order give
@@ -60,6 +51,12 @@ export interface TrackBody {
 }
 
 export interface Chunk {
+  /** The body, parsed from `json` at each read (for tests and inspection; nothing on the hot path reads it). */
+  readonly body: TrackBody;
+  /** Objects in the body, all arrays together. */
+  objects: number;
+  /** What Braze bills for the body (src/validate/data-points.ts, dataPointsOfBody). */
+  dataPoints: number;
   /** 0-based, in the order chunks are completed. */
   index: number;
   /** The lane of every user in it, and its place in the lane. */
@@ -67,7 +64,6 @@ export interface Chunk {
   seq: number;
   /** Sent only once the lane has finished every chunk with seq <= needs (-1: nothing to wait for). */
   needs: number;
-  body: TrackBody;
   /** Source line(s) of each object, index-aligned with the body's arrays. */
   lines: { attributes: number[][]; events: number[]; purchases: number[] };
   /** Distinct source rows with at least one object here (a split row counts in each of its chunks). */
@@ -86,10 +82,10 @@ export interface Chunker {
 }
 
 interface Open {
-  /** The objects so far, with their size bounds (and exact sizes, once asked for). */
+  /** The objects so far, as JSON text with exact sizes. */
   pieces: Record<Kind, Piece[]>;
   lines: Chunk['lines'];
-  /** Object counts, and bytes as upper bounds (never less than the real size). */
+  /** Object counts and exact bytes, by kind. */
   tally: Tally;
   /**
    * The lane's chunk this one must wait for (see Chunk.needs), raised as users already in one of the
@@ -112,8 +108,8 @@ interface Open {
 interface Lane {
   open: Open;
   nextSeq: number;
-  recent: Map<string, number>;
-  older: Map<string, number>;
+  recent: RecentUsers;
+  older: RecentUsers;
   recentFrom: number;
 }
 
@@ -128,16 +124,50 @@ function openChunk(needs: number): Open {
   };
 }
 
-/** The newest chunk of the lane holding this user, if among its recent ones (the open chunk included). */
-function newestOf(lane: Lane, id: string): number | undefined {
-  return lane.recent.get(id) ?? lane.older.get(id);
+/** The newest chunk of the lane holding this user, if among its recent ones (the open chunk included), else -1. */
+function newestOf(lane: Lane, id: string, hash: number): number {
+  const seq = lane.recent.get(id, hash);
+  return seq !== -1 ? seq : lane.older.get(id, hash);
 }
 
 /** The position of this user's attributes object in the open chunk, or -1 (looked for only when the user is there). */
 function attributesAt(open: Open, id: string): number {
   const list = open.pieces.attributes;
-  for (let i = list.length - 1; i >= 0; i--) if (list[i]!.object.external_id === id) return i;
+  for (let i = list.length - 1; i >= 0; i--) if (list[i]!.id === id) return i;
   return -1;
+}
+
+/** `{"attributes":[...],"events":[...]}` from the pieces' texts: what JSON.stringify(body) writes. */
+function bodyJson(pieces: Record<Kind, Piece[]>): string {
+  let json = '{';
+  for (const kind of KINDS) {
+    const list = pieces[kind];
+    if (list.length === 0) continue;
+    if (json.length > 1) json += ',';
+    json += `"${kind}":[`;
+    for (let i = 0; i < list.length; i++) json += i === 0 ? list[i]!.json : `,${list[i]!.json}`;
+    json += ']';
+  }
+  return `${json}}`;
+}
+
+/** A completed chunk; its body is parsed from its text only when asked for. */
+class Completed implements Chunk {
+  constructor(
+    public index: number,
+    public lane: number,
+    public seq: number,
+    public needs: number,
+    public lines: Chunk['lines'],
+    public rows: number,
+    public objects: number,
+    public dataPoints: number,
+    public bytes: number,
+    public json: string,
+  ) {}
+  get body(): TrackBody {
+    return JSON.parse(this.json) as TrackBody;
+  }
 }
 
 export function createChunker(options: ChunkerOptions = {}): Chunker {
@@ -153,8 +183,8 @@ export function createChunker(options: ChunkerOptions = {}): Chunker {
   const lanes: Lane[] = Array.from({ length: laneCount }, () => ({
     open: openChunk(-1),
     nextSeq: 0,
-    recent: new Map(),
-    older: new Map(),
+    recent: new RecentUsers(),
+    older: new RecentUsers(),
     recentFrom: 0,
   }));
   let nextIndex = 0;
@@ -168,27 +198,29 @@ export function createChunker(options: ChunkerOptions = {}): Chunker {
     const open = lane.open;
     if (isEmpty(open)) return;
     const seq = lane.nextSeq++;
-    const body: TrackBody = {};
-    for (const kind of KINDS) {
-      if (open.pieces[kind].length > 0) body[kind] = open.pieces[kind].map((p) => p.object);
-    }
-    // One stringify of the whole body beats stringifying each object and joining (measured: ~20%).
-    const json = JSON.stringify(body);
-    done.push({
-      index: nextIndex++,
-      lane: laneNo,
-      seq,
-      needs: open.needs,
-      body,
-      lines: open.lines,
-      rows: open.rows,
-      bytes: Buffer.byteLength(json, 'utf8'),
-      json,
-    });
+    let points = 0;
+    for (const kind of KINDS) for (const p of open.pieces[kind]) points += p.points;
+    const c = open.tally.count;
+    done.push(
+      new Completed(
+        nextIndex++,
+        laneNo,
+        seq,
+        open.needs,
+        open.lines,
+        open.rows,
+        c.attributes + c.events + c.purchases,
+        points,
+        bodyBytes(open.tally),
+        bodyJson(open.pieces),
+      ),
+    );
     lane.open = openChunk(Math.max(lane.nextSeq - window - 1, -1));
     if (lane.nextSeq - lane.recentFrom >= window) {
+      const dropped = lane.older;
       lane.older = lane.recent;
-      lane.recent = new Map();
+      dropped.clear();
+      lane.recent = dropped;
       lane.recentFrom = lane.nextSeq;
     }
   }
@@ -240,42 +272,19 @@ function chunkFilling(f: Filling, take: () => Chunk[]): Chunker {
   }
 
   /**
-   * The exact body size of the open chunk plus `extra` pieces, with the attributes piece at
-   * `merged.at` replaced: asked only when the bounds say the body might pass maxBytes.
-   */
-  function exactBytes(open: Open, extra: readonly Piece[], merged?: { at: number; piece: Piece }): number {
-    const t = emptyTally();
-    const count = (p: Piece) => {
-      t.count[p.kind]++;
-      t.bytes[p.kind] += exactSize(p);
-    };
-    for (const kind of KINDS) {
-      const list = open.pieces[kind];
-      for (let i = 0; i < list.length; i++) {
-        count(kind === 'attributes' && merged?.at === i ? merged.piece : list[i]!);
-      }
-    }
-    for (const p of extra) count(p);
-    return bodyBytes(t);
-  }
-
-  /**
    * Folds into this chunk's attributes object for the same user. 'merged'; 'later' when the two may
    * not travel as one (the row goes in the lane's next chunk); 'full' when it would not fit.
    */
   function tryMerge(open: Open, piece: Piece, line: number): 'merged' | 'later' | 'full' | 'none' {
-    const at = attributesAt(open, piece.object.external_id);
+    const at = attributesAt(open, piece.id);
     if (at === -1) return 'none';
     const old = open.pieces.attributes[at]!;
-    if (!canMerge(old.object, piece.object)) return 'later';
-    const object = mergedObject(old.object, piece.object);
-    const merged: Piece = { kind: 'attributes', object, bound: jsonBytesBound(object) };
-    const growth = merged.bound - old.bound;
-    if (
-      bytesWith(open.tally, 'attributes', growth, 0) > maxBytes &&
-      exactBytes(open, [], { at, piece: merged }) > maxBytes
-    )
-      return 'full';
+    const earlier = objectOf(old);
+    const later = objectOf(piece);
+    if (!canMerge(earlier, later)) return 'later';
+    const merged = pieceOf('attributes', mergedObject(earlier, later));
+    const growth = merged.bytes - old.bytes;
+    if (bytesWith(open.tally, 'attributes', growth, 0) > maxBytes) return 'full';
     open.pieces.attributes[at] = merged;
     open.tally.bytes.attributes += growth;
     open.lines.attributes[at]!.push(line);
@@ -285,16 +294,14 @@ function chunkFilling(f: Filling, take: () => Chunk[]): Chunker {
 
   function fits(open: Open, piece: Piece): boolean {
     if (!hasRoom(open, piece.kind, 1)) return false;
-    return (
-      bytesWith(open.tally, piece.kind, piece.bound, 1) <= maxBytes || exactBytes(open, [piece]) <= maxBytes
-    );
+    return bytesWith(open.tally, piece.kind, piece.bytes, 1) <= maxBytes;
   }
 
-  function add(laneNo: number, piece: Piece, line: number): void {
+  function add(laneNo: number, hash: number, piece: Piece, line: number): void {
     const lane = f.lanes[laneNo]!;
-    const id = piece.object.external_id;
+    const id = piece.id;
     // The newest chunk holding this user stays so when chunks close below: closing changes no user's.
-    const newest = newestOf(lane, id);
+    const newest = newestOf(lane, id, hash);
     if (piece.kind === 'attributes' && newest === lane.nextSeq) {
       const merge = tryMerge(lane.open, piece, line);
       if (merge === 'merged') return;
@@ -312,11 +319,11 @@ function chunkFilling(f: Filling, take: () => Chunk[]): Chunker {
     else open.lines[piece.kind].push(line);
     list.push(piece);
     if (newest !== lane.nextSeq) {
-      if (newest !== undefined && newest > open.needs) open.needs = newest;
-      lane.recent.set(id, lane.nextSeq);
+      if (newest > open.needs) open.needs = newest;
+      lane.recent.set(id, hash, lane.nextSeq);
     }
     open.tally.count[piece.kind]++;
-    open.tally.bytes[piece.kind] += piece.bound;
+    open.tally.bytes[piece.kind] += piece.bytes;
     noteRow(open, line);
   }
 
@@ -326,7 +333,7 @@ function chunkFilling(f: Filling, take: () => Chunk[]): Chunker {
     const t = open.tally;
     for (const p of pieces) {
       t.count[p.kind]++;
-      t.bytes[p.kind] += p.bound;
+      t.bytes[p.kind] += p.bytes;
     }
     const c = t.count;
     const roomy = perArray
@@ -335,9 +342,9 @@ function chunkFilling(f: Filling, take: () => Chunk[]): Chunker {
     const small = roomy && bodyBytes(t) <= maxBytes;
     for (const p of pieces) {
       t.count[p.kind]--;
-      t.bytes[p.kind] -= p.bound;
+      t.bytes[p.kind] -= p.bytes;
     }
-    return small || (roomy && exactBytes(open, pieces) <= maxBytes);
+    return small;
   }
 
   function reject(record: UserRecord, piece: Piece, field: string): void {
@@ -345,7 +352,7 @@ function chunkFilling(f: Filling, take: () => Chunk[]): Chunker {
       line: record.line,
       code: 'object_too_large',
       field,
-      message: `${field} is ${exactSize(piece)} bytes as JSON; a request body may be at most ${maxBytes} bytes`,
+      message: `${field} is ${piece.bytes} bytes as JSON; a request body may be at most ${maxBytes} bytes`,
       externalId: record.externalId,
       record,
     };
@@ -357,27 +364,26 @@ function chunkFilling(f: Filling, take: () => Chunk[]): Chunker {
     push(record) {
       const pieces = piecesOf(record);
       for (const [i, piece] of pieces.entries()) {
-        if (
-          aloneBytes(piece.kind, piece.bound) > maxBytes &&
-          aloneBytes(piece.kind, exactSize(piece)) > maxBytes
-        ) {
+        if (aloneBytes(piece.kind, piece.bytes) > maxBytes) {
           reject(record, piece, fieldOf(pieces, i));
           return take();
         }
       }
-      const laneNo = f.laneCount === 1 ? 0 : laneOf(record.externalId, f.laneCount);
+      // idHash % lanes is laneOf: one hash for the lane and the lane's table of recent users.
+      const hash = idHash(record.externalId);
+      const laneNo = hash % f.laneCount;
       const lane = f.lanes[laneNo]!;
       const open = lane.open;
       if (
         !fitsWhole(open, pieces) &&
         !(
           pieces.length === 1 &&
-          newestOf(lane, record.externalId) === lane.nextSeq &&
+          newestOf(lane, record.externalId, hash) === lane.nextSeq &&
           attributesAt(open, record.externalId) !== -1
         )
       )
         f.close(laneNo);
-      for (const piece of pieces) add(laneNo, piece, record.line);
+      for (const piece of pieces) add(laneNo, hash, piece, record.line);
       return take();
     },
     flush() {

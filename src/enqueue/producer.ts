@@ -1,8 +1,8 @@
 import type { DeadLetter, SourceRecord } from '../../schemas/dead-letter.js';
 import { csvValues, type RawRow, type Rejection, type UserRecord } from '../../schemas/record.js';
-import type { TrackBody, TrackJobData } from '../../schemas/track.js';
+import type { TrackJobData } from '../../schemas/track.js';
 import type { Counts } from '../runs/store.js';
-import { createIdCollisionTracker, dataPointsOfBody, type IdCollisionReport } from '../validate/index.js';
+import { createIdCollisionTracker, type IdCollisionReport } from '../validate/index.js';
 
 /** The chunk shape the chunker emits (see src/chunk). */
 export interface ChunkLike {
@@ -10,7 +10,9 @@ export interface ChunkLike {
   lane: number;
   seq: number;
   needs: number;
-  body: TrackBody;
+  /** Objects in the body, and what Braze bills for them (rows of a user folded into one object cost what it costs). */
+  objects: number;
+  dataPoints: number;
   lines: TrackJobData['lines'];
   bytes: number;
   /** The body as JSON text, as the chunker built it. */
@@ -207,7 +209,7 @@ export async function produce(o: ProduceOptions): Promise<ProduceResult> {
   const add = (chunk: ChunkLike) => {
     // Billed as Braze bills what is sent: a chunk's body (rows of a user folded into one object
     // cost what that object costs), the same count the emulator's stats make.
-    const points = dataPointsOfBody(chunk.body);
+    const points = chunk.dataPoints;
     total.dataPoints += points;
     batch.delta.dataPoints += points;
     const job = toJob(o.runId, chunk);
@@ -269,7 +271,7 @@ export async function produce(o: ProduceOptions): Promise<ProduceResult> {
   else {
     // Rows read and found valid but still in an open chunk when reading stopped: they are counted as
     // objects not attempted (a resume sends them), never left out of every bucket.
-    for (const chunk of o.chunker.flush()) total.notQueued += objectCount(chunk);
+    for (const chunk of o.chunker.flush()) total.notQueued += chunk.objects;
     batch.objects += total.notQueued;
     total.objects += total.notQueued;
   }
@@ -289,13 +291,9 @@ function toJob(runId: string, c: ChunkLike): TrackJobData {
     // The body (serialised once, by the chunker) is kept beside the job: BullMQ would escape it into
     // its job data and parse it out again; beside it, it reaches the sender as the bytes to send.
     bytes: c.bytes,
-    objects: objectCount(c),
+    objects: c.objects,
     lines: c.lines,
   };
-}
-
-function objectCount(c: ChunkLike): number {
-  return (c.body.attributes?.length ?? 0) + (c.body.events?.length ?? 0) + (c.body.purchases?.length ?? 0);
 }
 
 function rejectionLetter(

@@ -1,12 +1,7 @@
 import type { RateLimit } from '../../schemas/config.js';
 import type { Rejection } from '../../schemas/record.js';
 import { DEFAULT_SLACK_MS, durationNote } from '../send/limiter.js';
-import {
-  createIdCollisionTracker,
-  dataPointsOfBody,
-  describeIdCollisions,
-  type IdCollisionReport,
-} from '../validate/index.js';
+import { createIdCollisionTracker, describeIdCollisions, type IdCollisionReport } from '../validate/index.js';
 import type { ImportInput } from './import.js';
 
 export interface DryRunReport {
@@ -51,9 +46,8 @@ export async function dryRun(
   const count = (chunks: ReturnType<typeof input.chunker.flush>) => {
     for (const c of chunks) {
       report.requests++;
-      report.objects +=
-        (c.body.attributes?.length ?? 0) + (c.body.events?.length ?? 0) + (c.body.purchases?.length ?? 0);
-      report.estimatedDataPoints += dataPointsOfBody(c.body);
+      report.objects += c.objects;
+      report.estimatedDataPoints += c.dataPoints;
     }
     // A record too large for any request body: valid, but refused by the chunker, as in a run.
     for (const refused of input.chunkRejects?.splice(0) ?? []) {
