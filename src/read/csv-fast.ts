@@ -49,10 +49,10 @@ export class FastCsvEngine {
   ) {
     this.bomPending = atStart;
     this.options = { record_delimiter: recordDelimiter };
-    const known = recordDelimiter.length === 1 ? recordDelimiter[0]! : undefined;
-    if (known?.length === 1 && known[0] === LF) this.ending = LF;
-    else if (known?.length === 2 && known[0] === CR && known[1] === LF) this.ending = CR;
-    else if (known !== undefined || recordDelimiter.length > 1) this.ending = -1;
+    // The line ending an earlier engine settled on (csv-parse may list it twice); anything else: none of ours.
+    const known = [...new Set(recordDelimiter.map((b) => b.toString('latin1')))];
+    if (known.length === 1) this.ending = known[0] === '\n' ? LF : known[0] === '\r\n' ? CR : -1;
+    else if (known.length > 1) this.ending = -1;
   }
 
   /** Same contract as csv-parse's core: records through push; FALLBACK instead of an error. */

@@ -85,8 +85,8 @@ export function csvParser(options: CsvOptions): Transform {
 
 class CsvReader extends Transform {
   private engine: Engine | FastCsvEngine;
-  /** The fast path's delimiter byte, until the file needs csv-parse (then undefined for good). */
-  private fast: number | undefined;
+  /** The fast path's delimiter byte (undefined: csv-parse only). */
+  private readonly fast: number | undefined;
   /** Absolute offset of the current engine's first byte. */
   private base = 0;
   /** Absolute offset where the next record starts (just past the last one the engine gave). */
@@ -108,7 +108,7 @@ class CsvReader extends Transform {
   constructor(private readonly options: CsvOptions) {
     super({ readableObjectMode: true });
     this.engine = newEngine(options.delimiter, true);
-    this.fast = options.csvParseOnly ? undefined : fastDelimiter(options.delimiter);
+    this.fast = options.csvParseOnly === true ? undefined : fastDelimiter(options.delimiter);
     if (this.fast !== undefined) this.engine = new FastCsvEngine(this.fast, true, [], MAX_RECORD_CHARS);
   }
 
@@ -157,10 +157,11 @@ class CsvReader extends Transform {
       const err = this.engine.parse(input, end, this.onRecord, noop);
       if (err === undefined) break;
       if (err === FALLBACK) {
-        // Not for the fast path: csv-parse goes on from the start of this record, for good.
-        this.fast = undefined;
-        this.restartAt(this.consumed);
+        // Not for the fast path: csv-parse goes on from the start of this record, until a record it
+        // cannot parse either (then a fresh engine starts on the next line, the fast one again).
+        this.restartAt(this.consumed, false);
         input = Buffer.concat(this.heldBytes(this.consumed, this.total));
+        this.rescanned += input.length;
         continue;
       }
       const nl = this.newlineAfter(this.consumed);
@@ -186,11 +187,11 @@ class CsvReader extends Transform {
     this.release(this.consumed);
   }
 
-  /** A fresh engine whose first byte is the absolute offset `at` (the start of a line). */
-  private restartAt(at: number): void {
+  /** A fresh engine whose first byte is the absolute offset `at` (the start of a line): the fast one if it may. */
+  private restartAt(at: number, fast = true): void {
     const known = this.engine.options.record_delimiter;
     this.engine =
-      this.fast === undefined
+      this.fast === undefined || !fast
         ? newEngine(this.options.delimiter, at === 0, known)
         : new FastCsvEngine(this.fast, at === 0, [...known], MAX_RECORD_CHARS);
     this.base = at;
