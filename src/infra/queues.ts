@@ -80,13 +80,15 @@ export async function backlogJobs(queue: Queue<TrackQueueData>): Promise<number>
 }
 
 /**
- * The ids of the chunks in a run's unfinished jobs (waiting, active, delayed): what a stopped run has
- * parked, once those already settled are left out (a group may hold some).
+ * The ids of the chunks in a run's jobs not completed (waiting, active, delayed, and failed: a halt
+ * fails the jobs it stops, and a resume queues them again): what a stopped run has parked, once
+ * those with a recorded outcome are left out (a group may hold some; a job given up after its
+ * attempts has dead-lettered its chunk).
  */
 export async function queuedChunkIds(queue: Queue<TrackQueueData>): Promise<string[]> {
   const ids: string[] = [];
   const page = 500;
-  for (const state of ['waiting', 'active', 'delayed', 'prioritized'] as const) {
+  for (const state of ['waiting', 'active', 'delayed', 'prioritized', 'failed'] as const) {
     for (let start = 0; ; start += page) {
       const jobs = await queue.getJobs([state], start, start + page - 1, true);
       for (const job of jobs) {

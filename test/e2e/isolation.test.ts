@@ -151,6 +151,28 @@ describe('a run sends only to its own workspace', () => {
     }
   });
 
+  it('a halt that stops every job of a run still counts their chunks parked, and cancel counts them dropped', async () => {
+    // 600 rows, 1,200 objects: 24 chunks over 16 lanes in three queued jobs, which the sender takes
+    // at once (it fetches more), so the halt finds them active and fails them: none is waiting.
+    const file = writeJsonl(dir, 600, 68, 0);
+    const halted = await runCli(
+      ['run', file.path, '--run-id', 'iso-halt-all', '--json'],
+      env(a, 'wrong-key'),
+    );
+    expect(halted.code).toBe(1);
+    const s = JSON.parse(halted.stdout) as Summary;
+    expect(s.status).toBe('halted');
+    expect(s.objects.accepted).toBe(0);
+    expect(s.objects.notAttempted).toBe(1200);
+    expect((await status(env(a, 'key-a'), 'iso-halt-all')).parked?.chunks).toBe(24);
+    const cancelled = await runCli(['cancel', 'iso-halt-all'], env(a, 'key-a'));
+    expect(cancelled.code, cancelled.stderr).toBe(0);
+    expect(cancelled.stdout).toMatch(
+      /Cancelled: 24 queued chunk\(s\) dropped; 1200 object\(s\) not attempted/,
+    );
+    expect(holds(a, file.rows)).toBe(0);
+  });
+
   it('fleet workers send only the runs of their own destination', async () => {
     const fileF = writeJsonl(dir, 1500, 66, 0);
     const enq = await runCli(
