@@ -39,6 +39,8 @@ export interface CsvOptions {
   onHeader?: (header: readonly string[]) => void;
   /** Never the fast path (src/read/csv-fast.ts): csv-parse for every record (the tests' reference). */
   csvParseOnly?: boolean;
+  /** Bytes re-parsed after errors allowed beyond 4x the input (default 64 MB; tests make it small). */
+  rescanAllowance?: number;
 }
 
 /** csv-parse's parsing core (a Parser's `api`): bytes in, records out, an error returned. */
@@ -159,9 +161,11 @@ class CsvReader extends Transform {
       if (err === FALLBACK) {
         // Not for the fast path: csv-parse goes on from the start of this record, until a record it
         // cannot parse either (then a fresh engine starts on the next line, the fast one again).
+        // Not counted against the rescan bound: csv-parse alone would have read these bytes once too,
+        // and the bound must give up on the same files with and without the fast path. Each such
+        // re-feed follows the start or an error row, so they are as many as the error rows, plus one.
         this.restartAt(this.consumed, false);
         input = Buffer.concat(this.heldBytes(this.consumed, this.total));
-        this.rescanned += input.length;
         continue;
       }
       const nl = this.newlineAfter(this.consumed);
@@ -178,7 +182,7 @@ class CsvReader extends Transform {
       this.release(nl + 1);
       input = Buffer.concat(this.held);
       this.rescanned += input.length;
-      if (this.rescanned > 4 * this.total + RESCAN_ALLOWANCE) {
+      if (this.rescanned > 4 * this.total + (this.options.rescanAllowance ?? RESCAN_ALLOWANCE)) {
         throw new UsageError(
           `cannot read ${this.options.name}: too many unbalanced quotes; this does not look like CSV (try --format or --delimiter)`,
         );
