@@ -151,25 +151,6 @@ function bodyJson(pieces: Record<Kind, Piece[]>): string {
   return `${json}}`;
 }
 
-/** A completed chunk; its body is parsed from its text only when asked for. */
-class Completed implements Chunk {
-  constructor(
-    public index: number,
-    public lane: number,
-    public seq: number,
-    public needs: number,
-    public lines: Chunk['lines'],
-    public rows: number,
-    public objects: number,
-    public dataPoints: number,
-    public bytes: number,
-    public json: string,
-  ) {}
-  get body(): TrackBody {
-    return JSON.parse(this.json) as TrackBody;
-  }
-}
-
 export function createChunker(options: ChunkerOptions = {}): Chunker {
   const maxObjects = options.maxObjects ?? 75;
   const maxBytes = options.maxBytes ?? 4 * 1024 * 1024;
@@ -201,20 +182,22 @@ export function createChunker(options: ChunkerOptions = {}): Chunker {
     let points = 0;
     for (const kind of KINDS) for (const p of open.pieces[kind]) points += p.points;
     const c = open.tally.count;
-    done.push(
-      new Completed(
-        nextIndex++,
-        laneNo,
-        seq,
-        open.needs,
-        open.lines,
-        open.rows,
-        c.attributes + c.events + c.purchases,
-        points,
-        bodyBytes(open.tally),
-        bodyJson(open.pieces),
-      ),
-    );
+    done.push({
+      index: nextIndex++,
+      lane: laneNo,
+      seq,
+      needs: open.needs,
+      lines: open.lines,
+      rows: open.rows,
+      objects: c.attributes + c.events + c.purchases,
+      dataPoints: points,
+      bytes: bodyBytes(open.tally),
+      json: bodyJson(open.pieces),
+      // Parsed from its text only when asked for.
+      get body(): TrackBody {
+        return JSON.parse(this.json) as TrackBody;
+      },
+    });
     lane.open = openChunk(Math.max(lane.nextSeq - window - 1, -1));
     if (lane.nextSeq - lane.recentFrom >= window) {
       const dropped = lane.older;
@@ -369,19 +352,11 @@ function chunkFilling(f: Filling, take: () => Chunk[]): Chunker {
           return take();
         }
       }
-      // idHash % lanes is laneOf: one hash for the lane and the lane's table of recent users.
+      // One hash for the user's lane (FNV-1a modulo the lane count) and its key in the lane's RecentUsers.
       const hash = idHash(record.externalId);
       const laneNo = hash % f.laneCount;
-      const lane = f.lanes[laneNo]!;
-      const open = lane.open;
-      if (
-        !fitsWhole(open, pieces) &&
-        !(
-          pieces.length === 1 &&
-          newestOf(lane, record.externalId, hash) === lane.nextSeq &&
-          attributesAt(open, record.externalId) !== -1
-        )
-      )
+      const open = f.lanes[laneNo]!.open;
+      if (!fitsWhole(open, pieces) && !(pieces.length === 1 && attributesAt(open, record.externalId) !== -1))
         f.close(laneNo);
       for (const piece of pieces) add(laneNo, hash, piece, record.line);
       return take();

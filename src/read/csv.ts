@@ -109,9 +109,10 @@ class CsvReader extends Transform {
 
   constructor(private readonly options: CsvOptions) {
     super({ readableObjectMode: true });
-    this.engine = newEngine(options.delimiter, true);
     this.fast = options.csvParseOnly === true ? undefined : fastDelimiter(options.delimiter);
-    if (this.fast !== undefined) this.engine = new FastCsvEngine(this.fast, true, [], MAX_RECORD_CHARS);
+    // csv-parse checks the delimiter (and throws the way callers report) even when the fast path reads.
+    const checked = newEngine(options.delimiter, true);
+    this.engine = this.fast === undefined ? checked : this.engineAt(0, true, []);
   }
 
   override _transform(chunk: Buffer, _encoding: BufferEncoding, callback: TransformCallback): void {
@@ -193,13 +194,16 @@ class CsvReader extends Transform {
 
   /** A fresh engine whose first byte is the absolute offset `at` (the start of a line): the fast one if it may. */
   private restartAt(at: number, fast = true): void {
-    const known = this.engine.options.record_delimiter;
-    this.engine =
-      this.fast === undefined || !fast
-        ? newEngine(this.options.delimiter, at === 0, known)
-        : new FastCsvEngine(this.fast, at === 0, [...known], MAX_RECORD_CHARS);
+    this.engine = this.engineAt(at, fast, this.engine.options.record_delimiter);
     this.base = at;
     this.consumed = at;
+  }
+
+  /** The engine for bytes from `at` on, keeping the line ending already found (`known`). */
+  private engineAt(at: number, fast: boolean, known: Buffer[]): Engine | FastCsvEngine {
+    return this.fast === undefined || !fast
+      ? newEngine(this.options.delimiter, at === 0, known)
+      : new FastCsvEngine(this.fast, at === 0, [...known], MAX_RECORD_CHARS);
   }
 
   private readonly onRecord = (record: string[]): void => {

@@ -94,11 +94,16 @@ function castCell(cell: string, step: ColumnStep): unknown {
 
 type CsvRow = Extract<RawRow, { kind: 'csv' }>;
 
+/** The row refused, its cells named for its dead letter (built only for a refused row). */
+function refuse(row: CsvRow, problem: Problem, externalId?: string): Rejection {
+  return rejectionOf(row.line, problem, csvValues(row), externalId);
+}
+
 export function validateCsvRow(row: CsvRow, plan: CsvPlan): UserRecord | Rejection {
   const cells = row.cells;
   const externalId = cells[plan.idAt];
   const idProblem = checkExternalId(externalId, plan.idSource);
-  if (idProblem || externalId === undefined) return rejectionOf(row.line, idProblem!, csvValues(row));
+  if (idProblem || externalId === undefined) return refuse(row, idProblem!);
   const attributes: Record<string, unknown> = {};
   let count = 0;
   const steps = plan.attributes;
@@ -108,11 +113,11 @@ export function validateCsvRow(row: CsvRow, plan: CsvPlan): UserRecord | Rejecti
     if (cell === undefined || cell === '') continue;
     const value = castCell(cell, step);
     if (value === OMIT) continue;
-    if (value instanceof Problem) return rejectionOf(row.line, value, csvValues(row), externalId);
-    if (step.nameProblem) return rejectionOf(row.line, step.nameProblem, csvValues(row), externalId);
+    if (value instanceof Problem) return refuse(row, value, externalId);
+    if (step.nameProblem) return refuse(row, step.nameProblem, externalId);
     if (step.fieldRule || (typeof value === 'object' && value !== null)) {
       const problem = checkAttribute(step.target, value, step.source);
-      if (problem) return rejectionOf(row.line, problem, csvValues(row), externalId);
+      if (problem) return refuse(row, problem, externalId);
     }
     attributes[step.target] = value;
     count++;
@@ -142,9 +147,9 @@ function withEvents(
     },
   };
   const events = buildEvents(plan.mapping?.events ?? [], reader);
-  if (events instanceof Problem) return rejectionOf(row.line, events, csvValues(row), externalId);
+  if (events instanceof Problem) return refuse(row, events, externalId);
   const purchases = buildPurchases(plan.mapping?.purchases ?? [], reader);
-  if (purchases instanceof Problem) return rejectionOf(row.line, purchases, csvValues(row), externalId);
+  if (purchases instanceof Problem) return refuse(row, purchases, externalId);
   const record: UserRecord = { line: row.line, externalId };
   // A row with nothing else still sends {external_id}: it creates or touches the profile.
   if (attributes || (events.length === 0 && purchases.length === 0)) record.attributes = attributes ?? {};
