@@ -20,5 +20,6 @@ USER node
 # dashboard (3000) and worker --metrics-port (9464, as docker-compose.yml sets it); healthchecks are
 # per role, in docker-compose.yml (GET /healthz on the role's port).
 EXPOSE 3000 9464
-ENTRYPOINT ["node", "/app/bin/braze-import.js"]
+# The launcher as a program: its first line gives Node the start-up flags of the command (see the file).
+ENTRYPOINT ["/app/bin/braze-import.js"]
 CMD ["--help"]

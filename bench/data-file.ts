@@ -6,6 +6,10 @@ import { csvHeader, csvLine, user } from './generate.js';
 
 /** The project root (this file runs from dist/bench/). */
 export const ROOT = fileURLToPath(new URL('../../', import.meta.url));
+/**
+ * The launcher, started as a program as `npx braze-import` starts it: its first line gives Node the
+ * flags the command needs at start. benchEnv puts the bench's own node first on PATH.
+ */
 export const BIN = join(ROOT, 'bin/braze-import.js');
 export const DATA = join(ROOT, '.bench-data');
 

@@ -3,6 +3,7 @@
  * memory are not the import's), on a free port, validating only (`--store none`).
  */
 import { spawn } from 'node:child_process';
+import { delimiter, dirname } from 'node:path';
 import type { EmulatorStatsView } from '../src/emulator/index.js';
 import { BIN } from './data-file.js';
 
@@ -12,6 +13,8 @@ export const KEY = 'bench-key';
 export function benchEnv(redisUrl: string, emulatorUrl: string, clientLimit?: string): NodeJS.ProcessEnv {
   return {
     ...process.env,
+    // The launcher runs as a program (as `npx braze-import` runs it) with this node: see BIN.
+    PATH: `${dirname(process.execPath)}${delimiter}${process.env['PATH'] ?? ''}`,
     REDIS_URL: redisUrl,
     BRAZE_REST_ENDPOINT: emulatorUrl,
     BRAZE_API_KEY: KEY,
@@ -28,8 +31,8 @@ export interface EmulatorProcess {
 
 /** Starts it with `flags` added (e.g. `--rate-limit track=3000/3s --latency-ms 150`). */
 export async function startEmulatorProcess(flags: string[]): Promise<EmulatorProcess> {
-  const args = [BIN, 'emulator', '--port', '0', '--api-key', KEY, '--store', 'none', ...flags];
-  const child = spawn(process.execPath, args, { stdio: ['ignore', 'pipe', 'inherit'] });
+  const args = ['emulator', '--port', '0', '--api-key', KEY, '--store', 'none', ...flags];
+  const child = spawn(BIN, args, { stdio: ['ignore', 'pipe', 'inherit'] });
   const closed = new Promise<void>((resolve) => child.once('close', () => resolve()));
   const url = await new Promise<string>((resolve, reject) => {
     let out = '';

@@ -63,14 +63,7 @@ export async function importRun(spec: ImportSpec): Promise<ImportResult> {
     const worker = spec.split ? await startWorker(env) : undefined;
     const redisCpuBefore = await redisCpuSeconds(client);
     const started = performance.now();
-    const args = [
-      process.execPath,
-      BIN,
-      'run',
-      spec.file,
-      '--json',
-      ...(spec.split ? ['--enqueue-only'] : []),
-    ];
+    const args = [BIN, 'run', spec.file, '--json', ...(spec.split ? ['--enqueue-only'] : [])];
     const run = await runMeasured(args, env, DEADLINE_MS);
     if (run.code !== 0) throw new Error(`braze-import run exited ${run.code}: ${run.stdout.slice(0, 500)}`);
     let summary = JSON.parse(run.stdout) as Summary;
@@ -98,7 +91,7 @@ export async function importRun(spec: ImportSpec): Promise<ImportResult> {
 
 /** `braze-import worker` (default flags), given a second to connect and wait for jobs. */
 async function startWorker(env: NodeJS.ProcessEnv): Promise<{ stop(): Promise<number> }> {
-  const child = spawn(process.execPath, [BIN, 'worker'], { env, stdio: 'ignore' });
+  const child = spawn(BIN, ['worker'], { env, stdio: 'ignore' });
   const closed = new Promise<void>((resolve) => child.once('close', () => resolve()));
   const rss = sampleRss(child.pid ?? 0);
   await new Promise((r) => setTimeout(r, 1000));
@@ -139,7 +132,7 @@ async function untilCompleted(
 /** `status RUN --json`'s output, whatever its exit code says about the run. */
 async function status(runId: string, env: NodeJS.ProcessEnv): Promise<string> {
   try {
-    return (await execFileAsync(process.execPath, [BIN, 'status', runId, '--json'], { env })).stdout;
+    return (await execFileAsync(BIN, ['status', runId, '--json'], { env })).stdout;
   } catch (err) {
     const { stdout } = err as { stdout?: string };
     if (stdout) return stdout;

@@ -73,11 +73,7 @@ type SyncSummary = {
 };
 
 async function sync(file: string, env: NodeJS.ProcessEnv): Promise<SyncPass> {
-  const run = await runMeasured(
-    [process.execPath, BIN, 'sync', file, '--json', '--name', 'bench'],
-    env,
-    DEADLINE_MS,
-  );
+  const run = await runMeasured([BIN, 'sync', file, '--json', '--name', 'bench'], env, DEADLINE_MS);
   if (run.code !== 0) throw new Error(`braze-import sync exited ${run.code}: ${run.stdout.slice(0, 300)}`);
   const s = JSON.parse(run.stdout) as SyncSummary;
   return {
@@ -117,7 +113,7 @@ export async function syncRun(file: string, rows: number, limit: string): Promis
     const memory = await recordMemory(client);
     const solo = await sync(a, env);
     const before = await emu.stats();
-    const backfill = spawn(process.execPath, [BIN, 'backfill', file, '--force'], { env, stdio: 'ignore' });
+    const backfill = spawn(BIN, ['backfill', file, '--force'], { env, stdio: 'ignore' });
     const closed = new Promise<void>((r) => backfill.once('close', () => r()));
     // The sync starts once the backfill sends.
     for (let i = 0; i < 300; i++) {
@@ -162,7 +158,7 @@ export async function bulkBackfill(file: string, rows: number): Promise<BulkResu
   const emu = await startEmulatorProcess([]);
   try {
     const env = benchEnv(redis.url, emu.url);
-    const args = [process.execPath, BIN, 'backfill', file, '--json', '--endpoint', 'bulk'];
+    const args = [BIN, 'backfill', file, '--json', '--endpoint', 'bulk'];
     const run = await runMeasured(args, env, DEADLINE_MS);
     if (run.code !== 0)
       throw new Error(`braze-import backfill exited ${run.code}: ${run.stdout.slice(0, 300)}`);

@@ -89,6 +89,23 @@ local function gate_take_as(g, now, class, share)
   end
   return gate_take(g, now)
 end
+-- The first place in [lo, hi) whose time is after x (hi when none): times rise with the place.
+local function gate_first_after(ring, max, lo, hi, x)
+  while lo < hi do
+    local mid = math.floor((lo + hi) / 2)
+    if gate_slot(ring, mid % max) > x then hi = mid else lo = mid + 1 end
+  end
+  return lo
+end
+-- How many of ours Braze can have counted in its window of limit i by now (limiter.ts oursInWindow):
+-- the times in (now - window - slack, now] among the last max handed out.
+local function gate_ours(g, i, now)
+  local l = g.limits[i]
+  local n = gate_field(g, 'n')
+  local lo = math.max(0, n - l.max)
+  return gate_first_after(g.rings[i], l.max, lo, n, now)
+    - gate_first_after(g.rings[i], l.max, lo, n, now - l.window - g.slack)
+end
 local function gate_hold(g, now, until_, widen, maxSlack)
   local hold = math.max(gate_field(g, 'hold'), until_)
   if widen then g.slack = math.min(maxSlack, math.max(g.slack, 1) * 2) end
@@ -103,18 +120,30 @@ end
  * defaultSlack, maxSlack, then per mode, then the limits as (max, windowMs) pairs, shortest first.
  *   'take', class, share -> {time, now, place, slack}; place -1: beyond the horizon (come back).
  *   'hold', ms         -> no time before now + ms, and the slack doubled (a 429).
- *   'remaining', r, ms, threshold -> Braze's count: at or below the threshold, hold for ms.
+ *   'remaining', r, ms, threshold, limitMax -> Braze's count of its limit of limitMax: at or below
+ *                     the threshold, and more than ours account for (limiter.ts afterRemaining), hold
+ *                     for ms. Returns {hold, now, slack, ours} (ours -1: not counted).
  */
 const GATE = `${GATE_FUNCTIONS}
 local now = gate_now()
 local mode = ARGV[1]
 local first = 6
-if mode == 'hold' then first = 5 elseif mode == 'remaining' then first = 7 end
+if mode == 'hold' then first = 5 elseif mode == 'remaining' then first = 8 end
 local g = gate_open(KEYS[1], 2, first, ARGV[2])
 if mode == 'hold' then return gate_hold(g, now, now + tonumber(ARGV[4]), true, tonumber(ARGV[3])) end
 if mode == 'remaining' then
-  if tonumber(ARGV[4]) <= tonumber(ARGV[6]) then return gate_hold(g, now, now + tonumber(ARGV[5]), false, 0) end
-  return {gate_field(g, 'hold'), now, g.slack}
+  local r, threshold, limitMax = tonumber(ARGV[4]), tonumber(ARGV[6]), tonumber(ARGV[7])
+  local ours = -1
+  if r <= threshold then
+    local i = 1
+    for j, l in ipairs(g.limits) do if l.max == limitMax then i = j; break end end
+    ours = gate_ours(g, i, now)
+    if limitMax - r > ours + threshold then
+      local h = gate_hold(g, now, now + tonumber(ARGV[5]), false, 0)
+      return {h[1], h[2], h[3], ours}
+    end
+  end
+  return {gate_field(g, 'hold'), now, g.slack, ours}
 end
 return gate_take_as(g, now, ARGV[4], tonumber(ARGV[5]))
 `;
@@ -134,6 +163,13 @@ export interface Slot {
   slackMs: number;
   /** The earliest it can be due by this process's clock (performance.now()), if waited for with pass(). */
   due?: number;
+}
+
+export interface RemainingAnswer {
+  /** No send time before this (Redis clock, ms). */
+  hold: number;
+  now: number;
+  ours: number;
 }
 
 /**
@@ -167,8 +203,12 @@ export interface RateGate {
   onTime(slot: Slot): boolean;
   /** Braze said wait (a 429): no send time before `ms` from now, and a wider slack from now on. */
   holdOff(ms: number): Promise<void>;
-  /** Braze's X-RateLimit-Remaining/Reset: when its count runs ahead of ours, wait for its reset. */
-  remaining(remaining: number, resetMs: number, limitMax: number): Promise<void>;
+  /**
+   * Braze's X-RateLimit-Remaining/Reset of its limit of `limitMax`: when its window is nearly spent
+   * and its count runs ahead of ours, wait for its reset (limiter.ts afterRemaining). Says what the
+   * gate did: `ours` is the count of ours it compared with (-1: Remaining was not low enough to ask).
+   */
+  remaining(remaining: number, resetMs: number, limitMax: number): Promise<RemainingAnswer>;
 }
 
 /**
@@ -225,8 +265,16 @@ export function createRateGate(
       await call('hold', Math.max(1, Math.ceil(ms)));
     },
     async remaining(remaining, resetMs, limitMax) {
-      if (remaining > exhaustedAt(limitMax)) return;
-      await call('remaining', remaining, Math.max(1, Math.ceil(resetMs)), exhaustedAt(limitMax));
+      if (remaining > exhaustedAt(limitMax)) return { hold: 0, now: 0, ours: -1 };
+      const ms = Math.max(1, Math.ceil(resetMs));
+      const [hold, now, , ours] = (await call(
+        'remaining',
+        remaining,
+        ms,
+        exhaustedAt(limitMax),
+        limitMax,
+      )) as number[];
+      return { hold: Number(hold), now: Number(now), ours: Number(ours) };
     },
   };
 }

@@ -337,7 +337,7 @@ export function createTrackWorker(deps: TrackWorkerDeps): Worker<TrackQueueData>
         // Parsed at most once, by whichever of the two below needs the objects first.
         const sent = sentChunk(body, data);
         await noteForReplays(data, sent, result, deadUsers);
-        // Braze says its window is (nearly) spent: whatever our count, wait for its reset.
+        // Braze says its window is (nearly) spent: if it counted more than ours, wait for its reset.
         if (result.rate)
           await deps.gate.remaining(result.rate.remaining, result.rate.resetMs, result.rate.limit);
         if (deps.accepted && (result.deltas.objectsAccepted ?? 0) > 0) {

@@ -38,10 +38,7 @@ describe('dead letters: inspect, export, replay, purge', () => {
     // A reader that goes away early (`| head`): the export stops quietly, no stack trace.
     const piped = spawnSync(
       'sh',
-      [
-        '-c',
-        `'${process.execPath}' '${BIN}' dlq export --run outage --format jsonl | head -c 100 > /dev/null`,
-      ],
+      ['-c', `'${BIN}' dlq export --run outage --format jsonl | head -c 100 > /dev/null`],
       { env, encoding: 'utf8' },
     );
     expect(piped.status).toBe(0);

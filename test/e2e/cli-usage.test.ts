@@ -1,5 +1,6 @@
+import { readFileSync } from 'node:fs';
 import { describe, expect, it } from 'vitest';
-import { cliEnv, runCli } from '../helpers/cli.js';
+import { BIN, cliEnv, runCli, startCli } from '../helpers/cli.js';
 
 const env = cliEnv({});
 
@@ -80,5 +81,59 @@ describe('the CLI as a user meets it', () => {
     const r = await runCli(['status'], env);
     expect(r.code).toBe(2);
     expect(r.stderr).toMatch(/REDIS_URL/);
+  });
+});
+
+describe('the launcher run as a program (npx braze-import, a global install, the Docker entrypoint)', () => {
+  /** What the process was started with, once it is Node: the shell line has exec'd into it. */
+  async function argvOnceNode(pid: number): Promise<string[]> {
+    for (let i = 0; i < 200; i++) {
+      const argv = readFileSync(`/proc/${pid}/cmdline`, 'utf8').split('\0').filter(Boolean);
+      if (argv.includes(BIN) && !/(^|\/)sh$/.test(argv[0] ?? '')) return argv;
+      await new Promise((r) => setTimeout(r, 25));
+    }
+    throw new Error(`process ${pid} did not become node`);
+  }
+
+  it('gives `run` a small young generation at start, in the same process', async () => {
+    // Reading stdin that stays open keeps the run alive while its command line is read.
+    const child = startCli(['run', '-', '--dry-run'], env);
+    try {
+      const argv = await argvOnceNode(child.pid ?? 0);
+      expect(argv.slice(argv.indexOf(BIN) - 1)).toEqual([
+        '--max-semi-space-size=4',
+        BIN,
+        'run',
+        '-',
+        '--dry-run',
+      ]);
+      expect(argv[0]).toMatch(/node[^/]*$/);
+    } finally {
+      child.stdin?.end('external_id\nu1\n');
+    }
+    const r = await child.result;
+    expect(r.code).toBe(0);
+    expect(r.stdout).toMatch(/1 row|1 accepted|1 object/);
+  });
+
+  it('leaves V8 its defaults for the other commands (a worker sends on its main thread)', async () => {
+    const child = startCli(['emulator', '--port', '0', '--api-key', 'k', '--store', 'none'], env);
+    try {
+      const argv = await argvOnceNode(child.pid ?? 0);
+      expect(argv.slice(argv.indexOf(BIN))).toEqual([
+        BIN,
+        'emulator',
+        '--port',
+        '0',
+        '--api-key',
+        'k',
+        '--store',
+        'none',
+      ]);
+      expect(argv.some((a) => a.startsWith('--max-semi-space-size'))).toBe(false);
+    } finally {
+      child.kill('SIGTERM');
+      await child.result;
+    }
   });
 });

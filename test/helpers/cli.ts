@@ -1,4 +1,5 @@
 import { type ChildProcess, spawn } from 'node:child_process';
+import { delimiter, dirname } from 'node:path';
 import { fileURLToPath } from 'node:url';
 
 export const BIN = fileURLToPath(new URL('../../bin/braze-import.js', import.meta.url));
@@ -12,7 +13,18 @@ export interface CliResult {
 /** Environment for a CLI child: nothing inherited that could point it at a real Braze or Redis. */
 export function cliEnv(extra: Record<string, string | undefined>): NodeJS.ProcessEnv {
   const { BRAZE_REST_ENDPOINT: _e, BRAZE_API_KEY: _k, REDIS_URL: _r, ...rest } = process.env;
-  return { ...rest, LOG_FORMAT: 'json', ...extra };
+  return withThisNode({ ...rest, LOG_FORMAT: 'json', ...extra });
+}
+
+/**
+ * `env` with this test's node first on PATH: the CLI starts as a user starts it, the launcher as a
+ * program (its first line picks Node's flags for the command and runs `node`), on the Node line
+ * under test.
+ */
+export function withThisNode(env: NodeJS.ProcessEnv): NodeJS.ProcessEnv {
+  const dir = dirname(process.execPath);
+  const path = env['PATH'] ?? '';
+  return path.split(delimiter)[0] === dir ? env : { ...env, PATH: `${dir}${delimiter}${path}` };
 }
 
 export function startCli(
@@ -20,7 +32,7 @@ export function startCli(
   env: NodeJS.ProcessEnv,
   cwd?: string,
 ): ChildProcess & { result: Promise<CliResult> } {
-  const child = spawn(process.execPath, [BIN, ...args], { env, cwd, stdio: ['pipe', 'pipe', 'pipe'] });
+  const child = spawn(BIN, args, { env: withThisNode(env), cwd, stdio: ['pipe', 'pipe', 'pipe'] });
   let stdout = '';
   let stderr = '';
   child.stdout.on('data', (d) => (stdout += d));

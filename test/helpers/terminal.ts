@@ -1,5 +1,5 @@
 import { spawn } from 'node:child_process';
-import { BIN } from './cli.js';
+import { BIN, withThisNode } from './cli.js';
 
 /**
  * What a terminal shows after printing `raw`: carriage returns, erase-to-end-of-line and newlines
@@ -49,9 +49,9 @@ export interface PtyRun {
 
 /** Runs the CLI on a pseudo-terminal (util-linux `script`), 80 columns wide. */
 export function runOnPty(args: string[], env: NodeJS.ProcessEnv): PtyRun {
-  const quoted = [process.execPath, BIN, ...args].map((a) => `'${a.replace(/'/g, "'\\''")}'`).join(' ');
+  const quoted = [BIN, ...args].map((a) => `'${a.replace(/'/g, "'\\''")}'`).join(' ');
   const child = spawn('script', ['-qfec', `stty cols 80 rows 40; exec ${quoted}`, '/dev/null'], {
-    env: { ...env, TERM: 'xterm' },
+    env: { ...withThisNode(env), TERM: 'xterm' },
     stdio: ['pipe', 'pipe', 'pipe'],
   });
   let raw = '';

@@ -1,12 +1,15 @@
 import { describe, expect, it } from 'vitest';
 import type { RateLimit } from '../../schemas/config.js';
+import { mulberry32 } from '../../src/emulator/faults.js';
 import { createRateGate, type Slot } from '../../src/send/gate.js';
 import {
   after429,
+  afterRemaining,
   DEFAULT_SLACK_MS,
   lateMs,
   newGateState,
   nextSlot,
+  oursInWindow,
   takeSlot,
 } from '../../src/send/limiter.js';
 import { testRedis, useTestRedis } from '../helpers/redis.js';
@@ -110,12 +113,53 @@ describe('send gate in Redis: the same rule as the model', () => {
     await gate.remaining(1500, 2000, 3000); // plenty left: nothing changes
     const a = await gate.take();
     expect(a.time).toBe(a.now);
-    await gate.remaining(1, 2000, 3000);
+    const held = await gate.remaining(1, 2000, 3000);
+    expect(held.ours).toBe(1);
     const b = await gate.take();
     expect(b.time).toBeGreaterThanOrEqual(b.now + 1900);
     const model = newGateState();
     model.holdUntil = b.time;
     expect(nextSlot(model, b.now, limits)).toBe(b.time);
+  });
+
+  it("counts ours in Braze's window as the model does, and holds only when Braze counted more", async () => {
+    // Serial calls at random moments: takes, pauses, and Remaining answers of either limit (or one the
+    // gate does not know); each answer, and every time after it, must be the model's.
+    const limits = [
+      { max: 7, windowMs: 120 },
+      { max: 20, windowMs: 900 },
+    ];
+    const slack = 30;
+    const gate = createRateGate(t.redis(), t.prefix(), 'g', limits, slack);
+    const model = newGateState(slack);
+    const random = mulberry32(12);
+    let held = 0;
+    let spared = 0;
+    for (let step = 0; step < 200; step++) {
+      const r = random();
+      if (r < 0.55) {
+        const slot = await gate.take();
+        if (slot.place < 0) continue;
+        expect(slot.time).toBe(takeSlot(model, slot.now, limits));
+      } else if (r < 0.8) {
+        await new Promise((resolve) => setTimeout(resolve, Math.floor(random() * 60)));
+      } else {
+        const limitMax = [7, 20, 9][Math.floor(random() * 3)]!;
+        const remaining = Math.floor(random() * 3);
+        const answer = await gate.remaining(remaining, 150, limitMax);
+        const known = limits.find((l) => l.max === limitMax) ?? limits[0]!;
+        expect(answer.ours).toBe(oursInWindow(model, answer.now, known));
+        const before = model.holdUntil;
+        afterRemaining(model, answer.now, remaining, 150, limitMax, limits);
+        expect(answer.hold).toBe(model.holdUntil);
+        if (model.holdUntil !== before) held++;
+        else if (answer.ours >= 0) spared++;
+      }
+    }
+    // Both ways were taken: answers that held, and low answers that ours accounted for.
+    expect(held).toBeGreaterThan(0);
+    expect(spared).toBeGreaterThan(0);
+    expect(model.times.length).toBeGreaterThan(25);
   });
 
   it('a rolling upgrade that changes the slack keeps one gate: both use the larger slack', async () => {

@@ -167,12 +167,41 @@ describe('the send rule', () => {
     expect(state.slackMs).toBe(MAX_SLACK_MS);
   });
 
-  it("waits for Braze's reset when its Remaining says its window is spent, and not before", () => {
+  it("waits for Braze's reset when its window is spent by more than ours, and not before", () => {
     const state = newGateState();
-    afterRemaining(state, 1000, 500, 2000, 3000);
+    for (let i = 0; i < 10; i++) takeSlot(state, 0, [limit]);
+    afterRemaining(state, 1000, 500, 2000, 3000, [limit]);
     expect(nextSlot(state, 1000, [limit])).toBe(1000);
-    afterRemaining(state, 1000, 1, 2000, 3000);
+    // Braze counted 2,999; our 10 cannot account for them: another client spends the budget.
+    afterRemaining(state, 1000, 1, 2000, 3000, [limit]);
     expect(nextSlot(state, 1000, [limit])).toBe(3000);
+  });
+
+  it('does not hold when our own requests account for what Braze counted', () => {
+    // A full window of ours at once: Braze says 0 left, and a Reset rounded up to whole seconds.
+    const state = newGateState();
+    for (let i = 0; i < 3000; i++) takeSlot(state, i / 3, [limit]);
+    afterRemaining(state, 1000, 0, 3000, 3000, [limit]);
+    expect(state.holdUntil).toBe(0);
+    expect(nextSlot(state, 1000, [limit])).toBe(3000 + DEFAULT_SLACK_MS);
+    // Ours a window and the slack old no longer count: the same answer now means someone else.
+    afterRemaining(state, 4000 + DEFAULT_SLACK_MS, 0, 3000, 3000, [limit]);
+    expect(state.holdUntil).toBe(7000 + DEFAULT_SLACK_MS);
+  });
+
+  it('compares with the limit Braze names, else the burst one', () => {
+    const hourly = { max: 100, windowMs: 3_600_000 };
+    const burst = { max: 10, windowMs: 1000 };
+    const state = newGateState(0);
+    for (let i = 0; i < 10; i++) takeSlot(state, 0, [burst, hourly]);
+    afterRemaining(state, 500, 0, 1000, 10, [burst, hourly]); // 10 counted, 10 of ours
+    expect(state.holdUntil).toBe(0);
+    afterRemaining(state, 500, 1, 1000, 100, [burst, hourly]); // 99 counted this hour, 10 of ours
+    expect(state.holdUntil).toBe(1500);
+    const other = newGateState(0);
+    for (let i = 0; i < 10; i++) takeSlot(other, 0, [burst]);
+    afterRemaining(other, 500, 0, 1000, 40, [burst]); // a limit we do not know: 40 counted, 10 ours
+    expect(other.holdUntil).toBe(1500);
   });
 
   it('lets a late request leave within a sixth of the slack, 10 to 50 ms', () => {
