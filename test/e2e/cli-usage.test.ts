@@ -101,7 +101,7 @@ describe('the launcher run as a program (npx braze-import, a global install, the
     try {
       const argv = await argvOnceNode(child.pid ?? 0);
       expect(argv.slice(argv.indexOf(BIN) - 1)).toEqual([
-        '--max-semi-space-size=4',
+        '--max-semi-space-size=8',
         BIN,
         'run',
         '-',
