@@ -11,7 +11,12 @@ import { loadConfig } from '../../src/config.js';
 import { createLogger } from '../../src/infra/logger.js';
 import type { SyncLauncher, SyncResult, SyncSpec } from '../../src/sync/launcher.js';
 import { type ScheduleWorker, startScheduleWorker } from '../../src/sync/schedule-worker.js';
-import { createScheduleStore, createSchedulesQueue, saveSchedule } from '../../src/sync/schedules.js';
+import {
+  createScheduleStore,
+  createSchedulesQueue,
+  type ScheduleState,
+  saveSchedule,
+} from '../../src/sync/schedules.js';
 import { tempDir } from '../helpers/files.js';
 import { testRedisUrl, useTestRedis } from '../helpers/redis.js';
 import { waitFor } from '../helpers/wait.js';
@@ -108,8 +113,13 @@ describe('schedules fire in the worker', () => {
     );
     await waitFor(() => calls.length === 1, 10_000);
     expect(calls[0]).toEqual({ name: 'fires', file, argv: ['--id-column', 'uid'], mapping: '/maps/m.json' });
-    await waitFor(async () => (await s.state()).last?.outcome === 'no-new-file', 10_000);
-    const state = await s.state();
+    // A firing records its outcome, then releases its overlap lock: wait for both (reading once the
+    // outcome shows could catch the lock in the moment before its release).
+    let state: ScheduleState = {};
+    await waitFor(async () => {
+      state = await s.state();
+      return state.last?.outcome === 'no-new-file' && state.lockHolder === undefined;
+    }, 10_000);
     expect(state.last?.message).toBe('no new file: the newest match is the one last synced');
     expect(state.run).toMatchObject({ outcome: 'synced', runId: 'run-1', status: 'completed', exitCode: 0 });
     expect(state.synced).toEqual({ path: file, size: statSync(file).size, mtimeMs: statSync(file).mtimeMs });
