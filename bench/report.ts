@@ -44,7 +44,7 @@ const spread = (d: { count: number; min: number; max: number; mean: number }) =>
 /** What each import did and what the emulator modelled, so a figure can be read against it. */
 export function printConditions(res: BenchResults): void {
   const out = ['', 'conditions (what the emulator saw):'];
-  for (const name of ['b', 'c0', 'c150', 'j', 'd'] as const) {
+  for (const name of ['b', 'c0', 'c150', 'c300', 'j', 'd'] as const) {
     const o = res[name];
     if (!o?.ok) continue;
     const r: ImportResult = o.value;

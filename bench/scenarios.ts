@@ -4,6 +4,8 @@
  *   (b)    `run` unthrottled (rows/s; CPU of the run process + Redis, for the CPU ratio; peak RSS);
  *   (c0)   `run` against the emulator enforcing 3,000 requests per 3 s, answers at once;
  *   (c150) the same with answers after 150 +/- 50 ms: a far Braze;
+ *   (c300) the same with answers after 300 +/- 100 ms: a farther one (no goal; what lanes and the
+ *          in-flight cap allow);
  *   (j)    a 600 per 3 s limit, both sides, with 250 ms of arrival jitter at the emulator, on a
  *          smaller file (it runs at a fifth of the rate);
  *   (d)    the producer alone (`run --enqueue-only`) while one `braze-import worker` sends;
@@ -19,7 +21,7 @@ import { type ImportResult, type ImportSpec, importRun } from './import-run.js';
 import { runMeasured } from './measure.js';
 import { type BulkResult, bulkBackfill, type SyncResult, syncRun } from './sync-run.js';
 
-export const SCENARIOS = ['a', 'b', 'c0', 'c150', 'j', 'd', 's', 'bb'] as const;
+export const SCENARIOS = ['a', 'b', 'c0', 'c150', 'c300', 'j', 'd', 's', 'bb'] as const;
 export type ScenarioName = (typeof SCENARIOS)[number];
 
 export interface CsvParseResult {
@@ -36,6 +38,7 @@ export interface BenchResults {
   b?: Outcome<ImportResult>;
   c0?: Outcome<ImportResult>;
   c150?: Outcome<ImportResult>;
+  c300?: Outcome<ImportResult>;
   j?: Outcome<ImportResult>;
   d?: Outcome<ImportResult>;
   s?: Outcome<SyncResult>;
@@ -103,6 +106,7 @@ export async function runScenarios(plan: BenchPlan): Promise<BenchResults> {
     b: { file, rows: plan.rows, emulator: ['--rate-limit', 'track=off'], clientLimit: UNLIMITED },
     c0: limited(plan.limit),
     c150: limited(plan.limit, ['--latency-ms', '150', '--latency-jitter-ms', '50']),
+    c300: limited(plan.limit, ['--latency-ms', '300', '--latency-jitter-ms', '100']),
     j: {
       ...limited(plan.jitterLimit, ['--arrival-jitter-ms', '250']),
       file: jitterFile,
@@ -118,7 +122,7 @@ export async function runScenarios(plan: BenchPlan): Promise<BenchResults> {
   };
   const results: BenchResults = {};
   if (plan.only.has('a')) results.a = await measure('a', () => csvParseAlone(file));
-  for (const name of ['b', 'c0', 'c150', 'j', 'd'] as const) {
+  for (const name of ['b', 'c0', 'c150', 'c300', 'j', 'd'] as const) {
     if (plan.only.has(name)) results[name] = await measure(name, () => importRun(specs[name]));
   }
   if (plan.only.has('s')) results.s = await measure('s', () => syncRun(file, plan.rows, plan.limit.text));

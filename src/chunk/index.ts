@@ -1,6 +1,6 @@
 import type { Rejection, UserRecord } from '../../schemas/record.js';
 import { aloneBytes, bodyBytes, bytesWith, emptyTally, KINDS, type Kind, type Tally } from './body.js';
-import { idHash, RecentUsers } from './lane.js';
+import { idHash, idTag, RecentUsers } from './lane.js';
 import { canMerge, merged as mergedObject } from './merge.js';
 import { type BrazeObject, fieldOf, objectOf, type Piece, pieceOf, piecesOf } from './pieces.js';
 
@@ -125,9 +125,9 @@ function openChunk(needs: number): Open {
 }
 
 /** The newest chunk of the lane holding this user, if among its recent ones (the open chunk included), else -1. */
-function newestOf(lane: Lane, id: string, hash: number): number {
-  const seq = lane.recent.get(id, hash);
-  return seq !== -1 ? seq : lane.older.get(id, hash);
+function newestOf(lane: Lane, hash: number, tag: number): number {
+  const seq = lane.recent.get(hash, tag);
+  return seq !== -1 ? seq : lane.older.get(hash, tag);
 }
 
 /** The position of this user's attributes object in the open chunk, or -1 (looked for only when the user is there). */
@@ -280,11 +280,11 @@ function chunkFilling(f: Filling, take: () => Chunk[]): Chunker {
     return bytesWith(open.tally, piece.kind, piece.bytes, 1) <= maxBytes;
   }
 
-  function add(laneNo: number, hash: number, piece: Piece, line: number): void {
+  function add(laneNo: number, hash: number, tag: number, piece: Piece, line: number): void {
     const lane = f.lanes[laneNo]!;
     const id = piece.id;
     // The newest chunk holding this user stays so when chunks close below: closing changes no user's.
-    const newest = newestOf(lane, id, hash);
+    const newest = newestOf(lane, hash, tag);
     if (piece.kind === 'attributes' && newest === lane.nextSeq) {
       const merge = tryMerge(lane.open, piece, line);
       if (merge === 'merged') return;
@@ -303,7 +303,7 @@ function chunkFilling(f: Filling, take: () => Chunk[]): Chunker {
     list.push(piece);
     if (newest !== lane.nextSeq) {
       if (newest > open.needs) open.needs = newest;
-      lane.recent.set(id, hash, lane.nextSeq);
+      lane.recent.set(hash, tag, lane.nextSeq);
     }
     open.tally.count[piece.kind]++;
     open.tally.bytes[piece.kind] += piece.bytes;
@@ -352,13 +352,15 @@ function chunkFilling(f: Filling, take: () => Chunk[]): Chunker {
           return take();
         }
       }
-      // One hash for the user's lane (FNV-1a modulo the lane count) and its key in the lane's RecentUsers.
+      // One hash for the user's lane (FNV-1a modulo the lane count); with a second, its key in the
+      // lane's RecentUsers.
       const hash = idHash(record.externalId);
+      const tag = idTag(record.externalId);
       const laneNo = hash % f.laneCount;
       const open = f.lanes[laneNo]!.open;
       if (!fitsWhole(open, pieces) && !(pieces.length === 1 && attributesAt(open, record.externalId) !== -1))
         f.close(laneNo);
-      for (const piece of pieces) add(laneNo, hash, piece, record.line);
+      for (const piece of pieces) add(laneNo, hash, tag, piece, record.line);
       return take();
     },
     flush() {
