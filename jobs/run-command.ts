@@ -14,7 +14,14 @@ import { installShutdown } from '../src/infra/resources.js';
 import { endsRun, notifyRunEnd } from '../src/notify/notify.js';
 import type { RunStore } from '../src/runs/store.js';
 import { exitCodeFor, formatSummary, type Summary } from '../src/runs/summary.js';
-import { exitAfter, out, parseFlags, setup, tuneHeapForStreaming } from './common.js';
+import {
+  exitAfter,
+  out,
+  parseFlags,
+  RUN_HEAP_GROWING_PERCENT,
+  setup,
+  tuneHeapForStreaming,
+} from './common.js';
 import { createProgress } from './progress.js';
 import { prewarmSenderThread, startThreadSender } from './thread-sender.js';
 
@@ -48,7 +55,7 @@ export function runCommand(program: Command): void {
     if (conflicts.length > 0) throw new UsageError(conflicts);
     // The sending thread loads its modules while this one reads config, hashes the input and begins.
     if (!flags.dryRun && !flags.enqueueOnly) prewarmSenderThread();
-    tuneHeapForStreaming();
+    tuneHeapForStreaming(RUN_HEAP_GROWING_PERCENT);
     const { config, log } = setup(flags);
     const input = await openInput(file, flags, config);
     if (flags.dryRun) {

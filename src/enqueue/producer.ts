@@ -25,10 +25,15 @@ export interface ChunkerLike {
 }
 
 /** Where the producer puts things; Redis and BullMQ in production, arrays in a dry run or a test. */
-/** A job to add, with the request body kept beside it. */
+/**
+ * A job to add, with the request body kept beside it: as UTF-8 bytes, outside the V8 heap. A batch
+ * lives through a few flushes' round trips, long enough for body strings to be promoted and fill the
+ * old generation (the producer ran 69 full GCs per 1M rows at its heap growing percent with strings,
+ * 50 with bytes).
+ */
 export interface QueuedChunk {
   data: TrackJobData;
-  body: string;
+  body: Buffer;
 }
 
 export interface ProducerSink {
@@ -213,7 +218,7 @@ export async function produce(o: ProduceOptions): Promise<ProduceResult> {
     total.dataPoints += points;
     batch.delta.dataPoints += points;
     const job = toJob(o.runId, chunk);
-    batch.jobs.push({ data: job, body: chunk.json });
+    batch.jobs.push({ data: job, body: Buffer.from(chunk.json) });
     batch.bytes += chunk.bytes;
     batch.objects += job.objects;
   };

@@ -285,7 +285,7 @@ export interface RunStore {
    */
   markInflight(runId: string, jobId: string, place?: LanePlace): Promise<Started>;
   /** Keeps parts' request bodies beside their jobs (before the jobs are added). */
-  storeBodies(runId: string, bodies: Array<{ jobId: string; body: string }>): Promise<void>;
+  storeBodies(runId: string, bodies: Array<{ jobId: string; body: string | Buffer }>): Promise<void>;
   /** A part's body, when one is kept (for a job that failed in a way the processor did not decide). */
   body(runId: string, jobId: string): Promise<Buffer | undefined>;
   /** Drops every kept body of a run (cancelled, or done with its queue). */
