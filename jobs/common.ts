@@ -37,7 +37,7 @@ export const out = (text: string) => process.stdout.write(`${text}\n`);
  * For the commands that stream data (run, worker, sync, backfill): let the old generation grow to
  * (1 + percent/100) x what survived the last full GC instead of V8's up-to-4x for small heaps. At
  * 150 the producer of a 1M-row run peaked at 175 MB instead of 208 MB with no measurable loss of
- * speed (its live heap is ~30 MB). `run` asks for 25 (RUN_HEAP_GROWING_PERCENT). Read by V8 at every
+ * speed (its live heap is ~30 MB). `run` asks for 50 (RUN_HEAP_GROWING_PERCENT). Read by V8 at every
  * GC, so setting it once the process runs takes effect, in every thread (V8's flags are per process).
  */
 export function tuneHeapForStreaming(percent = 150): void {
