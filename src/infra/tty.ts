@@ -25,7 +25,9 @@ export function createTty(stream: NodeJS.WriteStream = process.stderr): Tty {
   return {
     write(text) {
       const lines = text.endsWith('\n') ? text : `${text}\n`;
-      stream.write(current === undefined ? lines : `${CLEAR_LINE}${lines}`);
+      // Always from a clean line: what is on it is the status line, or what another writer left there
+      // (the terminal's own echo of a Ctrl-C, "^C", before the warning it brings).
+      stream.write(`${CLEAR_LINE}${lines}`);
       draw();
     },
     status(text) {
