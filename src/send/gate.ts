@@ -3,21 +3,29 @@ import type { Redis } from 'ioredis';
 import type { RateLimit } from '../../schemas/config.js';
 import {
   DEFAULT_SLACK_MS,
+  DENSE_MS,
   exhaustedAt,
   horizonMs,
+  JITTER_EPOCH_MS,
   lateMs,
   MAX_SLACK_MS,
   normalizeLimits,
+  SLACK_OVER_JITTER_MS,
+  SLACK_PER_JITTER,
+  worthObserving,
 } from './limiter.js';
 
 /**
  * The rule of limiter.ts in Redis, for one rate group: the group's state is a hash with named fields
- * (`n` requests handed out, `last` the latest time, `hold` no time before it, `slack` the group's
- * slack), and each limit has a ring (a string of 8-byte doubles: the last `max` times, by place
- * n % max). Times are Redis's clock in ms. The slack is the larger of the stored one and the caller's
- * default, so processes of a rolling upgrade with different defaults still share one gate and the
- * stricter slack. Every key expires once nothing in it matters (its newest time a horizon and a
- * window old).
+ * (`n` requests handed out, `last` the latest time, `hold` no time before it, `slack` a 429's floor,
+ * `jit` the jitter estimate, and its epoch: `emax`, `ecount`, `efrom`), each limit has a ring (a
+ * string of 8-byte doubles: the last `max` times, by place n % max), and the burst limit a history
+ * of the last 2 max (place, time) pairs that Braze's counts are checked against (limiter.ts observe).
+ * Times are Redis's clock in ms. The caller's slack is the start value; a stored `slack` above it is
+ * a 429's widening, by this version or an older one (which keeps its slack there and reads it as the
+ * larger of it and its own), so processes of a rolling upgrade share one gate and an older process
+ * never uses less slack than it did. Every key expires once nothing in it matters (its newest time a
+ * horizon and a window old).
  *
  * As Lua functions over `g` ({state, rings, limits shortest window first, slack}), so the sender can
  * run a take together with the check before a request in one call (src/send/take.ts).
@@ -26,6 +34,14 @@ export const GATE_FUNCTIONS = `
 local function gate_now()
   local t = redis.call('TIME')
   return tonumber(t[1]) * 1000 + math.floor(tonumber(t[2]) / 1000)
+end
+local function gate_learned(jit)
+  return math.min(${MAX_SLACK_MS}, math.ceil(${SLACK_PER_JITTER} * jit) + ${SLACK_OVER_JITTER_MS})
+end
+local function gate_slack(g)
+  local s = g.start
+  if g.jit >= 0 then s = math.min(g.start, gate_learned(g.jit)) end
+  g.slack = math.max(g.floor, s)
 end
 local function gate_open(stateKey, ringOffset, limitOffset, defaultSlack)
   local g = {state = stateKey, rings = {}, limits = {}, longest = 0}
@@ -39,13 +55,20 @@ local function gate_open(stateKey, ringOffset, limitOffset, defaultSlack)
   end
   g.shareRing = KEYS[ringOffset + i]
   g.syncing = KEYS[ringOffset + i + 1]
-  g.slack = math.max(tonumber(redis.call('HGET', stateKey, 'slack') or '0'), tonumber(defaultSlack))
+  g.hist = KEYS[ringOffset + i + 2]
+  local f = redis.call('HMGET', stateKey, 'slack', 'jit')
+  g.start = tonumber(defaultSlack)
+  g.floor = tonumber(f[1] or '0')
+  if g.floor <= g.start then g.floor = 0 end
+  g.jit = tonumber(f[2] or '-1')
+  gate_slack(g)
   return g
 end
 local function gate_field(g, name) return tonumber(redis.call('HGET', g.state, name) or '0') end
 local function gate_keep(g, at, now)
   local ms = string.format('%.0f', math.max(at - now, 0) + g.longest + g.slack + 1000)
   redis.call('PEXPIRE', g.state, ms)
+  redis.call('PEXPIRE', g.hist, ms)
   for _, key in ipairs(g.rings) do redis.call('PEXPIRE', key, ms) end
 end
 local function gate_slot(key, i)
@@ -61,7 +84,8 @@ local function gate_take(g, now)
   end
   if at - now > g.limits[1].window + g.slack then return {at, now, -1, g.slack} end
   for i, l in ipairs(g.limits) do redis.call('SETRANGE', g.rings[i], (n % l.max) * 8, struct.pack('>d', at)) end
-  redis.call('HSET', g.state, 'n', n + 1, 'last', at, 'slack', g.slack)
+  redis.call('SETRANGE', g.hist, (n % (2 * g.limits[1].max)) * 16, struct.pack('>dd', n, at))
+  redis.call('HSET', g.state, 'n', n + 1, 'last', at)
   gate_keep(g, at, now)
   return {at, now, n, g.slack}
 end
@@ -108,28 +132,111 @@ local function gate_ours(g, i, now)
 end
 local function gate_hold(g, now, until_, widen, maxSlack)
   local hold = math.max(gate_field(g, 'hold'), until_)
-  if widen then g.slack = math.min(maxSlack, math.max(g.slack, 1) * 2) end
-  redis.call('HSET', g.state, 'hold', hold, 'slack', g.slack)
+  redis.call('HSET', g.state, 'hold', hold)
+  if widen then
+    g.floor = math.min(maxSlack, math.max(g.slack, g.start, 1) * 2)
+    redis.call('HSET', g.state, 'slack', g.floor)
+    gate_slack(g)
+  end
   gate_keep(g, hold, now)
   return {hold, now, g.slack}
+end
+-- The (place, time) the history h (the key's value, read once) keeps at a place's slot: another
+-- place's (overwritten, or written by a version without a history) is not this one's.
+local function gate_hist(h, place, size)
+  local at = (place % size) * 16
+  if #h < at + 16 then return -1, 0 end
+  return struct.unpack('>dd', h, at + 1)
+end
+-- The first place in [lo, hi) of the history whose time is after x (times rise with the place).
+local function gate_hist_after(h, size, lo, hi, x)
+  while lo < hi do
+    local mid = math.floor((lo + hi) / 2)
+    local _, t = gate_hist(h, mid, size)
+    if t > x then hi = mid else lo = mid + 1 end
+  end
+  return lo
+end
+-- Braze's counts of the burst limit in its answers, as (place, counted) pairs from ARGV[offset]:
+-- the jitter estimate and its epoch (limiter.ts observe, which says why).
+local function gate_seen(g, now, offset, m)
+  local l = g.limits[1]
+  local size = 2 * l.max
+  local n = gate_field(g, 'n')
+  local oldest = math.max(0, n - size)
+  local look = math.min(1000, math.floor(l.window / 2))
+  local h = redis.call('GET', g.hist) or ''
+  local f = redis.call('HMGET', g.state, 'emax', 'ecount', 'efrom')
+  local emax, ecount, efrom = tonumber(f[1] or '-1'), tonumber(f[2] or '0'), tonumber(f[3] or '0')
+  local oldestTime = 0
+  if oldest > 0 then
+    local p, t = gate_hist(h, oldest, size)
+    if p ~= oldest then oldest = n end
+    oldestTime = t
+  end
+  for i = 0, m - 1 do
+    local place, counted = tonumber(ARGV[offset + 2 * i]), tonumber(ARGV[offset + 2 * i + 1])
+    local p, t = -1, 0
+    if counted >= 1 and counted <= l.max and place >= oldest and place < n then p, t = gate_hist(h, place, size) end
+    if p == place and (oldest == 0 or oldestTime <= t - l.window - look) then
+      local edge = gate_hist_after(h, size, oldest, place + 1, t - l.window) - 1
+      local _, te = gate_hist(h, math.max(edge, 0), size)
+      if edge >= oldest and t - l.window - te <= ${DENSE_MS} then
+        local function ours(x)
+          return gate_hist_after(h, size, place + 1, n, t + x) - gate_hist_after(h, size, oldest, edge + 1, t - l.window - x)
+        end
+        local lo = math.max(emax, 0)
+        local seen = true
+        if ours(lo) < counted then
+          if ours(look) < counted then seen = false else
+            local hi = look
+            while lo + 1 < hi do
+              local mid = math.floor((lo + hi) / 2)
+              if ours(mid) >= counted then hi = mid else lo = mid end
+            end
+            emax = hi
+          end
+        end
+        if seen then
+          if ecount == 0 then efrom = now end
+          emax = math.max(emax, 0)
+          ecount = ecount + 1
+        end
+      end
+    end
+  end
+  local enough = ecount >= math.min(300, math.max(20, math.ceil(l.max / 2)))
+  if ecount > 0 and ((g.jit < 0 and enough) or (g.jit >= 0 and emax > g.jit)) then g.jit = emax end
+  if g.jit >= 0 and enough and now - efrom >= ${JITTER_EPOCH_MS} then
+    g.jit = emax
+    emax, ecount, efrom = -1, 0, now
+  end
+  redis.call('HSET', g.state, 'jit', g.jit, 'emax', emax, 'ecount', ecount, 'efrom', efrom)
+  gate_slack(g)
+  gate_keep(g, gate_field(g, 'last'), now)
+  return {g.jit, now, g.slack}
 end
 `;
 
 /**
- * KEYS: the group's state, one ring per limit, the backfills' ring and the sync flag. ARGV: mode,
+ * KEYS: the group's state, one ring per limit, the backfills' ring, the sync flag and the history. ARGV: mode,
  * defaultSlack, maxSlack, then per mode, then the limits as (max, windowMs) pairs, shortest first.
  *   'take', class, share -> {time, now, place, slack}; place -1: beyond the horizon (come back).
  *   'hold', ms         -> no time before now + ms, and the slack doubled (a 429).
  *   'remaining', r, ms, threshold, limitMax -> Braze's count of its limit of limitMax: at or below
  *                     the threshold, and more than ours account for (limiter.ts afterRemaining), hold
  *                     for ms. Returns {hold, now, slack, ours} (ours -1: not counted).
+ *   'seen', m, then m (place, counted) pairs -> Braze's counts in its answers (limiter.ts observe).
+ *                     Returns {jitter estimate (-1: none), now, slack}.
  */
 const GATE = `${GATE_FUNCTIONS}
 local now = gate_now()
 local mode = ARGV[1]
 local first = 6
-if mode == 'hold' then first = 5 elseif mode == 'remaining' then first = 8 end
+if mode == 'hold' then first = 5 elseif mode == 'remaining' then first = 8
+elseif mode == 'seen' then first = 5 + 2 * tonumber(ARGV[4]) end
 local g = gate_open(KEYS[1], 2, first, ARGV[2])
+if mode == 'seen' then return gate_seen(g, now, 5, tonumber(ARGV[4])) end
 if mode == 'hold' then return gate_hold(g, now, now + tonumber(ARGV[4]), true, tonumber(ARGV[3])) end
 if mode == 'remaining' then
   local r, threshold, limitMax = tonumber(ARGV[4]), tonumber(ARGV[6]), tonumber(ARGV[7])
@@ -209,7 +316,31 @@ export interface RateGate {
    * gate did: `ours` is the count of ours it compared with (-1: Remaining was not low enough to ask).
    */
   remaining(remaining: number, resetMs: number, limitMax: number): Promise<RemainingAnswer>;
+  /**
+   * Braze's answer to the request that held `slot`: its Remaining of its limit of `limitMax`. Of the
+   * burst limit, and at a quarter of it or more, its count goes to the jitter estimate (limiter.ts
+   * observe), a batch every SEEN_EVERY_MS of at most SEEN_BATCH (a uniform sample). A tuning signal only: a batch Redis does not take
+   * is dropped, and this never rejects. Resolves to the gate's answer when it sent a batch.
+   */
+  seen(slot: Slot, remaining: number, limitMax: number): Promise<SeenAnswer | undefined>;
+  /** Sends what seen() holds now; resolves to the gate's answer (undefined: nothing held). */
+  flushSeen(): Promise<SeenAnswer | undefined>;
 }
+
+export interface SeenAnswer {
+  /** The group's jitter estimate (-1: none yet) and the slack in force after the batch. */
+  jitterMs: number;
+  now: number;
+  slackMs: number;
+}
+
+/** How often a process sends the counts it has seen: a few calls a second however fast it sends. */
+export const SEEN_EVERY_MS = 100;
+/**
+ * At most this many answers a batch, a uniform sample of those seen since the last (the gate spends
+ * ~25 us of Redis's CPU on each: at most ~0.8 ms a batch).
+ */
+export const SEEN_BATCH = 32;
 
 /**
  * The gate of one rate group (by default one per destination: BRAZE_RATE_GROUP names one that
@@ -233,10 +364,25 @@ export function createRateGate(
     ...sorted.map((l) => `${base}:ring:${l.max}:${l.windowMs}`),
     `${base}:share`,
     `${base}:syncing`,
+    `${base}:history:${sorted[0]!.max}:${sorted[0]!.windowMs}`,
   ];
   const pairs = sorted.flatMap((l) => [l.max, l.windowMs]);
   const call = (mode: string, ...args: (string | number)[]) =>
     lua.brazeGate(keys.length, ...keys, mode, defaultSlackMs, MAX_SLACK_MS, ...args, ...pairs);
+  const burst = sorted[0]!;
+  // Braze's counts not yet sent: (place, counted) pairs.
+  let pending: number[] = [];
+  let seenSince = 0;
+  let sentAt = performance.now();
+  const flushSeen = async (): Promise<SeenAnswer | undefined> => {
+    if (pending.length === 0) return undefined;
+    const pairs = pending;
+    pending = [];
+    seenSince = 0;
+    sentAt = performance.now();
+    const [jitter, now, slack] = (await call('seen', pairs.length / 2, ...pairs)) as number[];
+    return { jitterMs: Number(jitter), now: Number(now), slackMs: Number(slack) };
+  };
   const take = async (cls: TakeClass = PLAIN): Promise<Slot> => {
     const [time, now, place, slack] = (await call('take', cls.kind, cls.share ?? 1)) as number[];
     return { time: Number(time), now: Number(now), place: Number(place), slackMs: Number(slack) };
@@ -260,7 +406,9 @@ export function createRateGate(
         return slot;
       }
     },
-    onTime: (slot) => slot.due === undefined || performance.now() - slot.due <= lateMs(slot.slackMs),
+    onTime: (slot) =>
+      slot.due === undefined ||
+      performance.now() - slot.due <= lateMs(Math.max(slot.slackMs, defaultSlackMs)),
     async holdOff(ms) {
       await call('hold', Math.max(1, Math.ceil(ms)));
     },
@@ -276,5 +424,19 @@ export function createRateGate(
       )) as number[];
       return { hold: Number(hold), now: Number(now), ours: Number(ours) };
     },
+    async seen(slot, remaining, limitMax) {
+      const counted = limitMax - remaining;
+      if (limitMax !== burst.max || slot.place < 0 || !worthObserving(counted, burst.max)) return undefined;
+      // Reservoir sampling: each answer since the last batch is in this one with the same chance.
+      const i = seenSince < SEEN_BATCH ? seenSince : Math.floor(Math.random() * (seenSince + 1));
+      seenSince++;
+      if (i < SEEN_BATCH) {
+        pending[2 * i] = slot.place;
+        pending[2 * i + 1] = counted;
+      }
+      if (performance.now() - sentAt < SEEN_EVERY_MS) return undefined;
+      return flushSeen().catch(() => undefined);
+    },
+    flushSeen,
   };
 }

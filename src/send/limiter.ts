@@ -10,18 +10,57 @@ import type { RateLimit } from '../../schemas/config.js';
  * count runs ahead of ours), and, for each limit, the time of the request `max` places back plus the
  * window plus the slack. Any `max + 1` requests in a row therefore span more than window + slack.
  *
- * Why the slack, and how large: a request leaves at most `lateMs(slack)` after its time (a later one
- * takes a new time), and reaches Braze's counter after the network and Braze's own queueing, which
- * vary by some jitter J. Requests counted in one window of Braze's were sent within window + J + late
- * of each other, so no window holds more than `max` as long as slack >= J + late. The default
- * tolerates 250 ms of jitter; a 429 doubles the slack for the rest of the run (up to 2 s), for every
- * process of the group. Bursting the first window's budget at once is safe by the same argument
- * (test/unit/limiter.test.ts simulates jittered arrivals), and it is what lets a run use all of it.
+ * Why the slack: a request leaves a little after its time, and reaches Braze's counter after the
+ * network and Braze's own queueing. Call J the most by which an older request's path can be slower
+ * than a newer one's (the jitter, measured from the times the gate handed out). Requests counted in
+ * one window of Braze's were given times within window + J of each other, so no window holds more
+ * than `max` as long as slack >= J. Bursting the first window's budget at once is safe by the same
+ * argument (test/unit/limiter.test.ts simulates jittered arrivals), and it is what lets a run use
+ * all of it.
+ *
+ * How large: learned from Braze's answers (see observe). Until they show the jitter, the slack is
+ * the start value (BRAZE_RATE_SLACK_MS, 300 ms: it tolerates 250 ms of jitter). Braze's count in an
+ * answer (X-RateLimit-Limit less Remaining) says how far around the request's time its window must
+ * have reached among ours; the slack follows the largest reach seen (2 J + 40 ms, at most the start
+ * value): it falls after answers show it, and rises back at once. A 429 proves it wrong: the slack
+ * doubles (from at least the start value) and never goes below that again while the group's gate
+ * lives.
  */
 export const DEFAULT_SLACK_MS = 300;
 export const MAX_SLACK_MS = 2000;
+/** How long the largest jitter seen holds before answers that show less can lower it. */
+export const JITTER_EPOCH_MS = 20_000;
 
-/** How late a request may leave and still use its time: a sixth of the slack, 10 to 50 ms. */
+/**
+ * The slack for a jitter of `jitterMs`: twice as much, plus 40 ms (the 40 covers what no answer has
+ * shown yet), at most MAX_SLACK_MS. Simulated
+ * (test/unit/limiter.test.ts): with uniform jitter of 250 and 500 ms at 600/3 s, 1.5 J + 20 let a
+ * window take 601 in 2 runs of 24; this margin, none of 48.
+ */
+export const SLACK_PER_JITTER = 2;
+export const SLACK_OVER_JITTER_MS = 40;
+export function learnedSlack(jitterMs: number): number {
+  return Math.min(MAX_SLACK_MS, Math.ceil(SLACK_PER_JITTER * jitterMs) + SLACK_OVER_JITTER_MS);
+}
+
+/**
+ * Answers to take in before the first estimate replaces the start value, and before an epoch may
+ * lower it: half a burst window's worth, at least 20 and at most 300 (senders send a sample of at most
+ * 320 a second: gate.ts SEEN_BATCH).
+ */
+export function answersForEstimate(burstMax: number): number {
+  return Math.min(300, Math.max(20, Math.ceil(burstMax / 2)));
+}
+
+/** Braze's count in an answer below a quarter of the burst limit says nothing the gate needs. */
+export function worthObserving(counted: number, burstMax: number): boolean {
+  return counted >= Math.max(1, burstMax / 4) && counted <= burstMax;
+}
+
+/**
+ * How late a request may leave and still use its time: a sixth of the slack (the larger of the
+ * learned one and the start value), 10 to 50 ms. Lateness is part of the jitter the answers show.
+ */
 export function lateMs(slackMs: number): number {
   return Math.min(50, Math.max(10, Math.round(slackMs / 6)));
 }
@@ -75,17 +114,44 @@ export function bullLimiterFor(limit: RateLimit): LimiterSettings {
 /**
  * The reference model of the rule (the gate runs it in Redis), for tests and the bench. `times` holds
  * every time handed out, in order (a late request's abandoned time included); `last` the latest;
- * `holdUntil` the end of a hold; `slackMs` the group's current slack.
+ * `holdUntil` the end of a hold; `slackMs` the slack in force (see slackOf); the rest is what it is
+ * made of: the start value, a 429's floor, and the jitter estimate (-1: none yet) with the epoch
+ * that may lower it (the largest jitter seen in it, -1: none; how many answers; when it began).
  */
 export interface GateState {
   times: number[];
   last: number;
   holdUntil: number;
   slackMs: number;
+  startMs: number;
+  floorMs: number;
+  jitterMs: number;
+  epochMax: number;
+  epochCount: number;
+  epochFrom: number;
 }
 
 export function newGateState(slackMs = DEFAULT_SLACK_MS): GateState {
-  return { times: [], last: 0, holdUntil: 0, slackMs };
+  return {
+    times: [],
+    last: 0,
+    holdUntil: 0,
+    slackMs,
+    startMs: slackMs,
+    floorMs: 0,
+    jitterMs: -1,
+    epochMax: -1,
+    epochCount: 0,
+    epochFrom: 0,
+  };
+}
+
+/**
+ * The slack in force: the learned one, at most the start value (the start value until there is an
+ * estimate), and not below a 429's floor. Learning only ever lowers it; 429s raise it.
+ */
+export function slackOf(startMs: number, floorMs: number, jitterMs: number): number {
+  return Math.max(floorMs, jitterMs < 0 ? startMs : Math.min(startMs, learnedSlack(jitterMs)));
 }
 
 /** The next send time at `now` (not yet taken). */
@@ -107,10 +173,104 @@ export function takeSlot(state: GateState, now: number, limits: readonly RateLim
   return at;
 }
 
-/** A 429 (hold for what Braze asked) and the slack widened for the rest of the run. */
+/**
+ * A 429 (hold for what Braze asked): the jitter was more than the slack allowed for, so the slack
+ * doubles, from at least the start value, and stays at least that.
+ */
 export function after429(state: GateState, now: number, waitMs: number): void {
   state.holdUntil = Math.max(state.holdUntil, now + waitMs);
-  state.slackMs = widened(state.slackMs);
+  state.floorMs = widened(Math.max(state.slackMs, state.startMs));
+  state.slackMs = slackOf(state.startMs, state.floorMs, state.jitterMs);
+}
+
+/** How many places back the gate still knows a time for Braze's count to be checked against. */
+export function historyPlaces(burstMax: number): number {
+  return 2 * burstMax;
+}
+
+/**
+ * How far past its window Braze's count is looked for among our times (1 s, at most half the window):
+ * a count that needs more is someone else's.
+ */
+export function jitterLookMs(windowMs: number): number {
+  return Math.min(1000, Math.floor(windowMs / 2));
+}
+/** An answer tells the jitter only if one of ours was given a time at most this before its window. */
+export const DENSE_MS = 20;
+
+/**
+ * Braze's answers to requests of ours: `[place, counted]` pairs, the place of the request's time t
+ * and Braze's count of the burst limit when it counted it (X-RateLimit-Limit less Remaining, of that
+ * limit only). If no two of our requests' paths to Braze's counter differ by more than x, every
+ * request it counted with this one has a time in (t - window - x, t + x]: so the jitter was at least
+ * the least x (whole ms) with `counted` of our times there. (Others' requests in the count only
+ * overstate it; a count that even jitterLookMs cannot account for is someone else's spending, left
+ * to afterRemaining.) A pair is left out when the gate no longer keeps the times it needs (places
+ * more than historyPlaces back, nor jitterLookMs before the window), for a place not handed out,
+ * and when none of ours had a time within DENSE_MS before the window: then nothing was there to be
+ * counted late, and the answer says nothing of the jitter (all a burst's answers: its times are
+ * alike and the slack left a gap before them), so a burst's schedule keeps the start value.
+ * The estimate rises at once to the largest seen, is first set after answersForEstimate answers, and
+ * at the end of an epoch of JITTER_EPOCH_MS with that many answers falls to the largest the epoch saw.
+ */
+export function observe(
+  state: GateState,
+  now: number,
+  pairs: ReadonlyArray<readonly [number, number]>,
+  burst: RateLimit,
+): void {
+  const { times } = state;
+  const n = times.length;
+  const oldest = Math.max(0, n - historyPlaces(burst.max));
+  const look = jitterLookMs(burst.windowMs);
+  // The first place from the oldest kept whose time is after v (times rise with the place).
+  const firstAfter = (v: number) => {
+    let lo = oldest;
+    let hi = n;
+    while (lo < hi) {
+      const mid = (lo + hi) >> 1;
+      if (times[mid]! > v) hi = mid;
+      else lo = mid + 1;
+    }
+    return lo;
+  };
+  for (const [place, counted] of pairs) {
+    if (counted < 1 || counted > burst.max || place < oldest || place >= n) continue;
+    const t = times[place]!;
+    if (oldest > 0 && times[oldest]! > t - burst.windowMs - look) continue;
+    // Only where ours were close on both sides of the window's far end can a count show how late an
+    // older one was counted: a burst's answers (every time alike, the slack's gap before) show nothing.
+    const edge = firstAfter(t - burst.windowMs) - 1;
+    if (edge < oldest || t - burst.windowMs - times[edge]! > DENSE_MS) continue;
+    const ours = (x: number) => firstAfter(t + x) - firstAfter(t - burst.windowMs - x);
+    let lo = Math.max(state.epochMax, 0);
+    if (ours(lo) < counted) {
+      if (ours(look) < counted) continue;
+      let hi = look;
+      while (lo + 1 < hi) {
+        const mid = Math.floor((lo + hi) / 2);
+        if (ours(mid) >= counted) hi = mid;
+        else lo = mid;
+      }
+      state.epochMax = hi;
+    }
+    if (state.epochCount === 0) state.epochFrom = now;
+    state.epochMax = Math.max(state.epochMax, 0);
+    state.epochCount++;
+  }
+  const enough = state.epochCount >= answersForEstimate(burst.max);
+  if (
+    state.epochCount > 0 &&
+    ((state.jitterMs < 0 && enough) || (state.jitterMs >= 0 && state.epochMax > state.jitterMs))
+  )
+    state.jitterMs = state.epochMax;
+  if (state.jitterMs >= 0 && enough && now - state.epochFrom >= JITTER_EPOCH_MS) {
+    state.jitterMs = state.epochMax;
+    state.epochMax = -1;
+    state.epochCount = 0;
+    state.epochFrom = now;
+  }
+  state.slackMs = slackOf(state.startMs, state.floorMs, state.jitterMs);
 }
 
 /**

@@ -158,6 +158,8 @@ export function createTrackWorker(deps: TrackWorkerDeps): Worker<TrackQueueData>
    * new chunks from starting).
    */
   let heldUntil = 0;
+  /** The group's slack as this process last said it: a change of a quarter or 20 ms is logged (it sets the pace). */
+  let slackHeard = deps.gate.script.defaultSlackMs;
   /** The check and a send time (coming back while it is beyond the horizon), not before a pause ends. */
   const takeAndStart = (
     data: TrackJobData,
@@ -338,8 +340,18 @@ export function createTrackWorker(deps: TrackWorkerDeps): Worker<TrackQueueData>
         const sent = sentChunk(body, data);
         await noteForReplays(data, sent, result, deadUsers);
         // Braze says its window is (nearly) spent: if it counted more than ours, wait for its reset.
-        if (result.rate)
+        if (result.rate) {
           await deps.gate.remaining(result.rate.remaining, result.rate.resetMs, result.rate.limit);
+          // How far back among our times its count reached: the jitter the slack must cover.
+          const learned = await deps.gate.seen(slot, result.rate.remaining, result.rate.limit);
+          if (learned && Math.abs(learned.slackMs - slackHeard) >= Math.max(20, slackHeard / 4)) {
+            slackHeard = learned.slackMs;
+            log.info(
+              { slackMs: learned.slackMs, jitterMs: learned.jitterMs },
+              "send gate's slack follows the jitter Braze's counts show",
+            );
+          }
+        }
         if (deps.accepted && (result.deltas.objectsAccepted ?? 0) > 0) {
           const attributes = sent.body().attributes ?? [];
           const refused = new Set(result.deadLetters.flatMap(attributesLetterUser));

@@ -1,14 +1,16 @@
 import { describe, expect, it } from 'vitest';
 import type { RateLimit } from '../../schemas/config.js';
 import { mulberry32 } from '../../src/emulator/faults.js';
-import { createRateGate, type Slot } from '../../src/send/gate.js';
+import { createRateGate, type SeenAnswer, type Slot } from '../../src/send/gate.js';
 import {
   after429,
   afterRemaining,
   DEFAULT_SLACK_MS,
   lateMs,
+  learnedSlack,
   newGateState,
   nextSlot,
+  observe,
   oursInWindow,
   takeSlot,
 } from '../../src/send/limiter.js';
@@ -162,15 +164,87 @@ describe('send gate in Redis: the same rule as the model', () => {
     expect(model.times.length).toBeGreaterThan(25);
   });
 
-  it('a rolling upgrade that changes the slack keeps one gate: both use the larger slack', async () => {
+  it("learns the jitter from Braze's counts as the model does, and hands out the same times after", async () => {
+    // Takes at random moments, and batches of Braze's counts for recent ones (of the burst limit, a
+    // quarter of it or more): every answer, the estimate and the slack after each batch, and every
+    // time after, must be the model's.
+    // Ours a few ms apart (Braze's counts tell the jitter only where ours are close together).
+    const limits = [{ max: 200, windowMs: 400 }];
+    const start = 300;
+    const gate = createRateGate(t.redis(), t.prefix(), 'g', limits, start);
+    const model = newGateState(start);
+    const random = mulberry32(21);
+    const taken: Slot[] = [];
+    let pairs: Array<[number, number]> = [];
+    let batches = 0;
+    let searched = 0;
+    // Until the estimate is made and raised (a busy machine spaces ours further apart: more steps).
+    const learned = () => batches > 20 && searched > 0 && model.slackMs < start;
+    for (let step = 0; step < 4000 && !learned(); step++) {
+      const r = random();
+      if (r < 0.55) {
+        const slot = await gate.take();
+        if (slot.place < 0) continue;
+        expect(slot.time).toBe(takeSlot(model, slot.now, limits));
+        expect(slot.slackMs).toBe(model.slackMs);
+        taken.push(slot);
+      } else if (r < 0.8) {
+        await new Promise((resolve) => setTimeout(resolve, Math.floor(random() * 5)));
+      } else if (taken.length > 0) {
+        // A batch goes when seen() sends it (SEEN_EVERY_MS after the last) or when flushed.
+        const sent = (answer: SeenAnswer | undefined) => {
+          if (!answer) return;
+          const before = model.epochMax;
+          observe(model, answer.now, pairs, limits[0]!);
+          pairs = [];
+          batches++;
+          if (model.epochMax > Math.max(before, 0)) searched++;
+          expect(answer.jitterMs).toBe(model.jitterMs);
+          expect(answer.slackMs).toBe(model.slackMs);
+        };
+        for (let i = Math.floor(random() * 6); i >= 0; i--) {
+          const slot = taken[Math.max(0, taken.length - 1 - Math.floor(random() * 30))]!;
+          // Braze's count: ours in the window up to its time, give or take a few (jitter).
+          const inWindow = model.times.filter((x) => x > slot.time - 400 && x <= slot.time).length;
+          const counted = Math.min(200, Math.max(50, inWindow - 6 + Math.floor(random() * 10)));
+          pairs.push([slot.place, counted]);
+          sent(await gate.seen(slot, 200 - counted, 200));
+        }
+        sent(await gate.flushSeen());
+      }
+    }
+    // The estimate was made, and raised by counts ours could not account for without jitter.
+    expect(batches).toBeGreaterThan(20);
+    expect(model.jitterMs).toBeGreaterThan(0);
+    expect(searched).toBeGreaterThan(0);
+    expect(model.slackMs).toBe(Math.min(start, learnedSlack(model.jitterMs)));
+    expect(model.slackMs).toBeLessThan(start);
+  });
+
+  it('a rolling upgrade keeps one gate: an older version never uses less slack, nor the newer less than its 429s', async () => {
     const limits = [{ max: 10, windowMs: 1000 }];
     const prefix = t.prefix();
-    const old = createRateGate(t.redis(), prefix, 'g', limits, 100);
+    const state = `${prefix}:gate:g`;
+    // An older version keeps its slack in `slack`, as the larger of it and its own (300 ms), at every take.
+    const olderTake = async () => {
+      const s = Math.max(Number((await t.redis().hget(state, 'slack')) ?? 0), 300);
+      await t.redis().hset(state, 'slack', s);
+      return s;
+    };
     const current = createRateGate(t.redis(), prefix, 'g', limits, 300);
     await current.take();
-    const fromOld = await old.take();
-    expect(fromOld.slackMs).toBe(300);
-    expect(fromOld.place).toBe(1);
+    await t.redis().hset(state, 'jit', 10); // what this version learned
+    expect(await olderTake()).toBe(300);
+    // The older one's 300 is its own default, not a 429: this version keeps what it learned.
+    expect((await current.take()).slackMs).toBe(learnedSlack(10));
+    // An older process's 429 doubled it: a floor for this version too.
+    await t.redis().hset(state, 'slack', 600);
+    expect((await current.take()).slackMs).toBe(600);
+    // This version's 429 doubles from at least its start value, and the older one reads it.
+    await t.redis().hset(state, 'slack', 0);
+    await current.holdOff(1);
+    expect((await current.take()).slackMs).toBe(600);
+    expect(await olderTake()).toBe(600);
   });
 
   it('forgets everything once it no longer matters', async () => {
@@ -178,9 +252,14 @@ describe('send gate in Redis: the same rule as the model', () => {
     const gate = createRateGate(t.redis(), prefix, 'g', [{ max: 5, windowMs: 100 }], 50);
     await Promise.all(Array.from({ length: 10 }, () => gate.take()));
     const keys = await t.redis().keys(`${prefix}:gate:g*`);
-    expect(keys.sort()).toEqual([`${prefix}:gate:g`, `${prefix}:gate:g:ring:5:100`]);
-    // The ring: 8 bytes a place.
+    expect(keys.sort()).toEqual([
+      `${prefix}:gate:g`,
+      `${prefix}:gate:g:history:5:100`,
+      `${prefix}:gate:g:ring:5:100`,
+    ]);
+    // The ring: 8 bytes a place; the history, (place, time) for twice as many.
     expect(await t.redis().strlen(`${prefix}:gate:g:ring:5:100`)).toBe(5 * 8);
+    expect(await t.redis().strlen(`${prefix}:gate:g:history:5:100`)).toBe(10 * 16);
     for (const k of keys) {
       const ttl = await t.redis().pttl(k);
       expect(ttl).toBeGreaterThan(0);

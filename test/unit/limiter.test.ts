@@ -1,3 +1,4 @@
+import fc from 'fast-check';
 import { describe, expect, it } from 'vitest';
 import type { RateLimit } from '../../schemas/config.js';
 import { mulberry32 } from '../../src/emulator/faults.js';
@@ -6,14 +7,21 @@ import {
   afterRemaining,
   bullLimiterFor,
   DEFAULT_SLACK_MS,
+  DENSE_MS,
   type GateState,
+  historyPlaces,
+  JITTER_EPOCH_MS,
+  jitterLookMs,
   lateMs,
+  learnedSlack,
   longRunRate,
   MAX_SLACK_MS,
   newGateState,
   nextSlot,
+  observe,
   takeSlot,
 } from '../../src/send/limiter.js';
+import { settings } from '../helpers/property.js';
 import { maxInWindow } from '../helpers/windows.js';
 
 interface Sim {
@@ -218,6 +226,314 @@ describe('the send rule', () => {
       expect(b.duration).toBeLessThanOrEqual(1000);
     },
   );
+});
+
+/** How many of these sorted values are at most x (where x would go after them). */
+function upTo(xs: number[], x: number): number {
+  let lo = 0;
+  let hi = xs.length;
+  while (lo < hi) {
+    const mid = (lo + hi) >> 1;
+    if (xs[mid]! <= x) lo = mid + 1;
+    else hi = mid;
+  }
+  return lo;
+}
+function insertSorted(xs: number[], x: number): void {
+  xs.splice(upTo(xs, x), 0, x);
+}
+/** The count of sorted values in (from, to]. */
+function countIn(xs: number[], from: number, to: number): number {
+  return upTo(xs, to) - upTo(xs, from);
+}
+
+interface LearningSim extends Sim {
+  state: GateState;
+  /** The slack in force after each answer was taken in, and when. */
+  slack: Array<[number, number]>;
+}
+
+/**
+ * A far Braze: request i is ready at readyAt(i), at most `concurrency` are unanswered, each leaves at
+ * its time, is counted `jitter()` after it left (Braze's sliding count then gives its Remaining) and
+ * answered `latency()` after that. Answers are taken in (observe) in batches every 100 ms, before any
+ * later take, as worker processes send them.
+ */
+function simulateLearning(
+  limit: RateLimit,
+  n: number,
+  readyAt: (i: number) => number,
+  o: {
+    jitter: () => number;
+    latency: () => number;
+    concurrency: number;
+    state?: GateState;
+    others?: () => number;
+  },
+): LearningSim {
+  const state = o.state ?? newGateState();
+  const left: number[] = [];
+  const counted: number[] = [];
+  const answered: number[] = [];
+  const countedSorted: number[] = [];
+  const pending: Array<{ at: number; place: number; countedAt: number }> = [];
+  const slack: Array<[number, number]> = [];
+  let lastBatch = 0;
+  const takeIn = (now: number) => {
+    if (now - lastBatch < 100) return;
+    lastBatch = now;
+    const due = pending.filter((p) => p.at <= now);
+    if (due.length === 0) return;
+    for (const p of due) pending.splice(pending.indexOf(p), 1);
+    const pairs = due.map(
+      (p) =>
+        [
+          p.place,
+          countIn(countedSorted, p.countedAt - limit.windowMs, p.countedAt) + (o.others?.() ?? 0),
+        ] as const,
+    );
+    observe(state, now, pairs, limit);
+    slack.push([now, state.slackMs]);
+  };
+  for (let i = 0; i < n; i++) {
+    let now = Math.max(readyAt(i), i >= o.concurrency ? answered[i - o.concurrency]! : 0);
+    for (;;) {
+      takeIn(now);
+      const time = takeSlot(state, now, [limit]);
+      if (time === undefined) {
+        now = nextSlot(state, now, [limit]) - (limit.windowMs + state.slackMs);
+        continue;
+      }
+      const c = time + o.jitter();
+      left.push(time);
+      counted.push(c);
+      insertSorted(countedSorted, c);
+      const a = c + o.latency();
+      answered.push(a);
+      pending.push({ at: a, place: state.times.length - 1, countedAt: c });
+      break;
+    }
+  }
+  return { left, counted, state, slack };
+}
+
+describe("the slack learned from Braze's counts", () => {
+  const far = (r: () => number) => () => 100 + r() * 100;
+  /** A gate that handed out these times (the rule is not asked: observe only reads them). */
+  const handedOut = (times: number[]) => ({ ...newGateState(300), times, last: times.at(-1) ?? 0 });
+  const every = (n: number, ms: number, from = 0) => Array.from({ length: n }, (_, i) => from + i * ms);
+
+  it('learns a small jitter and spends what the start value held back, never over the limit', () => {
+    // Requests come a little faster than the limit (1,111/s against 1,000/s): the gate paces them.
+    const limit = { max: 3000, windowMs: 3000 };
+    const r = mulberry32(5);
+    const sim = simulateLearning(limit, 30_000, (i) => i * 0.9, {
+      jitter: () => r() * 30,
+      latency: far(r),
+      concurrency: 1000,
+    });
+    expect(worst(sim.counted, limit)).toBeLessThanOrEqual(limit.max);
+    // The estimate is at most the jitter, and covers most of it: the slack is far under the start value.
+    expect(sim.state.jitterMs).toBeGreaterThan(20);
+    expect(sim.state.jitterMs).toBeLessThanOrEqual(30);
+    expect(sim.state.slackMs).toBe(learnedSlack(sim.state.jitterMs));
+    expect(sim.state.slackMs).toBeLessThan(120);
+    // The last 20,000 requests went at more than 3,000 per 3.1 s (the start value allows 3.3 s).
+    const span = sim.left.at(-1)! - sim.left.at(-20_001)!;
+    expect(20_000 / (span / 3100)).toBeGreaterThan(3000);
+  });
+
+  // The estimate is the jitter's effect on Braze's counts: with jitter independent from request to
+  // request, well under its spread (requests counted late and early partly cancel), and what the
+  // slack must cover. Simulated with 24 seeds each, at 250 and 500 ms, no window went over.
+  it.each([
+    [250, 1],
+    [250, 2],
+    [500, 3],
+  ])('learns %i ms of jitter at a small limit and keeps every window within it (seed %i)', (jitter, seed) => {
+    const limit = { max: 600, windowMs: 3000 };
+    const r = mulberry32(seed);
+    const sim = simulateLearning(limit, 10_000, (i) => i * 4.5, {
+      jitter: () => r() * jitter,
+      latency: far(r),
+      concurrency: 600,
+    });
+    expect(worst(sim.counted, limit)).toBeLessThanOrEqual(limit.max);
+    expect(sim.state.jitterMs).toBeGreaterThan(jitter / 10);
+    expect(sim.state.jitterMs).toBeLessThanOrEqual(jitter);
+    expect(sim.state.slackMs).toBe(Math.min(DEFAULT_SLACK_MS, learnedSlack(sim.state.jitterMs)));
+    // Over 0.9 of the limit.
+    const span = sim.left.at(-1)! - sim.left.at(-5001)!;
+    expect(((5000 / span) * limit.windowMs) / limit.max).toBeGreaterThan(0.9);
+  });
+
+  it('learns nothing from a burst: every time alike, nothing close before the window; the start value stays', () => {
+    const limit = { max: 600, windowMs: 3000 };
+    const r = mulberry32(4);
+    const sim = simulateLearning(limit, 8000, () => 0, {
+      jitter: () => r() * 250,
+      latency: far(r),
+      concurrency: 600,
+    });
+    expect(sim.state.jitterMs).toBe(-1);
+    expect(sim.state.slackMs).toBe(DEFAULT_SLACK_MS);
+    expect(worst(sim.counted, limit)).toBeLessThanOrEqual(limit.max);
+  });
+
+  it('would break the limit with the slack at its least: the learning is what keeps it', () => {
+    const limit = { max: 600, windowMs: 3000 };
+    const r = mulberry32(1);
+    const sim = simulate([limit], 8000, (i) => i * 4.5, {
+      state: newGateState(learnedSlack(0)),
+      jitter: () => r() * 250,
+      concurrency: 600,
+    });
+    expect(worst(sim.counted, limit)).toBeGreaterThan(limit.max);
+  });
+
+  it('counts from others (another client of the company) only make the estimate larger', () => {
+    const limit = { max: 600, windowMs: 3000 };
+    const run = (others?: () => number) => {
+      const r = mulberry32(9);
+      return simulateLearning(limit, 5000, (i) => i * 4.5, {
+        jitter: () => r() * 20,
+        latency: far(r),
+        concurrency: 600,
+        ...(others ? { others } : {}),
+      });
+    };
+    const alone = run();
+    const shared = run(() => 5);
+    expect(alone.state.jitterMs).toBeGreaterThanOrEqual(0);
+    expect(shared.state.jitterMs).toBeGreaterThan(alone.state.jitterMs);
+    expect(worst(shared.counted, limit)).toBeLessThanOrEqual(limit.max);
+  });
+
+  it('keeps the start value until it knows, rises at once, and falls only after an epoch that shows less', () => {
+    const limit = { max: 100, windowMs: 1000 };
+    // Ours 11 ms apart: a window holds 91 of them, so a count of 91 shows no jitter.
+    const state = handedOut(every(400, 11));
+    const none = (n: number) => every(n, 1, 350).map((p) => [p, 91] as const);
+    observe(state, 4000, none(49), limit);
+    expect(state.jitterMs).toBe(-1);
+    expect(state.slackMs).toBe(300);
+    // 50 answers (half the burst limit) make the first estimate.
+    observe(state, 4000, [[399, 91]], limit);
+    expect(state.jitterMs).toBe(0);
+    expect(state.slackMs).toBe(learnedSlack(0));
+    // 100 counted with place 380 (at 4,180): nine more than ours in (3,180, 4,180]. Taking in ours
+    // up to x ms either side: at 45 ms, 3,135 to 4,225 holds 99; at 46, 3,134 holds one more.
+    observe(state, 4100, [[380, 100]], limit);
+    expect(state.jitterMs).toBe(46);
+    expect(state.slackMs).toBe(learnedSlack(46));
+    // Less says nothing new within the epoch.
+    observe(state, 4200, [[381, 95]], limit);
+    expect(state.jitterMs).toBe(46);
+    // The epoch that saw it (from its first answer, at 4,000) ends with it; the next begins with the
+    // next answer, and if enough of its answers show none, its end lowers the estimate.
+    observe(state, 4000 + JITTER_EPOCH_MS, none(50), limit);
+    expect(state.jitterMs).toBe(46);
+    observe(state, 30_000, none(50), limit);
+    observe(state, 30_000 + JITTER_EPOCH_MS - 1, none(1), limit);
+    expect(state.jitterMs).toBe(46);
+    observe(state, 30_000 + JITTER_EPOCH_MS, none(1), limit);
+    expect(state.jitterMs).toBe(0);
+    expect(state.slackMs).toBe(learnedSlack(0));
+  });
+
+  it('never raises the slack above the start value: only a 429 does', () => {
+    const limit = { max: 100, windowMs: 1000 };
+    // The answers of the test above that show 46 ms, to gates that started at 300 and at 100 ms.
+    const after46 = (startMs: number) => {
+      const state = { ...handedOut(every(400, 11)), startMs };
+      observe(
+        state,
+        4000,
+        every(50, 1, 350).map((p) => [p, 91] as const),
+        limit,
+      );
+      observe(state, 4000, [[380, 100]], limit);
+      expect(state.jitterMs).toBe(46);
+      return state.slackMs;
+    };
+    expect(after46(300)).toBe(learnedSlack(46));
+    expect(learnedSlack(46)).toBeGreaterThan(100);
+    expect(after46(100)).toBe(100);
+  });
+
+  it('a 429 floors the slack at twice the start value, whatever is learned after', () => {
+    const limit = { max: 100, windowMs: 1000 };
+    const state = handedOut(every(400, 10));
+    const none = every(50, 1, 350).map((p) => [p, 100] as const);
+    observe(state, 4000, none, limit);
+    expect(state.slackMs).toBe(learnedSlack(0));
+    after429(state, 4000, 1000);
+    expect(state.slackMs).toBe(600);
+    observe(state, 4000 + JITTER_EPOCH_MS, none, limit);
+    expect(state.slackMs).toBe(600);
+  });
+
+  // observe's binary searches against a plain reference: every x from 0 up, counting every time.
+  it('finds the least jitter that accounts for each count, as a plain scan does', () => {
+    const limit = { max: 30, windowMs: 300 };
+    const reference = (times: number[], place: number, counted: number): number | undefined => {
+      const n = times.length;
+      const oldest = Math.max(0, n - historyPlaces(limit.max));
+      const look = jitterLookMs(limit.windowMs);
+      if (counted < 1 || counted > limit.max || place < oldest || place >= n) return undefined;
+      const t = times[place]!;
+      if (oldest > 0 && times[oldest]! > t - limit.windowMs - look) return undefined;
+      const kept = times.slice(oldest);
+      const before = kept.filter((x) => x <= t - limit.windowMs);
+      if (before.length === 0 || t - limit.windowMs - before.at(-1)! > DENSE_MS) return undefined;
+      for (let x = 0; x <= look; x++) {
+        if (kept.filter((y) => y > t - limit.windowMs - x && y <= t + x).length >= counted) return x;
+      }
+      return undefined;
+    };
+    fc.assert(
+      fc.property(
+        fc.array(fc.integer({ min: 0, max: 25 }), { minLength: 1, maxLength: 200 }),
+        fc.array(fc.tuple(fc.nat(), fc.integer({ min: 0, max: 35 })), { minLength: 1, maxLength: 5 }),
+        (gaps, asks) => {
+          let at = 0;
+          const times = gaps.map((g) => (at += g));
+          for (const [p, counted] of asks) {
+            const place = p % times.length;
+            const state = handedOut(times);
+            observe(state, 0, [[place, counted]], limit);
+            const want = reference(times, place, counted);
+            expect(state.epochCount).toBe(want === undefined ? 0 : 1);
+            if (want !== undefined) expect(state.epochMax).toBe(want);
+          }
+        },
+      ),
+      settings,
+    );
+  });
+
+  it('leaves out answers it cannot check', () => {
+    const limit = { max: 10, windowMs: 1000 };
+    const state = handedOut(every(100, 100));
+    // Over the limit; a place not handed out; older than the kept history (20 places); and one
+    // whose window and half a window before it the history reaches.
+    observe(
+      state,
+      10_000,
+      [
+        [99, 11],
+        [100, 5],
+        [79, 5],
+        [98, 10],
+      ],
+      limit,
+    );
+    expect(state.epochCount).toBe(1);
+    // Bursts of 10 every 1,100 ms: none of ours within DENSE_MS before a window's far end.
+    const bursts = handedOut(every(100, 1).map((i) => Math.floor(i / 10) * 1100));
+    observe(bursts, 10_000, [[95, 10]], { max: 20, windowMs: 1000 });
+    expect(bursts.epochCount).toBe(0);
+  });
 });
 
 describe('expected duration at the limits', () => {
