@@ -116,7 +116,10 @@ export const envSchema = z.object({
     .string()
     .regex(/^[A-Za-z0-9_.-]{1,64}$/, { message: 'expected 1-64 letters, digits, _ . or -' })
     .optional(),
-  /** How much jitter (plus our own lateness) the send gate absorbs; 429s widen it (see src/send/limiter.ts). */
+  /**
+   * How much jitter (plus our own lateness) the send gate absorbs until Braze's answers show less, and
+   * the most it learns; 429s widen it (see src/send/limiter.ts).
+   */
   BRAZE_RATE_SLACK_MS: wholeNumber(0, 2000).default(300),
   BRAZE_MAX_OBJECTS: wholeNumber(1, 75).default(75),
   BRAZE_LEGACY_PER_ARRAY: boolString.default(false),

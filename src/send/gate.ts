@@ -35,12 +35,12 @@ local function gate_now()
   local t = redis.call('TIME')
   return tonumber(t[1]) * 1000 + math.floor(tonumber(t[2]) / 1000)
 end
-local function gate_learned(jit)
-  return math.min(${MAX_SLACK_MS}, math.ceil(${SLACK_PER_JITTER} * jit) + ${SLACK_OVER_JITTER_MS})
+local function gate_learned(jit, spread)
+  return math.min(${MAX_SLACK_MS}, math.ceil(math.max(${SLACK_PER_JITTER} * jit, spread)) + ${SLACK_OVER_JITTER_MS})
 end
 local function gate_slack(g)
   local s = g.start
-  if g.jit >= 0 then s = math.min(g.start, gate_learned(g.jit)) end
+  if g.jit >= 0 then s = math.min(g.start, gate_learned(g.jit, g.spread)) end
   g.slack = math.max(g.floor, s)
 end
 local function gate_open(stateKey, ringOffset, limitOffset, defaultSlack)
@@ -56,11 +56,12 @@ local function gate_open(stateKey, ringOffset, limitOffset, defaultSlack)
   g.shareRing = KEYS[ringOffset + i]
   g.syncing = KEYS[ringOffset + i + 1]
   g.hist = KEYS[ringOffset + i + 2]
-  local f = redis.call('HMGET', stateKey, 'slack', 'jit')
+  local f = redis.call('HMGET', stateKey, 'slack', 'jit', 'spread')
   g.start = tonumber(defaultSlack)
   g.floor = tonumber(f[1] or '0')
   if g.floor <= g.start then g.floor = 0 end
   g.jit = tonumber(f[2] or '-1')
+  g.spread = tonumber(f[3] or '-1')
   gate_slack(g)
   return g
 end
@@ -157,17 +158,23 @@ local function gate_hist_after(h, size, lo, hi, x)
   end
   return lo
 end
--- Braze's counts of the burst limit in its answers, as (place, counted) pairs from ARGV[offset]:
--- the jitter estimate and its epoch (limiter.ts observe, which says why).
-local function gate_seen(g, now, offset, m)
+-- Braze's counts of the burst limit in its answers, as (place, counted) pairs from ARGV[offset], and
+-- the least and most time its answers took (lo, hi; -1: none): the jitter and spread estimates and
+-- their epoch (limiter.ts observe, which says why).
+local function gate_seen(g, now, offset, m, lo, hi)
   local l = g.limits[1]
   local size = 2 * l.max
   local n = gate_field(g, 'n')
   local oldest = math.max(0, n - size)
-  local look = math.min(1000, math.floor(l.window / 2))
+  local look = math.min(1000, math.floor(l.window / 2)) -- limiter.ts jitterLookMs
   local h = redis.call('GET', g.hist) or ''
-  local f = redis.call('HMGET', g.state, 'emax', 'ecount', 'efrom')
+  local f = redis.call('HMGET', g.state, 'emax', 'ecount', 'efrom', 'rlo', 'rhi')
   local emax, ecount, efrom = tonumber(f[1] or '-1'), tonumber(f[2] or '0'), tonumber(f[3] or '0')
+  local rlo, rhi = tonumber(f[4] or '-1'), tonumber(f[5] or '-1')
+  if lo >= 0 then
+    if rlo < 0 or lo < rlo then rlo = lo end
+    if hi > rhi then rhi = hi end
+  end
   local oldestTime = 0
   if oldest > 0 then
     local p, t = gate_hist(h, oldest, size)
@@ -205,38 +212,47 @@ local function gate_seen(g, now, offset, m)
       end
     end
   end
-  local enough = ecount >= math.min(300, math.max(20, math.ceil(l.max / 2)))
-  if ecount > 0 and ((g.jit < 0 and enough) or (g.jit >= 0 and emax > g.jit)) then g.jit = emax end
-  if g.jit >= 0 and enough and now - efrom >= ${JITTER_EPOCH_MS} then
-    g.jit = emax
-    emax, ecount, efrom = -1, 0, now
+  local enough = ecount >= math.min(300, math.max(20, math.ceil(l.max / 2))) -- answersForEstimate
+  local spread = 0
+  if rlo >= 0 then spread = rhi - rlo end
+  if g.jit < 0 and enough then
+    g.jit, g.spread = emax, spread
+  elseif g.jit >= 0 then
+    g.jit, g.spread = math.max(g.jit, emax), math.max(g.spread, spread)
   end
-  redis.call('HSET', g.state, 'jit', g.jit, 'emax', emax, 'ecount', ecount, 'efrom', efrom)
+  if g.jit >= 0 and enough and now - efrom >= ${JITTER_EPOCH_MS} then
+    g.jit, g.spread = emax, spread
+    emax, ecount, efrom, rlo, rhi = -1, 0, now, -1, -1
+  end
+  redis.call('HSET', g.state, 'jit', g.jit, 'spread', g.spread, 'emax', emax, 'ecount', ecount, 'efrom', efrom,
+    'rlo', rlo, 'rhi', rhi)
   gate_slack(g)
   gate_keep(g, gate_field(g, 'last'), now)
-  return {g.jit, now, g.slack}
+  return {g.jit, now, g.slack, g.spread}
 end
 `;
 
 /**
- * KEYS: the group's state, one ring per limit, the backfills' ring, the sync flag and the history. ARGV: mode,
- * defaultSlack, maxSlack, then per mode, then the limits as (max, windowMs) pairs, shortest first.
+ * KEYS: the group's state, one ring per limit, the backfills' ring, the sync flag and the history.
+ * ARGV: mode, defaultSlack (the start value), maxSlack, then per mode, then the limits as (max,
+ * windowMs) pairs, shortest first.
  *   'take', class, share -> {time, now, place, slack}; place -1: beyond the horizon (come back).
  *   'hold', ms         -> no time before now + ms, and the slack doubled (a 429).
  *   'remaining', r, ms, threshold, limitMax -> Braze's count of its limit of limitMax: at or below
  *                     the threshold, and more than ours account for (limiter.ts afterRemaining), hold
  *                     for ms. Returns {hold, now, slack, ours} (ours -1: not counted).
- *   'seen', m, then m (place, counted) pairs -> Braze's counts in its answers (limiter.ts observe).
- *                     Returns {jitter estimate (-1: none), now, slack}.
+ *   'seen', lo, hi, m, then m (place, counted) pairs -> Braze's counts in its answers, and the least
+ *                     and most ms they took (-1: none) (limiter.ts observe). Returns {jitter
+ *                     estimate (-1: none), now, slack, spread estimate}.
  */
 const GATE = `${GATE_FUNCTIONS}
 local now = gate_now()
 local mode = ARGV[1]
 local first = 6
 if mode == 'hold' then first = 5 elseif mode == 'remaining' then first = 8
-elseif mode == 'seen' then first = 5 + 2 * tonumber(ARGV[4]) end
+elseif mode == 'seen' then first = 7 + 2 * tonumber(ARGV[6]) end
 local g = gate_open(KEYS[1], 2, first, ARGV[2])
-if mode == 'seen' then return gate_seen(g, now, 5, tonumber(ARGV[4])) end
+if mode == 'seen' then return gate_seen(g, now, 7, tonumber(ARGV[6]), tonumber(ARGV[4]), tonumber(ARGV[5])) end
 if mode == 'hold' then return gate_hold(g, now, now + tonumber(ARGV[4]), true, tonumber(ARGV[3])) end
 if mode == 'remaining' then
   local r, threshold, limitMax = tonumber(ARGV[4]), tonumber(ARGV[6]), tonumber(ARGV[7])
@@ -317,19 +333,22 @@ export interface RateGate {
    */
   remaining(remaining: number, resetMs: number, limitMax: number): Promise<RemainingAnswer>;
   /**
-   * Braze's answer to the request that held `slot`: its Remaining of its limit of `limitMax`. Of the
-   * burst limit, and at a quarter of it or more, its count goes to the jitter estimate (limiter.ts
-   * observe), a batch every SEEN_EVERY_MS of at most SEEN_BATCH (a uniform sample). A tuning signal only: a batch Redis does not take
-   * is dropped, and this never rejects. Resolves to the gate's answer when it sent a batch.
+   * Braze's answer to the request that held `slot`: its Remaining of its limit of `limitMax`, and how
+   * long after the slot's time it came (`answeredMs`). Of the burst limit, the time goes to the spread
+   * estimate, and at a quarter of the limit or more, the count to the jitter estimate (limiter.ts
+   * observe): a batch every SEEN_EVERY_MS, of at most SEEN_BATCH counts (a uniform sample). A tuning signal
+   * only: a batch Redis does not take is dropped, and this never rejects. Resolves to the gate's
+   * answer when it sent a batch.
    */
-  seen(slot: Slot, remaining: number, limitMax: number): Promise<SeenAnswer | undefined>;
+  seen(slot: Slot, remaining: number, limitMax: number, answeredMs: number): Promise<SeenAnswer | undefined>;
   /** Sends what seen() holds now; resolves to the gate's answer (undefined: nothing held). */
   flushSeen(): Promise<SeenAnswer | undefined>;
 }
 
 export interface SeenAnswer {
-  /** The group's jitter estimate (-1: none yet) and the slack in force after the batch. */
+  /** The group's estimates (-1: none yet) and the slack in force after the batch. */
   jitterMs: number;
+  spreadMs: number;
   now: number;
   slackMs: number;
 }
@@ -373,15 +392,26 @@ export function createRateGate(
   // Braze's counts not yet sent: (place, counted) pairs.
   let pending: number[] = [];
   let seenSince = 0;
+  // The least and most ms answers took since the last batch (-1: none).
+  let lo = -1;
+  let hi = -1;
   let sentAt = performance.now();
   const flushSeen = async (): Promise<SeenAnswer | undefined> => {
-    if (pending.length === 0) return undefined;
+    if (lo < 0) return undefined;
     const pairs = pending;
+    const answered = [lo, hi];
     pending = [];
     seenSince = 0;
+    lo = -1;
+    hi = -1;
     sentAt = performance.now();
-    const [jitter, now, slack] = (await call('seen', pairs.length / 2, ...pairs)) as number[];
-    return { jitterMs: Number(jitter), now: Number(now), slackMs: Number(slack) };
+    const [jitter, now, slack, spread] = (await call(
+      'seen',
+      ...answered,
+      pairs.length / 2,
+      ...pairs,
+    )) as number[];
+    return { jitterMs: Number(jitter), spreadMs: Number(spread), now: Number(now), slackMs: Number(slack) };
   };
   const take = async (cls: TakeClass = PLAIN): Promise<Slot> => {
     const [time, now, place, slack] = (await call('take', cls.kind, cls.share ?? 1)) as number[];
@@ -424,15 +454,20 @@ export function createRateGate(
       )) as number[];
       return { hold: Number(hold), now: Number(now), ours: Number(ours) };
     },
-    async seen(slot, remaining, limitMax) {
+    async seen(slot, remaining, limitMax, answeredMs) {
+      if (limitMax !== burst.max || slot.place < 0) return undefined;
+      const ms = Math.max(0, Math.round(answeredMs));
+      if (lo < 0 || ms < lo) lo = ms;
+      if (ms > hi) hi = ms;
       const counted = limitMax - remaining;
-      if (limitMax !== burst.max || slot.place < 0 || !worthObserving(counted, burst.max)) return undefined;
-      // Reservoir sampling: each answer since the last batch is in this one with the same chance.
-      const i = seenSince < SEEN_BATCH ? seenSince : Math.floor(Math.random() * (seenSince + 1));
-      seenSince++;
-      if (i < SEEN_BATCH) {
-        pending[2 * i] = slot.place;
-        pending[2 * i + 1] = counted;
+      if (worthObserving(counted, burst.max)) {
+        // Reservoir sampling: each such answer since the last batch is in this one with the same chance.
+        const i = seenSince < SEEN_BATCH ? seenSince : Math.floor(Math.random() * (seenSince + 1));
+        seenSince++;
+        if (i < SEEN_BATCH) {
+          pending[2 * i] = slot.place;
+          pending[2 * i + 1] = counted;
+        }
       }
       if (performance.now() - sentAt < SEEN_EVERY_MS) return undefined;
       return flushSeen().catch(() => undefined);

@@ -342,13 +342,15 @@ export function createTrackWorker(deps: TrackWorkerDeps): Worker<TrackQueueData>
         // Braze says its window is (nearly) spent: if it counted more than ours, wait for its reset.
         if (result.rate) {
           await deps.gate.remaining(result.rate.remaining, result.rate.resetMs, result.rate.limit);
-          // How far back among our times its count reached: the jitter the slack must cover.
-          const learned = await deps.gate.seen(slot, result.rate.remaining, result.rate.limit);
+          // How far around its time Braze's count reached, and how long the answer took: the jitter
+          // the slack must cover.
+          const took = performance.now() - (slot.due ?? started);
+          const learned = await deps.gate.seen(slot, result.rate.remaining, result.rate.limit, took);
           if (learned && Math.abs(learned.slackMs - slackHeard) >= Math.max(20, slackHeard / 4)) {
             slackHeard = learned.slackMs;
             log.info(
-              { slackMs: learned.slackMs, jitterMs: learned.jitterMs },
-              "send gate's slack follows the jitter Braze's counts show",
+              { slackMs: learned.slackMs, jitterMs: learned.jitterMs, spreadMs: learned.spreadMs },
+              "send gate's slack follows the jitter Braze's answers show",
             );
           }
         }

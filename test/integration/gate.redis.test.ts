@@ -176,6 +176,8 @@ describe('send gate in Redis: the same rule as the model', () => {
     const random = mulberry32(21);
     const taken: Slot[] = [];
     let pairs: Array<[number, number]> = [];
+    // The least and most ms answers took since the last batch.
+    let answered: [number, number] | undefined;
     let batches = 0;
     let searched = 0;
     // Until the estimate is made and raised (a busy machine spaces ours further apart: more steps).
@@ -195,11 +197,13 @@ describe('send gate in Redis: the same rule as the model', () => {
         const sent = (answer: SeenAnswer | undefined) => {
           if (!answer) return;
           const before = model.epochMax;
-          observe(model, answer.now, pairs, limits[0]!);
+          observe(model, answer.now, pairs, limits[0]!, answered);
           pairs = [];
+          answered = undefined;
           batches++;
           if (model.epochMax > Math.max(before, 0)) searched++;
           expect(answer.jitterMs).toBe(model.jitterMs);
+          expect(answer.spreadMs).toBe(model.spreadMs);
           expect(answer.slackMs).toBe(model.slackMs);
         };
         for (let i = Math.floor(random() * 6); i >= 0; i--) {
@@ -208,7 +212,10 @@ describe('send gate in Redis: the same rule as the model', () => {
           const inWindow = model.times.filter((x) => x > slot.time - 400 && x <= slot.time).length;
           const counted = Math.min(200, Math.max(50, inWindow - 6 + Math.floor(random() * 10)));
           pairs.push([slot.place, counted]);
-          sent(await gate.seen(slot, 200 - counted, 200));
+          // Answers took 20 to 60 ms: a spread of 40 at most.
+          const took = 20 + Math.floor(random() * 41);
+          answered = answered ? [Math.min(answered[0], took), Math.max(answered[1], took)] : [took, took];
+          sent(await gate.seen(slot, 200 - counted, 200, took));
         }
         sent(await gate.flushSeen());
       }
@@ -217,7 +224,9 @@ describe('send gate in Redis: the same rule as the model', () => {
     expect(batches).toBeGreaterThan(20);
     expect(model.jitterMs).toBeGreaterThan(0);
     expect(searched).toBeGreaterThan(0);
-    expect(model.slackMs).toBe(Math.min(start, learnedSlack(model.jitterMs)));
+    expect(model.spreadMs).toBeGreaterThan(30);
+    expect(model.spreadMs).toBeLessThanOrEqual(40);
+    expect(model.slackMs).toBe(Math.min(start, learnedSlack(model.jitterMs, model.spreadMs)));
     expect(model.slackMs).toBeLessThan(start);
   });
 

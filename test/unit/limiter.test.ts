@@ -276,7 +276,7 @@ function simulateLearning(
   const counted: number[] = [];
   const answered: number[] = [];
   const countedSorted: number[] = [];
-  const pending: Array<{ at: number; place: number; countedAt: number }> = [];
+  const pending: Array<{ at: number; time: number; place: number; countedAt: number }> = [];
   const slack: Array<[number, number]> = [];
   let lastBatch = 0;
   const takeIn = (now: number) => {
@@ -285,6 +285,8 @@ function simulateLearning(
     const due = pending.filter((p) => p.at <= now);
     if (due.length === 0) return;
     for (const p of due) pending.splice(pending.indexOf(p), 1);
+    const took = due.map((p) => p.at - p.time);
+    const answered = [Math.floor(Math.min(...took)), Math.ceil(Math.max(...took))] as const;
     const pairs = due.map(
       (p) =>
         [
@@ -292,7 +294,7 @@ function simulateLearning(
           countIn(countedSorted, p.countedAt - limit.windowMs, p.countedAt) + (o.others?.() ?? 0),
         ] as const,
     );
-    observe(state, now, pairs, limit);
+    observe(state, now, pairs, limit, answered);
     slack.push([now, state.slackMs]);
   };
   for (let i = 0; i < n; i++) {
@@ -310,7 +312,7 @@ function simulateLearning(
       insertSorted(countedSorted, c);
       const a = c + o.latency();
       answered.push(a);
-      pending.push({ at: a, place: state.times.length - 1, countedAt: c });
+      pending.push({ at: a, time, place: state.times.length - 1, countedAt: c });
       break;
     }
   }
@@ -325,27 +327,31 @@ describe("the slack learned from Braze's counts", () => {
 
   it('learns a small jitter and spends what the start value held back, never over the limit', () => {
     // Requests come a little faster than the limit (1,111/s against 1,000/s): the gate paces them.
+    // Braze counts them up to 30 ms after they leave and answers 150 ms later.
     const limit = { max: 3000, windowMs: 3000 };
     const r = mulberry32(5);
     const sim = simulateLearning(limit, 30_000, (i) => i * 0.9, {
       jitter: () => r() * 30,
-      latency: far(r),
+      latency: () => 150,
       concurrency: 1000,
     });
     expect(worst(sim.counted, limit)).toBeLessThanOrEqual(limit.max);
-    // The estimate is at most the jitter, and covers most of it: the slack is far under the start value.
-    expect(sim.state.jitterMs).toBeGreaterThan(20);
+    // The estimates are at most the jitter, and the spread of answer times covers it: the slack is
+    // far under the start value.
     expect(sim.state.jitterMs).toBeLessThanOrEqual(30);
-    expect(sim.state.slackMs).toBe(learnedSlack(sim.state.jitterMs));
-    expect(sim.state.slackMs).toBeLessThan(120);
-    // The last 20,000 requests went at more than 3,000 per 3.1 s (the start value allows 3.3 s).
+    expect(sim.state.spreadMs).toBeGreaterThan(25);
+    expect(sim.state.spreadMs).toBeLessThanOrEqual(31);
+    expect(sim.state.slackMs).toBe(learnedSlack(sim.state.jitterMs, sim.state.spreadMs));
+    expect(sim.state.slackMs).toBeLessThan(110);
+    // The last 20,000 requests went at more than 3,000 per 3.11 s (the start value allows 3.3 s).
     const span = sim.left.at(-1)! - sim.left.at(-20_001)!;
-    expect(20_000 / (span / 3100)).toBeGreaterThan(3000);
+    expect(20_000 / (span / 3110)).toBeGreaterThan(3000);
   });
 
-  // The estimate is the jitter's effect on Braze's counts: with jitter independent from request to
-  // request, well under its spread (requests counted late and early partly cancel), and what the
-  // slack must cover. Simulated with 24 seeds each, at 250 and 500 ms, no window went over.
+  // Braze's counts show the jitter's effect on them: with jitter independent from request to request,
+  // well under its spread (requests counted late and early partly cancel). Alone, a slack learned
+  // from them kept every window in simulations (24 seeds each at 250 and 500 ms), but met 429s in
+  // the bench's (j) on a busy machine; the spread of answer times keeps the start value here.
   it.each([
     [250, 1],
     [250, 2],
@@ -361,10 +367,11 @@ describe("the slack learned from Braze's counts", () => {
     expect(worst(sim.counted, limit)).toBeLessThanOrEqual(limit.max);
     expect(sim.state.jitterMs).toBeGreaterThan(jitter / 10);
     expect(sim.state.jitterMs).toBeLessThanOrEqual(jitter);
-    expect(sim.state.slackMs).toBe(Math.min(DEFAULT_SLACK_MS, learnedSlack(sim.state.jitterMs)));
-    // Over 0.9 of the limit.
+    expect(sim.state.spreadMs).toBeGreaterThan(jitter);
+    expect(learnedSlack(sim.state.jitterMs)).toBeLessThan(DEFAULT_SLACK_MS);
+    expect(sim.state.slackMs).toBe(DEFAULT_SLACK_MS);
     const span = sim.left.at(-1)! - sim.left.at(-5001)!;
-    expect(((5000 / span) * limit.windowMs) / limit.max).toBeGreaterThan(0.9);
+    expect(((5000 / span) * limit.windowMs) / limit.max).toBeGreaterThan(0.85);
   });
 
   it('learns nothing from a burst: every time alike, nothing close before the window; the start value stays', () => {
