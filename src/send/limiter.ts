@@ -18,13 +18,13 @@ import type { RateLimit } from '../../schemas/config.js';
  * argument (test/unit/limiter.test.ts simulates jittered arrivals), and it is what lets a run use
  * all of it.
  *
- * How large: learned from Braze's answers (see observe). Until they show the jitter, the slack is
- * the start value (BRAZE_RATE_SLACK_MS, 300 ms: it tolerates 250 ms of jitter). Braze's count in an
- * answer (X-RateLimit-Limit less Remaining) says how far around the request's time its window must
- * have reached among ours; the slack follows the largest reach seen (2 J + 40 ms, at most the start
- * value): it falls after answers show it, and rises back at once. A 429 proves it wrong: the slack
- * doubles (from at least the start value) and never goes below that again while the group's gate
- * lives.
+ * How large: learned from Braze's answers (see observe and learnedSlack). Until they show the
+ * jitter, the slack is the start value (BRAZE_RATE_SLACK_MS, 300 ms: it tolerates 250 ms of jitter).
+ * How long answers took bounds how far apart Braze can have counted two requests, and Braze's count
+ * in an answer (X-RateLimit-Limit less Remaining) says how far around the request's time its window
+ * must have reached among ours; the slack follows the larger, at most the start value: it falls after
+ * answers show less, and rises back at once. A 429 proves it wrong: the slack doubles (from at least
+ * the start value) and never goes below that again while the group's gate lives.
  */
 export const DEFAULT_SLACK_MS = 300;
 export const MAX_SLACK_MS = 2000;
@@ -121,8 +121,9 @@ export function bullLimiterFor(limit: RateLimit): LimiterSettings {
  * The reference model of the rule (the gate runs it in Redis), for tests and the bench. `times` holds
  * every time handed out, in order (a late request's abandoned time included); `last` the latest;
  * `holdUntil` the end of a hold; `slackMs` the slack in force (see slackOf); the rest is what it is
- * made of: the start value, a 429's floor, and the jitter estimate (-1: none yet) with the epoch
- * that may lower it (the largest jitter seen in it, -1: none; how many answers; when it began).
+ * made of: the start value, a 429's floor, the jitter and spread estimates (-1: none yet) and the
+ * epoch that may lower them (the largest jitter seen in it, -1: none; how many counts; when it began;
+ * the least and most time answers took).
  */
 export interface GateState {
   times: number[];
