@@ -2,11 +2,13 @@ import { setTimeout as sleep } from 'node:timers/promises';
 import type { Redis } from 'ioredis';
 import type { RateLimit } from '../../schemas/config.js';
 import {
+  answersForEstimate,
   DEFAULT_SLACK_MS,
   DENSE_MS,
   exhaustedAt,
   horizonMs,
   JITTER_EPOCH_MS,
+  jitterLookMs,
   lateMs,
   MAX_SLACK_MS,
   normalizeLimits,
@@ -161,12 +163,11 @@ end
 -- Braze's counts of the burst limit in its answers, as (place, counted) pairs from ARGV[offset], and
 -- the least and most time its answers took (lo, hi; -1: none): the jitter and spread estimates and
 -- their epoch (limiter.ts observe, which says why).
-local function gate_seen(g, now, offset, m, lo, hi)
+local function gate_seen(g, now, offset, m, lo, hi, look, needed)
   local l = g.limits[1]
   local size = 2 * l.max
   local n = gate_field(g, 'n')
   local oldest = math.max(0, n - size)
-  local look = math.min(1000, math.floor(l.window / 2)) -- limiter.ts jitterLookMs
   local h = redis.call('GET', g.hist) or ''
   local f = redis.call('HMGET', g.state, 'emax', 'ecount', 'efrom', 'rlo', 'rhi')
   local emax, ecount, efrom = tonumber(f[1] or '-1'), tonumber(f[2] or '0'), tonumber(f[3] or '0')
@@ -212,7 +213,7 @@ local function gate_seen(g, now, offset, m, lo, hi)
       end
     end
   end
-  local enough = ecount >= math.min(300, math.max(20, math.ceil(l.max / 2))) -- answersForEstimate
+  local enough = ecount >= needed
   local spread = 0
   if rlo >= 0 then spread = rhi - rlo end
   if g.jit < 0 and enough then
@@ -241,8 +242,9 @@ end
  *   'remaining', r, ms, threshold, limitMax -> Braze's count of its limit of limitMax: at or below
  *                     the threshold, and more than ours account for (limiter.ts afterRemaining), hold
  *                     for ms. Returns {hold, now, slack, ours} (ours -1: not counted).
- *   'seen', lo, hi, m, then m (place, counted) pairs -> Braze's counts in its answers, and the least
- *                     and most ms they took (-1: none) (limiter.ts observe). Returns {jitter
+ *   'seen', lo, hi, look, needed, m, then m (place, counted) pairs -> Braze's counts in its answers,
+ *                     the least and most ms they took (-1: none), and limiter.ts's jitterLookMs and
+ *                     answersForEstimate for the burst limit (limiter.ts observe). Returns {jitter
  *                     estimate (-1: none), now, slack, spread estimate}.
  */
 const GATE = `${GATE_FUNCTIONS}
@@ -250,9 +252,12 @@ local now = gate_now()
 local mode = ARGV[1]
 local first = 6
 if mode == 'hold' then first = 5 elseif mode == 'remaining' then first = 8
-elseif mode == 'seen' then first = 7 + 2 * tonumber(ARGV[6]) end
+elseif mode == 'seen' then first = 9 + 2 * tonumber(ARGV[8]) end
 local g = gate_open(KEYS[1], 2, first, ARGV[2])
-if mode == 'seen' then return gate_seen(g, now, 7, tonumber(ARGV[6]), tonumber(ARGV[4]), tonumber(ARGV[5])) end
+if mode == 'seen' then
+  return gate_seen(g, now, 9, tonumber(ARGV[8]), tonumber(ARGV[4]), tonumber(ARGV[5]), tonumber(ARGV[6]),
+    tonumber(ARGV[7]))
+end
 if mode == 'hold' then return gate_hold(g, now, now + tonumber(ARGV[4]), true, tonumber(ARGV[3])) end
 if mode == 'remaining' then
   local r, threshold, limitMax = tonumber(ARGV[4]), tonumber(ARGV[6]), tonumber(ARGV[7])
@@ -408,6 +413,8 @@ export function createRateGate(
     const [jitter, now, slack, spread] = (await call(
       'seen',
       ...answered,
+      jitterLookMs(burst.windowMs),
+      answersForEstimate(burst.max),
       pairs.length / 2,
       ...pairs,
     )) as number[];
