@@ -1,20 +1,20 @@
 /**
  * Two limits at once (a burst limit and a longer one, scaled down from 3,000/3 s and 250,000/1 h),
  * held by two worker processes sending two runs to two workspaces of one company: one rate group.
- * A recording proxy in front of the emulator sees every request of both.
+ * A proxy in a process of its own, in front of the emulator, notes when each request of both arrives.
  */
 import { afterAll, beforeAll, describe, expect, it } from 'vitest';
 import { type Emulator, startEmulator } from '../../src/emulator/index.js';
 import type { Summary } from '../../src/runs/summary.js';
 import { cliEnv, runCli, startCli } from '../helpers/cli.js';
 import { tempDir, writeJsonl } from '../helpers/files.js';
-import { startRecordingProxy } from '../helpers/recording-proxy.js';
+import { startArrivalProxy } from '../helpers/recording-proxy.js';
 import { testRedisUrl, uniquePrefix } from '../helpers/redis.js';
 import { waitFor } from '../helpers/wait.js';
 import { maxInWindow } from '../helpers/windows.js';
 
 let emu: Emulator;
-let proxy: Awaited<ReturnType<typeof startRecordingProxy>>;
+let proxy: Awaited<ReturnType<typeof startArrivalProxy>>;
 
 beforeAll(async () => {
   // Two workspaces' keys on one emulator; its own limiter is off: the proxy counts.
@@ -24,7 +24,7 @@ beforeAll(async () => {
     keys: { 'ws-b': ['users.track'] },
     rateLimits: { track: null },
   });
-  proxy = await startRecordingProxy(() => emu.url);
+  proxy = await startArrivalProxy(emu.url);
 });
 afterAll(async () => {
   await proxy.close();
@@ -35,7 +35,7 @@ const BURST = { max: 40, windowMs: 1000 };
 const LONGER = { max: 100, windowMs: 4000 };
 
 async function sendTwoRuns(group: (key: string) => string | undefined) {
-  proxy.requests.length = 0;
+  const before = (await proxy.arrivals()).length;
   const prefix = uniquePrefix('group');
   const env = (key: string) =>
     cliEnv({
@@ -77,7 +77,8 @@ async function sendTwoRuns(group: (key: string) => string | undefined) {
     for (const w of workers) w.kill('SIGTERM');
     for (const w of workers) await w.result;
   }
-  return proxy.requests
+  return (await proxy.arrivals())
+    .slice(before)
     .filter((r) => r.path.endsWith('/users/track'))
     .map((r) => r.at)
     .sort((a, b) => a - b);

@@ -1,4 +1,6 @@
+import { spawn } from 'node:child_process';
 import { createServer, type Server } from 'node:http';
+import { fileURLToPath } from 'node:url';
 import { request } from 'undici';
 
 /** One request that passed through the proxy: when it arrived, where to, Braze's answer, its body. */
@@ -50,4 +52,45 @@ export async function startRecordingProxy(upstream: () => string): Promise<{
   const addr = server.address();
   const url = `http://127.0.0.1:${typeof addr === 'object' && addr ? addr.port : 0}`;
   return { url, requests, close: () => new Promise<void>((r) => server.close(() => r())) };
+}
+
+/** One request as the arrival proxy saw it. */
+export interface Arrival {
+  at: number;
+  path: string;
+  status: number;
+}
+
+/**
+ * `arrival-proxy.mjs` in a child process in front of `upstream`: arrival times a stall of the test's
+ * own process cannot bunch. `arrivals()` reads every arrival so far.
+ */
+export async function startArrivalProxy(upstream: string): Promise<{
+  url: string;
+  arrivals: () => Promise<Arrival[]>;
+  close: () => Promise<void>;
+}> {
+  const script = fileURLToPath(new URL('./arrival-proxy.mjs', import.meta.url));
+  const child = spawn(process.execPath, [script, upstream], { stdio: ['ignore', 'pipe', 'inherit'] });
+  const closed = new Promise<void>((resolve) => child.once('close', () => resolve()));
+  const url = await new Promise<string>((resolve, reject) => {
+    let out = '';
+    child.stdout.on('data', (d: Buffer) => {
+      out += d;
+      const m = /listening on (http:\/\/\S+)/.exec(out);
+      if (m?.[1]) resolve(m[1]);
+    });
+    void closed.then(() => reject(new Error(`the arrival proxy exited before listening: ${out.trim()}`)));
+  });
+  return {
+    url,
+    async arrivals() {
+      const res = await request(`${url}/_proxy/arrivals`);
+      return (await res.body.json()) as Arrival[];
+    },
+    async close() {
+      child.kill('SIGTERM');
+      await closed;
+    },
+  };
 }
