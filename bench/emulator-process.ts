@@ -3,6 +3,7 @@
  * memory are not the import's), on a free port, validating only (`--store none`).
  */
 import { spawn } from 'node:child_process';
+import { readFileSync } from 'node:fs';
 import { delimiter, dirname } from 'node:path';
 import type { EmulatorStatsView } from '../src/emulator/index.js';
 import { BIN } from './data-file.js';
@@ -26,7 +27,22 @@ export function benchEnv(redisUrl: string, emulatorUrl: string, clientLimit?: st
 export interface EmulatorProcess {
   url: string;
   stats(): Promise<EmulatorStatsView>;
+  /** Its CPU seconds so far (user + system, all its threads): what the stand-in for Braze takes of the cores. */
+  cpuSeconds(): number;
   stop(): Promise<void>;
+}
+
+/** User + system CPU seconds of a running process, from /proc (clock ticks of 1/100 s on Linux). */
+function processCpuSeconds(pid: number | undefined): number {
+  if (pid === undefined) return Number.NaN;
+  try {
+    const stat = readFileSync(`/proc/${pid}/stat`, 'utf8');
+    // Fields after the command's name, which is in parentheses and may hold spaces.
+    const fields = stat.slice(stat.lastIndexOf(')') + 2).split(' ');
+    return (Number(fields[11]) + Number(fields[12])) / 100;
+  } catch {
+    return Number.NaN;
+  }
 }
 
 /** Starts it with `flags` added (e.g. `--rate-limit track=3000/3s --latency-ms 150`). */
@@ -54,6 +70,7 @@ export async function startEmulatorProcess(flags: string[]): Promise<EmulatorPro
       const res = await fetch(`${url}/_emulator/stats`);
       return (await res.json()) as EmulatorStatsView;
     },
+    cpuSeconds: () => processCpuSeconds(child.pid),
     async stop() {
       child.kill('SIGTERM');
       await closed;

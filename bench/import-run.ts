@@ -35,6 +35,8 @@ export interface ImportResult {
   /** CPU seconds of the `run` process (all its threads), and of Redis over the same time. */
   runCpuS: number;
   redisCpuS: number;
+  /** CPU seconds of the emulator over the same time: the stand-in for Braze shares the cores. */
+  emulatorCpuS: number;
   /** Peak RSS of the `run` process, and of the `worker` process of a split run (0 otherwise). */
   peakRssMb: number;
   workerPeakRssMb: number;
@@ -62,6 +64,7 @@ export async function importRun(spec: ImportSpec): Promise<ImportResult> {
     const env = benchEnv(redis.url, emu.url, spec.clientLimit);
     const worker = spec.split ? await startWorker(env) : undefined;
     const redisCpuBefore = await redisCpuSeconds(client);
+    const emulatorCpuBefore = emu.cpuSeconds();
     const started = performance.now();
     const args = [BIN, 'run', spec.file, '--json', ...(spec.split ? ['--enqueue-only'] : [])];
     const run = await runMeasured(args, env, DEADLINE_MS);
@@ -75,6 +78,7 @@ export async function importRun(spec: ImportSpec): Promise<ImportResult> {
       wallS: spec.split ? wallS : run.wallMs / 1000,
       runCpuS: run.cpuS,
       redisCpuS: (await redisCpuSeconds(client)) - redisCpuBefore,
+      emulatorCpuS: emu.cpuSeconds() - emulatorCpuBefore,
       peakRssMb: run.peakRssMb,
       workerPeakRssMb: workerPeakKb / 1024,
       redisPeakMb: await redisPeakMb(client),

@@ -41,6 +41,20 @@ const ms = (v: number) => (Number.isInteger(v) ? fmt(v) : fmt(Math.trunc(v * 10)
 const spread = (d: { count: number; min: number; max: number; mean: number }) =>
   `${ms(d.min)}-${ms(d.max)} ms (mean ${fmt(d.mean, 1)} ms, ${fmt(d.count)} requests)`;
 
+/**
+ * The CPU the run, Redis and the emulator took, and how busy that kept the machine's cores over the
+ * run: near 1.0, the import's speed is what the cores allow, and the emulator (the stand-in for a
+ * Braze that runs elsewhere) takes its share of them.
+ */
+function cpuShare(r: ImportResult): string {
+  const total = r.runCpuS + r.redisCpuS + r.emulatorCpuS;
+  const busy = total / (cpus().length * r.wallS);
+  return (
+    `CPU: run ${fmt(r.runCpuS, 1)} s, Redis ${fmt(r.redisCpuS, 1)} s, emulator ${fmt(r.emulatorCpuS, 1)} s: ` +
+    `${fmt(busy, 2)} of ${cpus().length} cores over the run`
+  );
+}
+
 /** What each import did and what the emulator modelled, so a figure can be read against it. */
 export function printConditions(res: BenchResults): void {
   const out = ['', 'conditions (what the emulator saw):'];
@@ -56,6 +70,7 @@ export function printConditions(res: BenchResults): void {
       `  (${name}) ${fmt(r.wallS, 1)} s, ${fmt(r.accepted)} of ${fmt(r.rows)} rows accepted${whole}, ` +
         `${fmt(r.requestsSent)} requests sent, ${fmt(e.requests.track)} arrived`,
     );
+    if (name !== 'd') out.push(`        ${cpuShare(r)}`);
     if (e.answerDelayMs.max > 0) out.push(`        answers waited ${spread(e.answerDelayMs)}`);
     if (e.arrivalDelayMs.max > 0) {
       out.push(`        counted against the limit ${spread(e.arrivalDelayMs)} after arriving`);

@@ -5,6 +5,7 @@
  *   BENCH_ROWS=N          rows of the main file (default 1,000,000; (j) uses at most 100,000)
  *   BENCH_ONLY=b,c0       run only these scenarios (a, b, c0, c150, c300, j, d, s, bb); the others show "not run"
  *   BENCH_TRACK_LIMIT=L   the limit of (c0), (c150) and (c300) (default 3000/3s; the goals are for that)
+ *   BENCH_DATA_DIR=DIR    where the generated files and last-result.json go (default .bench-data/)
  *
  * The 10M-row memory measurement: BENCH_ROWS=10000000 BENCH_ONLY=b,c0 npm run bench (writes a
  * 1.4 GB file into .bench-data/ the first time).
