@@ -11,6 +11,7 @@ function imported(over: Partial<ImportResult>, emulator: Partial<EmulatorStatsVi
     wallS: 20,
     runCpuS: 20,
     redisCpuS: 4,
+    emulatorCpuS: 6,
     peakRssMb: 250,
     workerPeakRssMb: 0,
     redisPeakMb: 8,
