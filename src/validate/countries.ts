@@ -31,8 +31,25 @@ function names(): Map<string, string> {
   return byName;
 }
 
-/** The alpha-2 code Braze would store for this value, or undefined when it would store null. */
+/**
+ * The alpha-2 code Braze would store for this value, or undefined when it would store null. A value
+ * that is already two capitals (what exports hold) is looked up as it is: trimming and upper-casing
+ * it first cost more than the lookup. `countryCodeReference` is the plain version it is tested
+ * against (test/unit/values.test.ts).
+ */
 export function countryCode(value: string): string | undefined {
+  if (value.length === 2 && isCapital(value.charCodeAt(0)) && isCapital(value.charCodeAt(1))) {
+    return CODES.has(value) ? value : undefined;
+  }
+  return countryCodeReference(value);
+}
+
+function isCapital(c: number): boolean {
+  return c >= 65 && c <= 90;
+}
+
+/** `countryCode` without the shortcut for two capitals. */
+export function countryCodeReference(value: string): string | undefined {
   const text = value.trim();
   const upper = text.toUpperCase();
   if (text.length === 2 && CODES.has(upper)) return upper;

@@ -109,14 +109,20 @@ export const FREE_FIELDS: ReadonlySet<string> = new Set([
   'push_tokens',
 ]);
 
+/**
+ * The rules by name, in a Map: the emulator asks of every key of every object whether it has a rule
+ * (three times), and a Map's lookup cost about two thirds of `Object.hasOwn` on the literal.
+ */
+const RULE_OF: ReadonlyMap<string, Rule> = new Map(Object.entries(RULES));
+
 export function hasFieldRule(name: string): boolean {
-  return Object.hasOwn(RULES, name);
+  return RULE_OF.has(name);
 }
 
 /** What Braze would do instead of storing this value, or undefined when it stores it (or there is none). */
 export function profileFieldProblem(name: string, value: unknown): FieldVerdict | undefined {
-  if (value === null || value === undefined || !Object.hasOwn(RULES, name)) return undefined;
-  return RULES[name]!(value);
+  if (value === null || value === undefined) return undefined;
+  return RULE_OF.get(name)?.(value);
 }
 
 function within(v: unknown, limit: number): boolean {

@@ -1,8 +1,10 @@
+import fc from 'fast-check';
 import { describe, expect, it } from 'vitest';
 import { timeSchema } from '../../schemas/record.js';
 import {
   isBrazeTime,
   isPlainDate,
+  isPlainDateReference,
   parseBrazeTime,
   plainNumber,
   readFloat,
@@ -10,6 +12,8 @@ import {
 } from '../../schemas/values.js';
 import { validateEvent } from '../../src/emulator/validate.js';
 import { castForced } from '../../src/validate/cast.js';
+import { countryCode, countryCodeReference } from '../../src/validate/countries.js';
+import { settings } from '../helpers/property.js';
 
 /** One grammar for dates and numbers: the validator, the mapping types and the emulator agree. */
 
@@ -105,5 +109,88 @@ describe('numbers', () => {
     expect(readFloat('1e3')).toBe(1000);
     expect(readInteger('007')).toBe(7);
     expect(readInteger('1.0')).toBeUndefined();
+  });
+});
+
+/**
+ * The dob and country checks run on every row and, in the emulator, twice on every object; each has
+ * a shortcut by character codes, checked here against its plain version.
+ */
+describe('shortcuts against their plain versions', () => {
+  // Strings near a date: digits, hyphens, the characters either side of the digits (/ and :) and a few others, mostly ten long, with real dates among them.
+  const dateLike = fc.oneof(
+    fc
+      .array(fc.constantFrom(...'0123456789-', '0', '1', '2', ' ', 'x', '\u0660', '+', '.', '/', ':'), {
+        minLength: 8,
+        maxLength: 12,
+      })
+      .map((cs) => cs.join('')),
+    fc
+      .tuple(
+        fc.integer({ min: 0, max: 9999 }),
+        fc.integer({ min: 0, max: 99 }),
+        fc.integer({ min: 0, max: 99 }),
+      )
+      .map(
+        ([y, m, d]) =>
+          `${String(y).padStart(4, '0')}-${String(m).padStart(2, '0')}-${String(d).padStart(2, '0')}`,
+      ),
+    // A date's shape with one character swapped for another, a digit's neighbours among them.
+    fc
+      .tuple(fc.integer({ min: 0, max: 9 }), fc.constantFrom(...'0123456789-/: x\u0660'))
+      .map(([at, c]) => `2024-06-15`.slice(0, at) + c + `2024-06-15`.slice(at + 1)),
+    fc.string({ maxLength: 12 }),
+  );
+
+  it('isPlainDate says what the regex says, on 10,000 strings', () => {
+    fc.assert(
+      fc.property(dateLike, (s) => {
+        expect(isPlainDate(s)).toBe(isPlainDateReference(s));
+      }),
+      settings,
+    );
+  });
+
+  it('isPlainDate on the edges of the calendar', () => {
+    for (const [s, ok] of [
+      ['2024-02-29', true],
+      ['2023-02-29', false],
+      ['1900-02-29', false],
+      ['2000-02-29', true],
+      ['2024-04-31', false],
+      ['2024-12-31', true],
+      ['2024-13-01', false],
+      ['2024-00-10', false],
+      ['2024-01-00', false],
+      ['0000-01-01', true],
+      ['2024-1-015', false],
+      ['\u0662024-01-01', false],
+    ] as const) {
+      expect(isPlainDate(s), s).toBe(ok);
+      expect(isPlainDateReference(s), s).toBe(ok);
+    }
+  });
+
+  it('countryCode agrees with its plain version on every pair of capitals', () => {
+    for (let a = 65; a <= 90; a++) {
+      for (let b = 65; b <= 90; b++) {
+        const s = String.fromCharCode(a, b);
+        expect(countryCode(s), s).toBe(countryCodeReference(s));
+      }
+    }
+  });
+
+  it('countryCode agrees with its plain version on 10,000 strings', () => {
+    const near = fc.oneof(
+      fc.array(fc.constantFrom(...'AUSJPaus ', 'ß', '\u00a0'), { maxLength: 4 }).map((cs) => cs.join('')),
+      fc.constantFrom('Australia', ' australia ', 'japan', 'JP ', 'jp', 'Jp', 'XX', 'UK', 'GB'),
+      fc.string({ maxLength: 4 }),
+    );
+    fc.assert(
+      fc.property(near, (s) => {
+        expect(countryCode(s)).toBe(countryCodeReference(s));
+      }),
+      settings,
+    );
   });
 });
