@@ -7,7 +7,7 @@
 import { isCurrency, isPrice, isQuantity, parseBrazeTime } from '../../schemas/values.js';
 import { PROPERTIES_MAX_BYTES } from '../validate/attribute-rules.js';
 import { jsonSize, operatorKind, utf8Length } from '../validate/nested.js';
-import { FIELD_ERRORS, hasFieldRule, profileFieldProblem } from '../validate/profile-fields.js';
+import { FIELD_ERRORS, profileFieldError, profileFieldProblem } from '../validate/profile-fields.js';
 import { isPlainObject, type JsonObject } from './json.js';
 import { identityKey } from './store.js';
 
@@ -211,9 +211,8 @@ export function validateAttributes(item: unknown): string | null {
 /** Profile fields whose bad values Braze answers with a per-object error (ignored and nulled ones are the store's). */
 function checkFieldErrors(o: Obj): string | null {
   for (const key in o) {
-    if (!hasFieldRule(key)) continue;
-    const verdict = profileFieldProblem(key, o[key]);
-    if (verdict?.effect === 'error') return verdict.message;
+    const verdict = profileFieldError(key, o[key]);
+    if (verdict) return verdict.message;
   }
   return null;
 }

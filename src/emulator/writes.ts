@@ -11,7 +11,7 @@ import { isNestedValue, jsonSize, NESTED_MAX_BYTES, nestedProblem } from '../val
 import {
   hasFieldRule,
   IDENTITY_KEYS,
-  profileFieldProblem,
+  profileFieldStoreProblem,
   storedFieldValue,
 } from '../validate/profile-fields.js';
 import type { JsonObject } from './json.js';
@@ -39,14 +39,18 @@ export function requestDropsNested(objects: readonly JsonObject[]): boolean {
   return false;
 }
 
-/** The attributes Braze writes for `o` (identifiers and flags left out), counting what it drops. */
+/**
+ * The attributes Braze writes for `o`, a valid object (validateAttributes), identifiers and flags left
+ * out, counting what it drops.
+ */
 export function plannedWrites(o: JsonObject, dropNested: boolean, counts: WriteCounts): JsonObject {
   const out: JsonObject = {};
   for (const key in o) {
     if (IDENTITY_KEYS.has(key)) continue;
     const value = o[key];
     if (hasFieldRule(key)) {
-      const verdict = profileFieldProblem(key, value);
+      // A valid object has no field whose rule answers `error`: only the others can change a write.
+      const verdict = profileFieldStoreProblem(key, value);
       if (verdict?.effect === 'ignored') counts.fieldsIgnored++;
       else out[key] = verdict?.effect === 'nulled' ? null : storedFieldValue(key, value);
       continue;

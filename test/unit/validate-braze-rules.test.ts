@@ -1,6 +1,14 @@
+import fc from 'fast-check';
 import { describe, expect, it } from 'vitest';
 import { createValidator, isRejection } from '../../src/validate/index.js';
+import {
+  FIELD_RULE_NAMES,
+  profileFieldError,
+  profileFieldProblem,
+  profileFieldStoreProblem,
+} from '../../src/validate/profile-fields.js';
 import { makeCsvRow, makeJsonRow } from '../helpers/factories.js';
+import { settings } from '../helpers/property.js';
 
 /**
  * Values Braze would refuse, ignore, null or drop are rejected by our validator with the reason,
@@ -147,5 +155,46 @@ describe('default profile fields', () => {
     expect(shaped('subscription_groups', [{ subscription_state: 'subscribed' }])).toMatchObject({
       message: /BAD_SUBSCRIPTION_GROUP_ID/,
     });
+  });
+});
+
+/**
+ * The emulator runs a field's rule once, as an error check (validating) or as a store check (planning
+ * a valid object's writes): each rule must answer only one kind, whatever the value.
+ */
+describe('each profile-field rule answers errors only, or ignored and nulled only', () => {
+  const values = fc.oneof(
+    fc.anything(),
+    fc.constantFrom('', 'M', 'Male', 'a@b.co', 'subscribed', 'opted_in', 'US', 'Narnia', '1980-01-01', 'UTC'),
+    fc.array(
+      fc.record({
+        app_id: fc.string(),
+        token: fc.string(),
+        subscription_group_id: fc.string(),
+        subscription_state: fc.constantFrom('subscribed', 'x'),
+      }),
+      { maxLength: 2 },
+    ),
+    fc.record({ longitude: fc.double(), latitude: fc.double() }),
+  );
+
+  it('profileFieldError and profileFieldStoreProblem split profileFieldProblem, on 10,000 values', () => {
+    fc.assert(
+      fc.property(fc.constantFrom(...FIELD_RULE_NAMES), values, (name, value) => {
+        const verdict = profileFieldProblem(name, value);
+        const isError = verdict?.effect === 'error';
+        expect(profileFieldError(name, value)).toEqual(isError ? verdict : undefined);
+        expect(profileFieldStoreProblem(name, value)).toEqual(verdict && !isError ? verdict : undefined);
+      }),
+      settings,
+    );
+  });
+
+  it('a key without a rule has neither', () => {
+    for (const name of ['first_name', 'external_id', 'constructor', '__proto__', 'toString']) {
+      expect(profileFieldError(name, 'x')).toBeUndefined();
+      expect(profileFieldStoreProblem(name, 'x')).toBeUndefined();
+      expect(profileFieldProblem(name, 'x')).toBeUndefined();
+    }
   });
 });
