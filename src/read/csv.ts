@@ -41,6 +41,14 @@ export interface CsvOptions {
   csvParseOnly?: boolean;
   /** Bytes re-parsed after errors allowed beyond 4x the input (default 64 MB; tests make it small). */
   rescanAllowance?: number;
+  /** Counts of the records each engine read, and of hand-backs to the fast path (for tests). */
+  engines?: EngineCounts;
+}
+
+export interface EngineCounts {
+  fast: number;
+  csvParse: number;
+  handBacks: number;
 }
 
 /** csv-parse's parsing core (a Parser's `api`): bytes in, records out, an error returned. */
@@ -103,6 +111,18 @@ class CsvReader extends Transform {
   /** The error row of the line being skipped, sent when its end arrives. */
   private broken: BrokenLine | undefined;
   private rescanned = 0;
+  /**
+   * csv-parse is reading for the fast path, from a record the fast path does not take (a bare "\r",
+   * a second kind of line ending) until `standInChunks` more chunks have arrived; then the fast path
+   * takes over again at the next record's start. A file the fast path cannot read at all (old Mac
+   * "\r" endings) would hand back and forth at every chunk: each hand-back that falls back again on
+   * its first record doubles how long csv-parse stays (`standInFor`, up to 256 chunks).
+   */
+  private standIn = false;
+  private standInChunks = 0;
+  private standInFor = 1;
+  /** Records the current engine gave since it started. */
+  private sinceRestart = 0;
   private readonly watch = new ByteWatch();
   private header: string[] | undefined;
   private nextLine = 1;
@@ -122,7 +142,13 @@ class CsvReader extends Transform {
       this.total += chunk.length;
       if (!this.skipping) {
         this.held.push(chunk);
-        this.feed(chunk, false);
+        if (this.standIn && --this.standInChunks <= 0) {
+          // The fast path again, from the start of the record csv-parse is in (held from there on).
+          this.restartAt(this.consumed);
+          this.feed(Buffer.concat(this.heldBytes(this.consumed, this.total)), false);
+        } else {
+          this.feed(chunk, false);
+        }
       } else {
         const nl = chunk.indexOf(10);
         this.broken?.add(nl === -1 ? chunk : chunk.subarray(0, nl));
@@ -147,6 +173,7 @@ class CsvReader extends Transform {
       this.watch.end();
       if (this.skipping) this.pushBroken();
       else this.feed(undefined, true);
+      this.countRecords();
       callback();
     } catch (err) {
       callback(err as Error);
@@ -164,8 +191,10 @@ class CsvReader extends Transform {
         // cannot parse either (then a fresh engine starts on the next line, the fast one again).
         // Not counted against the rescan bound: csv-parse alone would have read these bytes once too,
         // and the bound must give up on the same files with and without the fast path. Each such
-        // re-feed follows the start or an error row, so they are as many as the error rows, plus one.
+        // re-feed follows the start, an error row or a hand-back to the fast path (see standIn).
+        this.standInFor = this.sinceRestart === 0 ? Math.min(256, this.standInFor * 2) : 1;
         this.restartAt(this.consumed, false);
+        this.standInChunks = this.standInFor;
         input = Buffer.concat(this.heldBytes(this.consumed, this.total));
         continue;
       }
@@ -194,9 +223,22 @@ class CsvReader extends Transform {
 
   /** A fresh engine whose first byte is the absolute offset `at` (the start of a line): the fast one if it may. */
   private restartAt(at: number, fast = true): void {
+    this.countRecords();
+    if (fast && this.standIn && this.options.engines) this.options.engines.handBacks++;
     this.engine = this.engineAt(at, fast, this.engine.options.record_delimiter);
+    this.standIn = !fast;
+    this.sinceRestart = 0;
     this.base = at;
     this.consumed = at;
+  }
+
+  /** Adds the records the current engine gave to `options.engines`. */
+  private countRecords(): void {
+    const counts = this.options.engines;
+    if (!counts) return;
+    if (this.engine instanceof FastCsvEngine) counts.fast += this.sinceRestart;
+    else counts.csvParse += this.sinceRestart;
+    this.sinceRestart = 0;
   }
 
   /** The engine for bytes from `at` on, keeping the line ending already found (`known`). */
@@ -207,6 +249,7 @@ class CsvReader extends Transform {
   }
 
   private readonly onRecord = (record: string[]): void => {
+    this.sinceRestart++;
     const from = this.consumed;
     this.consumed = this.base + this.engine.info.bytes;
     const row = this.toRow(record, from);

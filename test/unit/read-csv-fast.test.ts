@@ -3,7 +3,7 @@ import { Parser } from 'csv-parse';
 import fc from 'fast-check';
 import { describe, expect, it } from 'vitest';
 import type { RawRow } from '../../schemas/record.js';
-import { csvParser } from '../../src/read/csv.js';
+import { csvParser, type EngineCounts } from '../../src/read/csv.js';
 import { FALLBACK, FastCsvEngine, fastDelimiter } from '../../src/read/csv-fast.js';
 import { pieces, settings } from '../helpers/property.js';
 
@@ -131,6 +131,14 @@ describe('CSV fast path against csv-parse', () => {
   });
 });
 
+/** A text as a file stream gives it: 64 KB pieces. */
+const in64k = (text: string): Buffer[] => {
+  const bytes = Buffer.from(text);
+  return Array.from({ length: Math.ceil(bytes.length / 65536) }, (_, i) =>
+    bytes.subarray(i * 65536, (i + 1) * 65536),
+  );
+};
+
 describe('CSV reader with the fast path against the reader with csv-parse alone', () => {
   async function read(t: string, delimiter: string, at: number[], csvParseOnly: boolean): Promise<RawRow[]> {
     const parser = csvParser({ name: 't.csv', delimiter, idColumn: 'a', csvParseOnly });
@@ -159,17 +167,53 @@ describe('CSV reader with the fast path against the reader with csv-parse alone'
         csvParseOnly,
         rescanAllowance: 0,
       });
-      const bytes = Buffer.from(text);
       const out: RawRow[] = [];
-      const pieces64k = Array.from({ length: Math.ceil(bytes.length / 65536) }, (_, i) =>
-        bytes.subarray(i * 65536, (i + 1) * 65536),
-      );
-      for await (const r of Readable.from(pieces64k).pipe(parser)) out.push(r as RawRow);
+      for await (const r of Readable.from(in64k(text)).pipe(parser)) out.push(r as RawRow);
       return out;
     };
     const reference = await read(true);
     expect(reference.filter((r) => r.kind === 'error')).toHaveLength(40);
     expect(await read(false)).toEqual(reference);
+  });
+
+  /** A text in 64 KB pieces through the reader; its rows and what each engine read. */
+  async function readCounted(text: string, csvParseOnly: boolean) {
+    const engines: EngineCounts = { fast: 0, csvParse: 0, handBacks: 0 };
+    const parser = csvParser({ name: 't.csv', delimiter: ',', idColumn: 'a', csvParseOnly, engines });
+    const rows: RawRow[] = [];
+    for await (const r of Readable.from(in64k(text)).pipe(parser)) rows.push(r as RawRow);
+    return { rows, engines };
+  }
+
+  /** Both readers on `text`: the same rows, `count` of them; what each engine read. */
+  async function both(text: string, count: number) {
+    const reference = await readCounted(text, true);
+    const fast = await readCounted(text, false);
+    expect(fast.rows).toEqual(reference.rows);
+    expect(fast.rows).toHaveLength(count);
+    return { reference: reference.engines, fast: fast.engines };
+  }
+
+  it('hands the file back to the fast path after a record only csv-parse reads', async () => {
+    // A bare "\r" inside a cell of line 3 is data to csv-parse (the file's line ending is "\n") and
+    // not for the fast path. The other 5,999 rows are plain: after the chunk that holds line 3,
+    // the fast path reads them again (it used to leave the rest of the file to csv-parse).
+    const rows = Array.from({ length: 6000 }, (_, i) => (i === 1 ? `u${i},x\ry` : `u${i},${'v'.repeat(90)}`));
+    const text = `a,b\n${rows.join('\n')}\n`;
+    const { reference, fast } = await both(text, 6000);
+    expect(reference.csvParse).toBe(6001);
+    expect(fast.handBacks).toBe(1);
+    expect(fast.csvParse).toBeLessThan(700); // the rest of the first 64 KB chunk at most
+    expect(fast.fast + fast.csvParse).toBe(6001);
+  });
+
+  it('hands back less and less often in a file the fast path cannot read (old Mac line endings)', async () => {
+    const rows = Array.from({ length: 20_000 }, (_, i) => `u${i},${'v'.repeat(90)}`);
+    const text = `a,b\r${rows.join('\r')}\r`; // 1.9 MB, 30 chunks of 64 KB
+    const { fast } = await both(text, 20_000);
+    expect(fast.fast).toBe(0);
+    // Each hand-back falls back at once and doubles csv-parse's stay: after 1, 2, 4, 8 chunks...
+    expect(fast.handBacks).toBeLessThanOrEqual(5);
   });
 
   it('gives the same rows, errors and line numbers for every file, cut anywhere', async () => {
