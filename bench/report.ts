@@ -6,6 +6,7 @@ import { DATA } from './data-file.js';
 import { type Figure, fmt, type Section } from './figures.js';
 import type { ImportResult } from './import-run.js';
 import type { BenchPlan, BenchResults } from './scenarios.js';
+import { coresBusy } from './sections.js';
 
 const verdict = (f: Figure) =>
   f.met === null ? '' : f.met ? 'met' : f.value === null ? 'NOT MEASURED' : 'MISSED';
@@ -47,11 +48,9 @@ const spread = (d: { count: number; min: number; max: number; mean: number }) =>
  * Braze that runs elsewhere) takes its share of them.
  */
 function cpuShare(r: ImportResult): string {
-  const total = r.runCpuS + r.redisCpuS + r.emulatorCpuS;
-  const busy = total / (cpus().length * r.wallS);
   return (
     `CPU: run ${fmt(r.runCpuS, 1)} s, Redis ${fmt(r.redisCpuS, 1)} s, emulator ${fmt(r.emulatorCpuS, 1)} s: ` +
-    `${fmt(busy, 2)} of ${cpus().length} cores over the run`
+    `${fmt(coresBusy(r), 2)} of ${cpus().length} cores over the run`
   );
 }
 

@@ -2,6 +2,8 @@
  * The figures issue 12 asks `npm run bench` to report, each with its goal beside it, computed from one
  * run's results. Nothing here knows what the figures should be.
  */
+
+import { cpus } from 'node:os';
 import {
   atLeast,
   atMost,
@@ -64,7 +66,19 @@ function limitBound(
       count,
       l.windowMs === 3000 ? atMost(l.max) : null,
     ),
+    // Near 1.0 the share above is what the machine's cores allowed, shared with the emulator.
+    figure(
+      `${key}.coresBusy`,
+      'cores busy: run + Redis + emulator CPU',
+      of(o, coresBusy),
+      (v) => `${fmt(v, 2)} of ${cpus().length}`,
+    ),
   ];
+}
+
+/** CPU seconds of the run, Redis and the emulator over what the machine's cores could give in the run's time. */
+export function coresBusy(r: ImportResult): number {
+  return (r.runCpuS + r.redisCpuS + r.emulatorCpuS) / (cpus().length * r.wallS);
 }
 
 export function buildSections(res: BenchResults, plan: BenchPlan): Section[] {
