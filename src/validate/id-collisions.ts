@@ -145,7 +145,7 @@ export function createIdCollisionTracker(options: IdCollisionOptions = {}): IdCo
       table[at + 2] = tag;
       table[at + 3] = (line + 1) & ~REPORTED;
       used++;
-      if (tag !== 0 && rawOf.size < MAX_REMEMBERED_RAW) rawOf.set(`${hi},${lo}`, raw);
+      if (tag !== 0 && rawOf.size < MAX_REMEMBERED_RAW) rawOf.set(`${hi},${lo}`, detached(raw));
     },
     report: () => ({
       ...report,
@@ -157,6 +157,16 @@ export function createIdCollisionTracker(options: IdCollisionOptions = {}): IdCo
 }
 
 /** Two independent 32-bit FNV-1a passes, each finished with murmur3's avalanche. */
+/**
+ * A copy of `s` that holds none of the string it was cut from. The CSV reader cuts an ASCII row's
+ * cells from one string of the whole record (src/read/csv-fast.ts), and V8 keeps a cut of 13
+ * characters or more as a view of that string: kept for the whole run, each remembered id would
+ * hold its row. Joining makes a new string and the cut is taken from that one.
+ */
+function detached(s: string): string {
+  return ` ${s}`.slice(1);
+}
+
 function hash64(s: string): [number, number] {
   let a = 0x811c9dc5;
   let b = 0x01000193 ^ s.length;

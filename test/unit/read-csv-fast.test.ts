@@ -207,6 +207,16 @@ describe('CSV reader with the fast path against the reader with csv-parse alone'
     expect(fast.fast + fast.csvParse).toBe(6001);
   });
 
+  it('reads records wider than its first span table (200 fields, quoted, escaped and not)', async () => {
+    const cell = (i: number) => (i % 3 === 0 ? `c${i}` : i % 3 === 1 ? `"q ${i}, ß"` : `"e ""${i}"""`);
+    const header = ['a', ...Array.from({ length: 199 }, (_, i) => `h${i}`)].join(',');
+    const rows = Array.from({ length: 50 }, (_, r) =>
+      Array.from({ length: 200 }, (_, i) => cell(r + i)).join(','),
+    );
+    const { fast } = await both(`${header}\n${rows.join('\n')}\n`, 50);
+    expect(fast.fast).toBe(51);
+  });
+
   it('hands back less and less often in a file the fast path cannot read (old Mac line endings)', async () => {
     const rows = Array.from({ length: 20_000 }, (_, i) => `u${i},${'v'.repeat(90)}`);
     const text = `a,b\r${rows.join('\r')}\r`; // 1.9 MB, 30 chunks of 64 KB
