@@ -119,7 +119,8 @@ const RULE_OF: ReadonlyMap<string, Rule> = new Map(Object.entries(RULES));
  * The fields whose rule only ever answers `error`; every other rule only ever answers `ignored` or
  * `nulled` (test/unit/validate-braze-rules.test.ts checks both on generated values). The emulator
  * asks the first kind while validating an object and the second while planning what a valid object
- * writes, so each rule runs once per value instead of twice (the email regex was three times).
+ * writes, so a rule no longer runs in both (the dob and country rules ran twice per value, the
+ * email regex three times; it still runs twice, once more for the identifier check).
  */
 const ERROR_ONLY: ReadonlySet<string> = new Set([
   'email',
