@@ -2,9 +2,10 @@
  * The emulator as the bench runs it: `braze-import emulator` in a process of its own (so its CPU and
  * memory are not the import's), on a free port, validating only (`--store none`).
  */
-import { spawn } from 'node:child_process';
+import { type ChildProcessByStdio, spawn } from 'node:child_process';
 import { readFileSync } from 'node:fs';
 import { delimiter, dirname } from 'node:path';
+import type { Readable } from 'node:stream';
 import type { EmulatorStatsView } from '../src/emulator/index.js';
 import { BIN } from './data-file.js';
 
@@ -45,10 +46,14 @@ function processCpuSeconds(pid: number | undefined): number {
   }
 }
 
-/** Starts it with `flags` added (e.g. `--rate-limit track=3000/3s --latency-ms 150`). */
-export async function startEmulatorProcess(flags: string[]): Promise<EmulatorProcess> {
-  const args = ['emulator', '--port', '0', '--api-key', KEY, '--store', 'none', ...flags];
-  const child = spawn(BIN, args, { stdio: ['ignore', 'pipe', 'inherit'] });
+/**
+ * A server in a child process (stdout piped) that prints "listening on URL" when ready: its URL, and
+ * a promise of its exit. `name` says which server in the error when it exits first.
+ */
+export async function listeningChild(
+  child: ChildProcessByStdio<null, Readable, null>,
+  name: string,
+): Promise<{ url: string; closed: Promise<void> }> {
   const closed = new Promise<void>((resolve) => child.once('close', () => resolve()));
   const url = await new Promise<string>((resolve, reject) => {
     let out = '';
@@ -62,8 +67,16 @@ export async function startEmulatorProcess(flags: string[]): Promise<EmulatorPro
       }
     };
     child.stdout.on('data', onData);
-    void closed.then(() => reject(new Error(`the emulator exited before listening: ${out.trim()}`)));
+    void closed.then(() => reject(new Error(`${name} exited before listening: ${out.trim()}`)));
   });
+  return { url, closed };
+}
+
+/** Starts it with `flags` added (e.g. `--rate-limit track=3000/3s --latency-ms 150`). */
+export async function startEmulatorProcess(flags: string[]): Promise<EmulatorProcess> {
+  const args = ['emulator', '--port', '0', '--api-key', KEY, '--store', 'none', ...flags];
+  const child = spawn(BIN, args, { stdio: ['ignore', 'pipe', 'inherit'] });
+  const { url, closed } = await listeningChild(child, 'the emulator');
   return {
     url,
     async stats() {

@@ -198,6 +198,7 @@ export class FastCsvEngine {
     }
   }
 
+  /** Notes a field's bytes [from, to) and how to decode them, growing the table when it is full. */
   private span(from: number, to: number, kind: number): void {
     let spans = this.spans;
     const k = this.spanCount;

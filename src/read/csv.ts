@@ -112,13 +112,11 @@ class CsvReader extends Transform {
   private broken: BrokenLine | undefined;
   private rescanned = 0;
   /**
-   * csv-parse is reading for the fast path, from a record the fast path does not take (a bare "\r",
-   * a second kind of line ending) until `standInChunks` more chunks have arrived; then the fast path
-   * takes over again at the next record's start. A file the fast path cannot read at all (old Mac
-   * "\r" endings) would hand back and forth at every chunk: each hand-back that falls back again on
-   * its first record doubles how long csv-parse stays (`standInFor`, up to 256 chunks).
+   * While csv-parse stands in (see `standIn`), the chunks still to arrive before the fast path takes
+   * over again at the next record's start. A file the fast path cannot read at all (old Mac "\r"
+   * endings) would hand back and forth at every chunk: each hand-back that falls back again on its
+   * first record doubles how long csv-parse stays (`standInFor`, up to 256 chunks).
    */
-  private standIn = false;
   private standInChunks = 0;
   private standInFor = 1;
   /** Records the current engine gave since it started. */
@@ -145,7 +143,7 @@ class CsvReader extends Transform {
         if (this.standIn && --this.standInChunks <= 0) {
           // The fast path again, from the start of the record csv-parse is in (held from there on).
           this.restartAt(this.consumed);
-          this.feed(Buffer.concat(this.heldBytes(this.consumed, this.total)), false);
+          this.feed(this.unconsumed(), false);
         } else {
           this.feed(chunk, false);
         }
@@ -195,7 +193,7 @@ class CsvReader extends Transform {
         this.standInFor = this.sinceRestart === 0 ? Math.min(256, this.standInFor * 2) : 1;
         this.restartAt(this.consumed, false);
         this.standInChunks = this.standInFor;
-        input = Buffer.concat(this.heldBytes(this.consumed, this.total));
+        input = this.unconsumed();
         continue;
       }
       const nl = this.newlineAfter(this.consumed);
@@ -226,10 +224,22 @@ class CsvReader extends Transform {
     this.countRecords();
     if (fast && this.standIn && this.options.engines) this.options.engines.handBacks++;
     this.engine = this.engineAt(at, fast, this.engine.options.record_delimiter);
-    this.standIn = !fast;
     this.sinceRestart = 0;
     this.base = at;
     this.consumed = at;
+  }
+
+  /**
+   * csv-parse is reading for the fast path, from a record the fast path does not take (a bare "\r",
+   * a second kind of line ending).
+   */
+  private get standIn(): boolean {
+    return this.fast !== undefined && !(this.engine instanceof FastCsvEngine);
+  }
+
+  /** The held bytes from the start of the record in progress on, in one buffer. */
+  private unconsumed(): Buffer {
+    return Buffer.concat(this.heldBytes(this.consumed, this.total));
   }
 
   /** Adds the records the current engine gave to `options.engines`. */

@@ -156,7 +156,6 @@ export function createIdCollisionTracker(options: IdCollisionOptions = {}): IdCo
   };
 }
 
-/** Two independent 32-bit FNV-1a passes, each finished with murmur3's avalanche. */
 /**
  * A copy of `s` that holds none of the string it was cut from. The CSV reader cuts an ASCII row's
  * cells from one string of the whole record (src/read/csv-fast.ts), and V8 keeps a cut of 13
@@ -167,6 +166,7 @@ function detached(s: string): string {
   return ` ${s}`.slice(1);
 }
 
+/** Two independent 32-bit FNV-1a passes, each finished with murmur3's avalanche. */
 function hash64(s: string): [number, number] {
   let a = 0x811c9dc5;
   let b = 0x01000193 ^ s.length;

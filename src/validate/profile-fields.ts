@@ -136,16 +136,19 @@ export const FIELD_RULE_NAMES: readonly string[] = [...RULE_OF.keys()];
 const ERROR_RULE_OF = new Map([...RULE_OF].filter(([name]) => ERROR_ONLY.has(name)));
 const STORE_RULE_OF = new Map([...RULE_OF].filter(([name]) => !ERROR_ONLY.has(name)));
 
+/** The verdict of `name`'s rule in `rules` on a value; null always unsets and is never a problem. */
+function verdict(rules: ReadonlyMap<string, Rule>, name: string, value: unknown): FieldVerdict | undefined {
+  return value === null || value === undefined ? undefined : rules.get(name)?.(value);
+}
+
 /** `profileFieldProblem` when its effect is `error`: what refuses the object. */
 export function profileFieldError(name: string, value: unknown): FieldVerdict | undefined {
-  if (value === null || value === undefined) return undefined;
-  return ERROR_RULE_OF.get(name)?.(value);
+  return verdict(ERROR_RULE_OF, name, value);
 }
 
 /** `profileFieldProblem` when its effect is `ignored` or `nulled`: what changes what is stored. */
 export function profileFieldStoreProblem(name: string, value: unknown): FieldVerdict | undefined {
-  if (value === null || value === undefined) return undefined;
-  return STORE_RULE_OF.get(name)?.(value);
+  return verdict(STORE_RULE_OF, name, value);
 }
 
 export function hasFieldRule(name: string): boolean {
@@ -154,8 +157,7 @@ export function hasFieldRule(name: string): boolean {
 
 /** What Braze would do instead of storing this value, or undefined when it stores it (or there is none). */
 export function profileFieldProblem(name: string, value: unknown): FieldVerdict | undefined {
-  if (value === null || value === undefined) return undefined;
-  return RULE_OF.get(name)?.(value);
+  return verdict(RULE_OF, name, value);
 }
 
 function within(v: unknown, limit: number): boolean {

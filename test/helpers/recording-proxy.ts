@@ -2,6 +2,7 @@ import { spawn } from 'node:child_process';
 import { createServer, type Server } from 'node:http';
 import { fileURLToPath } from 'node:url';
 import { request } from 'undici';
+import { listeningChild } from '../../bench/emulator-process.js';
 
 /** One request that passed through the proxy: when it arrived, where to, Braze's answer, its body. */
 export interface Recorded {
@@ -72,16 +73,7 @@ export async function startArrivalProxy(upstream: string): Promise<{
 }> {
   const script = fileURLToPath(new URL('./arrival-proxy.mjs', import.meta.url));
   const child = spawn(process.execPath, [script, upstream], { stdio: ['ignore', 'pipe', 'inherit'] });
-  const closed = new Promise<void>((resolve) => child.once('close', () => resolve()));
-  const url = await new Promise<string>((resolve, reject) => {
-    let out = '';
-    child.stdout.on('data', (d: Buffer) => {
-      out += d;
-      const m = /listening on (http:\/\/\S+)/.exec(out);
-      if (m?.[1]) resolve(m[1]);
-    });
-    void closed.then(() => reject(new Error(`the arrival proxy exited before listening: ${out.trim()}`)));
-  });
+  const { url, closed } = await listeningChild(child, 'the arrival proxy');
   return {
     url,
     async arrivals() {
