@@ -10,6 +10,7 @@ import { type Superseded, withoutSuperseded } from '../src/dead-letter/supersede
 import { UsageError } from '../src/errors.js';
 import { runImport } from '../src/import/import.js';
 import { inputChunker, loadMapping } from '../src/import/input.js';
+import { inBatches } from '../src/read/index.js';
 import { isLive, runKeys } from '../src/runs/store.js';
 import { exitCodeFor, isAbandoned } from '../src/runs/summary.js';
 import { createValidator, parseMapping } from '../src/validate/index.js';
@@ -147,7 +148,7 @@ export function dlqCommand(program: Command): void {
         return runImport(
           {
             source: `dead letters of ${runId}`,
-            rows,
+            rows: inBatches(rows),
             // Rejected rows are read again as the original run read them: its id column and mapping.
             validate: createValidator({
               mapping: given ?? recordedMapping(original?.mapping),

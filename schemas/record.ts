@@ -84,6 +84,12 @@ export type RawRow =
   | { line: number; kind: 'error'; code: RejectionCode; message: string; raw?: unknown };
 
 /**
+ * Raw rows in the order read, a batch at a time (the rows of one chunk of input): what a source hands
+ * the producer. A row per step cost a stream hop and an await of its own.
+ */
+export type RowBatches = AsyncIterable<readonly RawRow[]>;
+
+/**
  * A CSV row's cells under their column names, for its dead letter and its replay. A header with a
  * "__proto__" column gives a prototype-less object, so that name stays a plain key.
  */

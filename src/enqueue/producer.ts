@@ -1,5 +1,11 @@
 import type { DeadLetter, SourceRecord } from '../../schemas/dead-letter.js';
-import { csvValues, type RawRow, type Rejection, type UserRecord } from '../../schemas/record.js';
+import {
+  csvValues,
+  type RawRow,
+  type Rejection,
+  type RowBatches,
+  type UserRecord,
+} from '../../schemas/record.js';
 import type { TrackJobData } from '../../schemas/track.js';
 import type { Counts } from '../runs/store.js';
 import { createIdCollisionTracker, type IdCollisionReport } from '../validate/index.js';
@@ -51,7 +57,8 @@ export interface ProducerSink {
 
 export interface ProduceOptions {
   runId: string;
-  rows: AsyncIterable<RawRow>;
+  /** The input's rows, a batch at a time. */
+  rows: RowBatches;
   validate: (row: RawRow) => UserRecord | Rejection;
   chunker: ChunkerLike;
   /** Filled by the chunker's onReject (a record too large for any request body); drained here. */
@@ -248,12 +255,14 @@ export async function produce(o: ProduceOptions): Promise<ProduceResult> {
     }
   };
   try {
-    for await (const row of o.rows) {
-      take(row);
-      if (due()) await flush();
-      if (o.stopped?.()) {
-        total.stoppedEarly = true;
-        break;
+    read: for await (const rows of o.rows) {
+      for (const row of rows) {
+        take(row);
+        if (due()) await flush();
+        if (o.stopped?.()) {
+          total.stoppedEarly = true;
+          break read;
+        }
       }
     }
   } catch (err) {

@@ -55,16 +55,18 @@ export async function dryRun(
       reject(refused);
     }
   };
-  for await (const row of input.rows) {
-    report.rows.read++;
-    const r = input.validate(row);
-    if ('code' in r) {
-      reject(r);
-      continue;
+  for await (const rows of input.rows) {
+    for (const row of rows) {
+      report.rows.read++;
+      const r = input.validate(row);
+      if ('code' in r) {
+        reject(r);
+        continue;
+      }
+      report.rows.valid++;
+      ids.observe(r.externalId, r.line);
+      count(input.chunker.push(r));
     }
-    report.rows.valid++;
-    ids.observe(r.externalId, r.line);
-    count(input.chunker.push(r));
   }
   if (input.tail) for await (const rec of input.tail()) count(input.chunker.push(rec));
   count(input.chunker.flush());

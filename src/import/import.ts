@@ -2,7 +2,7 @@ import type { Queue } from 'bullmq';
 import type { Redis } from 'ioredis';
 import type { RateLimit } from '../../schemas/config.js';
 import type { Mapping } from '../../schemas/mapping.js';
-import type { RawRow, Rejection, UserRecord } from '../../schemas/record.js';
+import type { RawRow, Rejection, RowBatches, UserRecord } from '../../schemas/record.js';
 import type { TrackQueueData } from '../../schemas/track.js';
 import type { Config } from '../config.js';
 import type { ChunkerLike } from '../enqueue/producer.js';
@@ -32,7 +32,8 @@ import { beginRun } from './begin.js';
 /** The input side of a run: where rows come from and how they become records and chunks. */
 export interface ImportInput {
   source: string;
-  rows: AsyncIterable<RawRow>;
+  /** The rows, a batch at a time. */
+  rows: RowBatches;
   validate: (row: RawRow) => UserRecord | Rejection;
   chunker: ChunkerLike;
   chunkRejects?: Rejection[];

@@ -74,7 +74,7 @@ export async function openInput(file: string, flags: InputFlags, config: Config)
     source: source.name,
     format: source.format,
     fingerprint,
-    rows: source,
+    rows: source.batches,
     size: source.size,
     bytesRead: () => source.bytesRead,
     validate: createValidator({ mapping, idColumn: flags.idColumn, format: source.format }),

@@ -222,14 +222,16 @@ async function firstPass(record: ChangeRecord, meta: RecordMeta, s: SyncOptions)
   let rows = 0;
   let seen = 0;
   let ids: string[] = [];
-  for await (const row of input.rows) {
-    rows++;
-    const r = input.validate(row);
-    if ('code' in r) continue;
-    ids.push(r.externalId);
-    if (ids.length >= MARK_BATCH) {
-      seen += await record.markSeen(ids, mark, meta.buckets);
-      ids = [];
+  for await (const batch of input.rows) {
+    for (const row of batch) {
+      rows++;
+      const r = input.validate(row);
+      if ('code' in r) continue;
+      ids.push(r.externalId);
+      if (ids.length >= MARK_BATCH) {
+        seen += await record.markSeen(ids, mark, meta.buckets);
+        ids = [];
+      }
     }
   }
   seen += await record.markSeen(ids, mark, meta.buckets);

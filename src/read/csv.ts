@@ -43,6 +43,12 @@ export interface CsvOptions {
   rescanAllowance?: number;
   /** Counts of the records each engine read, and of hand-backs to the fast path (for tests). */
   engines?: EngineCounts;
+  /**
+   * Push the rows of each chunk read as one array (RowBatches) instead of one by one. A row pushed
+   * alone costs a stream hop and an iterator step of its own: 0.3-0.45 us each in a microbenchmark,
+   * several times what the fast path takes to read a row.
+   */
+  batches?: boolean;
 }
 
 export interface EngineCounts {
@@ -124,9 +130,12 @@ class CsvReader extends Transform {
   private readonly watch = new ByteWatch();
   private header: string[] | undefined;
   private nextLine = 1;
+  /** Rows of the chunk being read, pushed when it is done (see `send`). */
+  private out: RawRow[] = [];
 
   constructor(private readonly options: CsvOptions) {
-    super({ readableObjectMode: true });
+    // A batch holds a chunk's rows (~450 of 140 bytes from a 64 KB read): one is enough ahead.
+    super({ readableObjectMode: true, ...(options.batches === true && { readableHighWaterMark: 1 }) });
     this.fast = options.csvParseOnly === true ? undefined : fastDelimiter(options.delimiter);
     // csv-parse checks the delimiter (and throws the way callers report) even when the fast path reads.
     const checked = newEngine(options.delimiter, true);
@@ -160,8 +169,10 @@ class CsvReader extends Transform {
           this.feed(rest, false);
         }
       }
+      this.send();
       callback();
     } catch (err) {
+      this.send();
       callback(err as Error);
     }
   }
@@ -172,8 +183,10 @@ class CsvReader extends Transform {
       if (this.skipping) this.pushBroken();
       else this.feed(undefined, true);
       this.countRecords();
+      this.send();
       callback();
     } catch (err) {
+      this.send();
       callback(err as Error);
     }
   }
@@ -263,8 +276,17 @@ class CsvReader extends Transform {
     const from = this.consumed;
     this.consumed = this.base + this.engine.info.bytes;
     const row = this.toRow(record, from);
-    if (row !== undefined) this.push(row);
+    if (row !== undefined) this.out.push(row);
   };
+
+  /** Hands on the rows read from the last chunk: as one array (options.batches) or one by one. */
+  private send(): void {
+    const rows = this.out;
+    if (rows.length === 0) return;
+    this.out = [];
+    if (this.options.batches === true) this.push(rows);
+    else for (const row of rows) this.push(row);
+  }
 
   private toRow(record: string[], from: number): RawRow | undefined {
     const line = this.nextLine;
@@ -330,7 +352,7 @@ class CsvReader extends Transform {
   }
 
   private pushBroken(): void {
-    if (this.broken) this.push(this.broken.row());
+    if (this.broken) this.out.push(this.broken.row());
     this.broken = undefined;
   }
 

@@ -3,17 +3,17 @@ import { type Duplex, type Readable, Writable } from 'node:stream';
 import { pipeline } from 'node:stream/promises';
 import { createGunzip } from 'node:zlib';
 import { chainUnchecked } from 'stream-chain';
-import type { RawRow } from '../../schemas/record.js';
+import type { RawRow, RowBatches } from '../../schemas/record.js';
 import { UsageError } from '../errors.js';
 import { csvParser } from './csv.js';
 import { cannotRead, openInput, resolveFormat, type SourceFormat } from './input.js';
-import { jsonlStages } from './jsonl.js';
+import { jsonlBatchStages } from './jsonl.js';
 import { notText } from './text.js';
 
 /**
- * The I/O edge: a file or stdin -> an object stream of raw rows with line numbers. One stream-chain
- * pipeline (bytes -> gunzip? -> parser -> numbered rows), so backpressure holds end to end: when the
- * consumer stops pulling, the file stops being read.
+ * The I/O edge: a file or stdin -> an object stream of raw rows with line numbers, in batches (the
+ * rows of one chunk read). One stream-chain pipeline (bytes -> gunzip? -> parser -> numbered rows),
+ * so backpressure holds end to end: when the consumer stops pulling, the file stops being read.
  */
 
 export type { SourceFormat } from './input.js';
@@ -44,7 +44,9 @@ export interface Source extends AsyncIterable<RawRow> {
   readonly bytesRead: number;
   /** The CSV header (names trimmed); undefined for JSONL. Known once openSource has resolved. */
   readonly header: readonly string[] | undefined;
-  /** Object-mode stream of RawRow, for pipe() or chain(); iterate the Source or this, not both. */
+  /** The rows a batch at a time: what the producer reads (iterating the Source gives them one by one). */
+  batches: RowBatches;
+  /** Object-mode stream of RawRow arrays (batches); iterate the Source, `batches` or this, only one. */
   stream: Duplex;
   /** Stops reading and releases the file; safe to call twice. */
   close(): void;
@@ -77,12 +79,13 @@ export async function openSource(pathOrDash: string, options: OpenSourceOptions 
               name: input.name,
               delimiter: options.delimiter ?? (/\.tsv(\.gz)?$/i.test(input.name) ? '\t' : ','),
               idColumn: options.idColumn ?? 'external_id',
+              batches: true,
               onHeader: (names) => {
                 header = names;
               },
             }),
           ]
-        : jsonlStages();
+        : jsonlBatchStages();
   } catch (err) {
     input.stream.destroy();
     throw new UsageError(`--delimiter ${JSON.stringify(options.delimiter)}: ${(err as Error).message}`);
@@ -94,7 +97,11 @@ export async function openSource(pathOrDash: string, options: OpenSourceOptions 
   };
   const parts: unknown[] = [input.stream, count, ...(input.gzip ? [createGunzip()] : []), ...stages];
   // skipEvents: errors are translated below instead of being re-emitted raw.
-  const stream = chainUnchecked<never, RawRow>(parts, { skipEvents: true });
+  // One batch ahead at the end of the chain (the default, 16 objects, was made for rows one by one).
+  const stream = chainUnchecked<never, readonly RawRow[]>(parts, {
+    skipEvents: true,
+    readableHighWaterMark: 1,
+  });
   const inner = stream.streams as (Readable | Duplex)[];
   for (const s of inner) s.on('error', (err: Error) => stream.destroy(translate(err, input)));
   stream.once('close', () => {
@@ -115,10 +122,28 @@ export async function openSource(pathOrDash: string, options: OpenSourceOptions 
     get header() {
       return header;
     },
+    batches: { [Symbol.asyncIterator]: () => stream[Symbol.asyncIterator]() },
     stream,
     close: () => stream.destroy(),
-    [Symbol.asyncIterator]: () => stream[Symbol.asyncIterator](),
+    [Symbol.asyncIterator]: () => rowsOf(stream),
   };
+}
+
+async function* rowsOf(batches: RowBatches): AsyncGenerator<RawRow> {
+  for await (const batch of batches) yield* batch;
+}
+
+/** Rows that come one at a time (a replay's dead letters) as RowBatches of up to `size`. */
+export async function* inBatches(rows: AsyncIterable<RawRow>, size = 256): AsyncGenerator<readonly RawRow[]> {
+  let batch: RawRow[] = [];
+  for await (const row of rows) {
+    batch.push(row);
+    if (batch.length >= size) {
+      yield batch;
+      batch = [];
+    }
+  }
+  if (batch.length > 0) yield batch;
 }
 
 /** Decompresses the whole file, discarding the output: ~3 ms per MB, once, before anything is sent. */

@@ -83,6 +83,18 @@ export function jsonlStages(options: JsonlOptions = {}): [Decode, (chunk: string
   return [flushable(decode) as Decode, flushable(rows) as (chunk: string) => Out];
 }
 
+/** The same stages, each piece of text's rows handed on as one array (RowBatches). */
+export function jsonlBatchStages(
+  options: JsonlOptions = {},
+): [Decode, (chunk: string) => RawRow[] | typeof none] {
+  const [decode, rows] = jsonlStages(options);
+  const batch = (chunk: string | typeof none): RawRow[] | typeof none => {
+    const out = [...rows(chunk as string)];
+    return out.length > 0 ? out : none;
+  };
+  return [decode, flushable(batch) as (chunk: string) => RawRow[] | typeof none];
+}
+
 function* parseLine(text: string, line: number, watch: ByteWatch): Generator<RawRow> {
   const body = line === 1 && text.charCodeAt(0) === 0xfeff ? text.slice(1) : text;
   if (body.trim() === '') return;

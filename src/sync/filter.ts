@@ -1,4 +1,4 @@
-import type { RawRow, Rejection, UserRecord } from '../../schemas/record.js';
+import type { RawRow, Rejection, RowBatches, UserRecord } from '../../schemas/record.js';
 import { SYNC_COUNTERS, type SyncCounts } from '../runs/store.js';
 import { type Change, changeOf } from './changes.js';
 import { holdsValues, NULL_HASH } from './hash.js';
@@ -30,11 +30,11 @@ export interface SyncFilterOptions {
  * with nothing to send, still counted as a valid row).
  */
 export function filterRows(
-  rows: AsyncIterable<RawRow>,
+  batches: RowBatches,
   validate: (row: RawRow) => UserRecord | Rejection,
   o: SyncFilterOptions,
 ): {
-  rows: AsyncIterable<RawRow>;
+  rows: RowBatches;
   validate: (row: RawRow) => UserRecord | Rejection;
   counts: SyncCounts;
   /** The last line read so far (mirror unsets are numbered after it). */
@@ -67,24 +67,26 @@ export function filterRows(
     });
   };
   let last = 0;
-  async function* staged(): AsyncGenerator<RawRow> {
+  async function* staged(): AsyncGenerator<readonly RawRow[]> {
     let held: RawRow[] = [];
     let pending: Array<{ row: RawRow; rec: UserRecord }> = [];
-    for await (const row of rows) {
-      const r = validate(row);
-      if (row.line > last) last = row.line;
-      decided.set(row, r);
-      held.push(row);
-      if (!('code' in r)) pending.push({ row, rec: r });
-      if (held.length >= batch) {
-        await decide(pending);
-        yield* held;
-        held = [];
-        pending = [];
+    for await (const rows of batches) {
+      for (const row of rows) {
+        const r = validate(row);
+        if (row.line > last) last = row.line;
+        decided.set(row, r);
+        held.push(row);
+        if (!('code' in r)) pending.push({ row, rec: r });
+        if (held.length >= batch) {
+          await decide(pending);
+          yield held;
+          held = [];
+          pending = [];
+        }
       }
     }
     await decide(pending);
-    yield* held;
+    if (held.length > 0) yield held;
   }
   return {
     rows: staged(),

@@ -11,9 +11,11 @@ export function testConfig(env: Record<string, string> = {}): Config {
   return loadConfig({ BRAZE_IMPORT_PREFIX: uniquePrefix('bi'), ...env });
 }
 
-export async function* jsonlRows(values: unknown[]): AsyncGenerator<RawRow> {
+/** JSONL rows of these values, as a reader hands them on: in batches (of up to `per` rows). */
+export async function* jsonlRows(values: unknown[], per = 7): AsyncGenerator<readonly RawRow[]> {
   let line = 0;
-  for (const value of values) yield { line: ++line, kind: 'jsonl', value };
+  for (let i = 0; i < values.length; i += per)
+    yield values.slice(i, i + per).map((value) => ({ line: ++line, kind: 'jsonl', value }) as RawRow);
 }
 
 export function jsonInput(values: unknown[], config: Config): ImportInput {

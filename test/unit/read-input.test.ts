@@ -7,7 +7,7 @@ import { gzipSync } from 'node:zlib';
 import { afterAll, describe, expect, it } from 'vitest';
 import { csvValues, type RawRow } from '../../schemas/record.js';
 import { UsageError } from '../../src/errors.js';
-import { type OpenSourceOptions, openSource, type Source } from '../../src/read/index.js';
+import { inBatches, type OpenSourceOptions, openSource, type Source } from '../../src/read/index.js';
 
 const dir = mkdtempSync(join(tmpdir(), 'read-input-'));
 afterAll(() => rmSync(dir, { recursive: true, force: true }));
@@ -139,5 +139,51 @@ describe('openSource: files, gzip, stdin', () => {
     const source = await openSource(file('early.csv', CSV));
     for await (const _ of source) break;
     expect(source.stream.destroyed).toBe(true);
+  });
+});
+
+describe('openSource: rows in batches', () => {
+  /** Every batch of the source, each checked to hold at least one row. */
+  async function batchesOf(source: Source): Promise<RawRow[][]> {
+    const out: RawRow[][] = [];
+    for await (const batch of source.batches) {
+      expect(batch.length).toBeGreaterThan(0);
+      out.push([...batch]);
+    }
+    return out;
+  }
+
+  it.each([
+    ['users.csv', (i: number) => `u${i},user${i}@example.com`, 'external_id,email\n'],
+    ['users.jsonl', (i: number) => JSON.stringify({ external_id: `u${i}` }), ''],
+  ])(
+    'hands %s on in batches holding the same rows, in order, as reading it row by row',
+    async (name, line, head) => {
+      // 20,000 rows (~0.5 MB): several 64 KB reads, so several batches.
+      const lines = Array.from({ length: 20_000 }, (_, i) => line(i));
+      const path = file(`batched-${name}`, `${head}${lines.join('\n')}\n`);
+      const batches = await batchesOf(await openSource(path));
+      const rows = await drain(await openSource(path));
+      expect(rows).toHaveLength(20_000);
+      expect(batches.flat()).toEqual(rows);
+      expect(batches.length).toBeGreaterThan(1);
+      expect(batches.length).toBeLessThan(200);
+    },
+  );
+
+  it('inBatches groups rows that come one at a time, in order, the last batch short', async () => {
+    async function* one(n: number): AsyncGenerator<RawRow> {
+      for (let i = 1; i <= n; i++) yield { line: i, kind: 'jsonl', value: i };
+    }
+    const got: RawRow[][] = [];
+    for await (const b of inBatches(one(10), 4)) got.push([...b]);
+    expect(got.map((b) => b.map((r) => r.line))).toEqual([
+      [1, 2, 3, 4],
+      [5, 6, 7, 8],
+      [9, 10],
+    ]);
+    const none: RawRow[][] = [];
+    for await (const b of inBatches(one(0), 4)) none.push([...b]);
+    expect(none).toEqual([]);
   });
 });
