@@ -357,9 +357,16 @@ function chunkFilling(f: Filling, take: () => Chunk[]): Chunker {
       const hash = idHash(record.externalId);
       const tag = idTag(record.externalId);
       const laneNo = hash % f.laneCount;
-      const open = f.lanes[laneNo]!.open;
-      if (!fitsWhole(open, pieces) && !(pieces.length === 1 && attributesAt(open, record.externalId) !== -1))
-        f.close(laneNo);
+      const lane = f.lanes[laneNo]!;
+      const open = lane.open;
+      // A full chunk stays open for a lone attributes object that may merge into its user's: looked
+      // for only when the lane's table says the user is in the open chunk (as `add` does), since
+      // comparing the ids of a whole chunk, cut from their rows, cost 2% of the producer.
+      const mayMerge = () =>
+        pieces.length === 1 &&
+        newestOf(lane, hash, tag) === lane.nextSeq &&
+        attributesAt(open, record.externalId) !== -1;
+      if (!fitsWhole(open, pieces) && !mayMerge()) f.close(laneNo);
       for (const piece of pieces) add(laneNo, hash, tag, piece, record.line);
       return take();
     },

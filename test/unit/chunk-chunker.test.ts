@@ -118,6 +118,21 @@ describe('createChunker', () => {
     expect(c?.bytes).toBe(exactBytes(c!));
   });
 
+  it('folds a row into the object of its user in a full chunk instead of closing it', () => {
+    // Three objects fill the chunk; u1's second row merges into u1's object there, and only u4 starts
+    // the next chunk. A user merely like u1 (u10) finds no object to fold into.
+    const rows = [
+      makeUserRecord({ line: 2, externalId: 'u1', attributes: { a: 1 } }),
+      makeUserRecord({ line: 3, externalId: 'u2', attributes: { a: 2 } }),
+      makeUserRecord({ line: 4, externalId: 'u3', attributes: { a: 3 } }),
+      makeUserRecord({ line: 5, externalId: 'u1', attributes: { b: 1 } }),
+      makeUserRecord({ line: 6, externalId: 'u10', attributes: { a: 4 } }),
+    ];
+    const chunks = chunkAll(rows, { maxObjects: 3 });
+    expect(chunks.map((c) => c.lines.attributes)).toEqual([[[2, 5], [3], [4]], [[6]]]);
+    expect(chunks[0]?.body.attributes?.[0]).toEqual({ external_id: 'u1', a: 1, b: 1 });
+  });
+
   it('splits a record with 200 events across chunks, attributes in the first', () => {
     const big = makeUserRecord({ line: 3, externalId: 'big', events: makeEvents(200) });
     const chunks = chunkAll([makeUserRecord({ line: 2, externalId: 'small' }), big]);
