@@ -360,8 +360,8 @@ function chunkFilling(f: Filling, take: () => Chunk[]): Chunker {
       const lane = f.lanes[laneNo]!;
       const open = lane.open;
       // A full chunk stays open for a lone attributes object that may merge into its user's: looked
-      // for only when the lane's table says the user is in the open chunk (as `add` does), since
-      // comparing the ids of a whole chunk, cut from their rows, cost 2% of the producer.
+      // for only when the lane's table says the user is in the open chunk (as `add` does): comparing
+      // the ids of a whole chunk at every 75th row was 3% of `run --dry-run`.
       const mayMerge = () =>
         pieces.length === 1 &&
         newestOf(lane, hash, tag) === lane.nextSeq &&

@@ -119,8 +119,8 @@ describe('createChunker', () => {
   });
 
   it('folds a row into the object of its user in a full chunk instead of closing it', () => {
-    // Three objects fill the chunk; u1's second row merges into u1's object there, and only u4 starts
-    // the next chunk. A user merely like u1 (u10) finds no object to fold into.
+    // Three objects fill the chunk; u1's second row folds into u1's object there instead of closing
+    // it, and u10 (an id that begins like u1's) starts the next chunk.
     const rows = [
       makeUserRecord({ line: 2, externalId: 'u1', attributes: { a: 1 } }),
       makeUserRecord({ line: 3, externalId: 'u2', attributes: { a: 2 } }),
