@@ -362,11 +362,15 @@ function chunkFilling(f: Filling, take: () => Chunk[]): Chunker {
       // A full chunk stays open for a lone attributes object that may merge into its user's: looked
       // for only when the lane's table says the user is in the open chunk (as `add` does): comparing
       // the ids of a whole chunk at every 75th row was 3% of `run --dry-run`.
-      const mayMerge = () =>
-        pieces.length === 1 &&
-        newestOf(lane, hash, tag) === lane.nextSeq &&
-        attributesAt(open, record.externalId) !== -1;
-      if (!fitsWhole(open, pieces) && !mayMerge()) f.close(laneNo);
+      if (
+        !fitsWhole(open, pieces) &&
+        !(
+          pieces.length === 1 &&
+          newestOf(lane, hash, tag) === lane.nextSeq &&
+          attributesAt(open, record.externalId) !== -1
+        )
+      )
+        f.close(laneNo);
       for (const piece of pieces) add(laneNo, hash, tag, piece, record.line);
       return take();
     },

@@ -43,12 +43,6 @@ export interface CsvOptions {
   rescanAllowance?: number;
   /** Counts of the records each engine read, and of hand-backs to the fast path (for tests). */
   engines?: EngineCounts;
-  /**
-   * Push the rows of each chunk read as one array (RowBatches) instead of one by one. A row pushed
-   * alone costs a stream hop and an iterator step of its own: 0.3-0.45 us each in a microbenchmark,
-   * several times what the fast path takes to read a row.
-   */
-  batches?: boolean;
 }
 
 export interface EngineCounts {
@@ -94,7 +88,11 @@ function newEngine(delimiter: string, atStart: boolean, recordDelimiter: Buffer[
 
 const noop = () => undefined;
 
-/** One stream: bytes in, numbered raw rows out. */
+/**
+ * One stream: bytes in, numbered raw rows out, the rows of each chunk read as one array (RowBatches).
+ * A row pushed alone cost a stream hop and an iterator step of its own: 0.3-0.45 us each in a
+ * microbenchmark, several times what the fast path takes to read a row.
+ */
 export function csvParser(options: CsvOptions): Transform {
   return new CsvReader(options);
 }
@@ -135,7 +133,7 @@ class CsvReader extends Transform {
 
   constructor(private readonly options: CsvOptions) {
     // A batch holds a chunk's rows (~450 of 140 bytes from a 64 KB read): one is enough ahead.
-    super({ readableObjectMode: true, ...(options.batches === true && { readableHighWaterMark: 1 }) });
+    super({ readableObjectMode: true, readableHighWaterMark: 1 });
     this.fast = options.csvParseOnly === true ? undefined : fastDelimiter(options.delimiter);
     // csv-parse checks the delimiter (and throws the way callers report) even when the fast path reads.
     const checked = newEngine(options.delimiter, true);
@@ -279,13 +277,11 @@ class CsvReader extends Transform {
     if (row !== undefined) this.out.push(row);
   };
 
-  /** Hands on the rows read from the last chunk: as one array (options.batches) or one by one. */
+  /** Hands on the rows read from the last chunk, as one array. */
   private send(): void {
-    const rows = this.out;
-    if (rows.length === 0) return;
+    if (this.out.length === 0) return;
+    this.push(this.out);
     this.out = [];
-    if (this.options.batches === true) this.push(rows);
-    else for (const row of rows) this.push(row);
   }
 
   private toRow(record: string[], from: number): RawRow | undefined {

@@ -79,7 +79,6 @@ export async function openSource(pathOrDash: string, options: OpenSourceOptions 
               name: input.name,
               delimiter: options.delimiter ?? (/\.tsv(\.gz)?$/i.test(input.name) ? '\t' : ','),
               idColumn: options.idColumn ?? 'external_id',
-              batches: true,
               onHeader: (names) => {
                 header = names;
               },

@@ -1,4 +1,6 @@
+import { Readable, type Transform } from 'node:stream';
 import fc from 'fast-check';
+import type { RawRow } from '../../schemas/record.js';
 
 /**
  * Shared settings for the differential property tests: each hand-tuned fast path is checked against
@@ -86,6 +88,21 @@ export function pieces(bytes: Buffer, cuts: number[]): Buffer[] {
   for (const to of [...at, bytes.length]) {
     if (to > from) out.push(bytes.subarray(from, to));
     from = Math.max(from, to);
+  }
+  return out;
+}
+
+/**
+ * The rows a CSV reader (csvParser) gives for these pieces of input, laid end to end into `out`: it
+ * hands them on in batches, each checked to be a non-empty array. If reading fails, `out` holds the
+ * rows given before.
+ */
+export async function readerRows(parser: Transform, input: Buffer[], out: RawRow[] = []): Promise<RawRow[]> {
+  for await (const batch of Readable.from(input).pipe(parser)) {
+    if (!Array.isArray(batch) || batch.length === 0) {
+      throw new Error(`expected a batch of rows, got ${JSON.stringify(batch)}`);
+    }
+    out.push(...(batch as RawRow[]));
   }
   return out;
 }

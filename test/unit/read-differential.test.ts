@@ -1,11 +1,10 @@
-import { Readable } from 'node:stream';
 import fc from 'fast-check';
 import { none } from 'stream-chain';
 import { describe, expect, it } from 'vitest';
 import type { RawRow } from '../../schemas/record.js';
 import { csvParser } from '../../src/read/csv.js';
 import { jsonlStages } from '../../src/read/jsonl.js';
-import { pieces, STEERING, settings } from '../helpers/property.js';
+import { pieces, readerRows, STEERING, settings } from '../helpers/property.js';
 import { referenceCsv, referenceJsonl, view } from '../helpers/reference-readers.js';
 
 /**
@@ -83,9 +82,7 @@ describe('CSV reader against its reference', () => {
 
   async function fast(text: string, at: number[]): Promise<RawRow[]> {
     const parser = csvParser({ name: 'test.csv', delimiter: ',', idColumn: 'external_id' });
-    const out: RawRow[] = [];
-    for await (const r of Readable.from(pieces(Buffer.from(text), at)).pipe(parser)) out.push(r as RawRow);
-    return out;
+    return readerRows(parser, pieces(Buffer.from(text), at));
   }
 
   it('gives the same rows for every file, cut anywhere', async () => {
