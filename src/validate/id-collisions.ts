@@ -6,7 +6,8 @@
  * Memory is bounded for 10M-row files: an open-addressing table in one Uint32Array holds, per
  * normalised form, a 64-bit hash of the form, a 32-bit tag of the first raw id (0 when the raw id
  * was already normal) and that id's line: 16 bytes a slot, at most 3/4 full, grown as needed up to
- * `maxForms` (16 MB for the default 750,000). Past
+ * `maxForms` (16 MB for the default 750,000): doubled while small, then straight to its largest size
+ * (see JUMP_SLOTS). Past
  * that, new forms are not remembered (`untracked` says how many rows were only checked against the
  * forms already held). A 64-bit hash makes a false collision between 10M distinct forms a few in a
  * million; two raw ids whose 31-bit tags clash are missed as a collision at about one in 2^31.
@@ -69,12 +70,29 @@ export interface IdCollisionOptions {
 
 const WORDS = 4; // hash high, hash low, raw tag, line + 1 (0: empty; top bit: already reported)
 const REPORTED = 0x8000_0000;
+/**
+ * Tables double up to this many slots (1 MB); a table this size that fills grows straight to the
+ * largest (the slots `maxForms` takes). While a table grows, the old one and the new one are both
+ * resident until a GC frees the old: doubling 8 MB into 16 MB at 393,216 forms held 24 MB at once,
+ * and that moment was the whole `run` process's peak RSS on a 1M-row file (+8 MB for a third of a
+ * second, measured with /proc/PID/status). Jumping from 1 MB holds at most 17 MB at once, early in
+ * the run; the cost is a table of its full size (16 MB by default) from 49,152 distinct forms on.
+ */
+const JUMP_SLOTS = 65_536;
+
+/** The slots a table needs for `forms` forms, at most 3/4 full (a power of two, 1,024 at least). */
+function slotsFor(forms: number): number {
+  let slots = 1024;
+  while (forms * 4 > slots * 3) slots *= 2;
+  return slots;
+}
 /** First raw ids that were not normal, kept for examples up to this many. */
 const MAX_REMEMBERED_RAW = 65_536;
 
 export function createIdCollisionTracker(options: IdCollisionOptions = {}): IdCollisionTracker {
   const maxForms = options.maxForms ?? 750_000;
   const maxExamples = options.maxExamples ?? 10;
+  const maxSlots = slotsFor(maxForms);
   let table = new Uint32Array(1024 * WORDS);
   let used = 0;
   /** First raw ids that were not normal, by their form's hash, for the examples. */
@@ -97,11 +115,13 @@ export function createIdCollisionTracker(options: IdCollisionOptions = {}): IdCo
     }
   }
 
-  /** Doubles the table while it may still grow, so it stays at most 3/4 full. */
+  /** Grows the table while it may still grow (see JUMP_SLOTS), so it stays at most 3/4 full. */
   function roomFor(): boolean {
     if (used >= maxForms) return false;
-    if ((used + 1) * 4 <= (table.length / WORDS) * 3) return true;
-    const bigger = new Uint32Array(table.length * 2);
+    const slots = table.length / WORDS;
+    if ((used + 1) * 4 <= slots * 3) return true;
+    // used < maxForms here, so slots < maxSlots: both powers of two, maxSlots at least twice slots.
+    const bigger = new Uint32Array((slots >= JUMP_SLOTS ? maxSlots : slots * 2) * WORDS);
     for (let at = 0; at < table.length; at += WORDS) {
       if (table[at + 3] !== 0)
         bigger.set(table.subarray(at, at + WORDS), find(bigger, table[at]!, table[at + 1]!));

@@ -56,6 +56,23 @@ describe('external_id collisions after normalisation', () => {
     });
   });
 
+  it('doubles its table up to 1 MB, then grows straight to its largest size, losing no form', () => {
+    const t = createIdCollisionTracker();
+    const sizes = new Set<number>();
+    for (let i = 0; i < 60_000; i++) {
+      t.observe(`u${i}`, i + 2);
+      sizes.add(t.report().tableBytes);
+    }
+    // 1,024 slots of 16 bytes doubled up to 65,536 (49,152 forms), then the 2^20 slots of 750,000 forms
+    const doubled = Array.from({ length: 7 }, (_, k) => 1024 * 2 ** k * 16);
+    expect([...sizes]).toEqual([...doubled, 2 ** 20 * 16]);
+    // Forms from before the jump and after it are still found.
+    t.observe('U7', 60_002);
+    t.observe('U59999', 60_003);
+    t.observe('u60000', 60_004);
+    expect(t.report()).toMatchObject({ tracked: 60_001, collidingRows: 2, groups: 2, untracked: 0 });
+  });
+
   it('a 1M-id file: the first 750,000 forms in 16 MB, the rest compared with those', () => {
     const t = createIdCollisionTracker();
     for (let i = 0; i < 1_000_000; i++) t.observe(`u${i}`, i + 2);
