@@ -11,7 +11,7 @@ import type { EmulatorStatsView } from '../src/emulator/index.js';
 import { startPrivateRedis } from '../src/infra/private-redis.js';
 import { BIN } from './data-file.js';
 import { benchEnv, type EmulatorProcess, startEmulatorProcess } from './emulator-process.js';
-import { redisCpuSeconds, redisPeakMb, runMeasured, sampleRss } from './measure.js';
+import { type GateView, gateView, redisCpuSeconds, redisPeakMb, runMeasured, sampleRss } from './measure.js';
 
 /** A hung import is stopped and reported as failed rather than holding the bench forever. */
 const DEADLINE_MS = 20 * 60_000;
@@ -46,6 +46,8 @@ export interface ImportResult {
   accepted: number;
   /** What the emulator saw. */
   emulator: EmulatorStatsView;
+  /** The send gate when the run ended (undefined: its keys were gone). */
+  gate: GateView | undefined;
 }
 
 type Summary = {
@@ -69,6 +71,8 @@ export async function importRun(spec: ImportSpec): Promise<ImportResult> {
     const args = [BIN, 'run', spec.file, '--json', ...(spec.split ? ['--enqueue-only'] : [])];
     const run = await runMeasured(args, env, DEADLINE_MS);
     if (run.code !== 0) throw new Error(`braze-import run exited ${run.code}: ${run.stdout.slice(0, 500)}`);
+    // Read at once: the gate's keys expire a few seconds after its last take.
+    const gate = await gateView(client);
     let summary = JSON.parse(run.stdout) as Summary;
     if (worker) summary = await untilCompleted(emu, summary, env);
     const wallS = (performance.now() - started) / 1000;
@@ -85,6 +89,7 @@ export async function importRun(spec: ImportSpec): Promise<ImportResult> {
       requestsSent: summary.requests.sent,
       accepted: summary.objects.accepted,
       emulator: await emu.stats(),
+      gate,
     };
   } finally {
     client.disconnect();

@@ -11,6 +11,7 @@ import { spawn } from 'node:child_process';
 import { readFileSync } from 'node:fs';
 import type { Readable } from 'node:stream';
 import type { Redis } from 'ioredis';
+import { DEFAULT_SLACK_MS, slackOf } from '../src/send/limiter.js';
 
 export interface Measured {
   /** Exit code; null when killed (by the deadline, or a signal). */
@@ -114,4 +115,38 @@ export async function redisCpuSeconds(client: Redis): Promise<number> {
 export async function redisPeakMb(client: Redis): Promise<number> {
   const info = await client.info('memory');
   return Number(/^used_memory_peak:(\d+)/m.exec(info)?.[1] ?? Number.NaN) / 1024 / 1024;
+}
+
+/**
+ * What the send gate of the run's rate group held when the run ended: how many send times it handed
+ * out (more than the requests sent: a request that left late took a new one and its first time went
+ * unused), and the slack in force, with the two estimates it was learned from (src/send/limiter.ts
+ * slackOf). In a run at the limit, the slack caps the rate at max / (window + slack). Undefined when
+ * the gate's keys are gone (they expire a few seconds after the last take).
+ */
+export interface GateView {
+  timesHandedOut: number;
+  slackMs: number;
+  /** From Braze's counts in its answers (-1: no estimate yet). */
+  jitterMs: number;
+  /** Of how long answers took (-1: none yet). */
+  spreadMs: number;
+}
+
+export async function gateView(client: Redis, prefix = 'braze-import'): Promise<GateView | undefined> {
+  for (const key of await client.keys(`${prefix}:gate:*`)) {
+    if ((await client.type(key)) !== 'hash') continue;
+    const [n, floor, jit, spread] = await client.hmget(key, 'n', 'slack', 'jit', 'spread');
+    const jitterMs = Number(jit ?? -1);
+    const spreadMs = Number(spread ?? -1);
+    // A stored slack at or below the start value is not a floor (gate.ts gate_open).
+    const floorMs = Number(floor ?? 0) > DEFAULT_SLACK_MS ? Number(floor) : 0;
+    return {
+      timesHandedOut: Number(n ?? 0),
+      slackMs: slackOf(DEFAULT_SLACK_MS, floorMs, jitterMs, Math.max(spreadMs, 0)),
+      jitterMs,
+      spreadMs,
+    };
+  }
+  return undefined;
 }

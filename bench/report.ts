@@ -5,6 +5,7 @@ import { join } from 'node:path';
 import { DATA } from './data-file.js';
 import { type Figure, fmt, type Section } from './figures.js';
 import type { ImportResult } from './import-run.js';
+import type { GateView } from './measure.js';
 import type { BenchPlan, BenchResults } from './scenarios.js';
 import { coresBusy } from './sections.js';
 
@@ -54,6 +55,18 @@ function cpuShare(r: ImportResult): string {
   );
 }
 
+/**
+ * The send gate at the end of a run at the limit: its slack caps the rate at max / (window + slack)
+ * (3,000 / 3.3 s is 0.91 of the limit), and send times handed out beyond the requests sent went unused.
+ */
+function gateLine(g: GateView, requests: number): string {
+  const est = (v: number) => (v < 0 ? 'none' : `${fmt(v)} ms`);
+  return (
+    `gate: slack ${fmt(g.slackMs)} ms (jitter in Braze's counts ${est(g.jitterMs)}, spread of answer times ` +
+    `${est(g.spreadMs)}); ${fmt(g.timesHandedOut)} send times for ${fmt(requests)} requests`
+  );
+}
+
 /** What each import did and what the emulator modelled, so a figure can be read against it. */
 export function printConditions(res: BenchResults): void {
   const out = ['', 'conditions (what the emulator saw):'];
@@ -74,6 +87,7 @@ export function printConditions(res: BenchResults): void {
     if (e.arrivalDelayMs.max > 0) {
       out.push(`        counted against the limit ${spread(e.arrivalDelayMs)} after arriving`);
     }
+    if (r.gate && name !== 'b' && name !== 'd') out.push(`        ${gateLine(r.gate, r.requestsSent)}`);
   }
   process.stdout.write(`${out.join('\n')}\n`);
 }

@@ -1,4 +1,5 @@
 import { describe, expect, it } from 'vitest';
+import { gateView } from '../../bench/measure.js';
 import type { RateLimit } from '../../schemas/config.js';
 import { mulberry32 } from '../../src/emulator/faults.js';
 import { createRateGate, type SeenAnswer, type Slot } from '../../src/send/gate.js';
@@ -107,6 +108,23 @@ describe('send gate in Redis: the same rule as the model', () => {
     const model = newGateState();
     after429(model, first.now, 5000);
     expect(model.slackMs).toBe(next.slackMs);
+  });
+
+  it("the bench's reading of a gate: send times handed out and the slack in force, a 429's included", async () => {
+    const limits = [{ max: 1000, windowMs: 1000 }];
+    const prefix = t.prefix();
+    const gate = createRateGate(t.redis(), prefix, 'g', limits);
+    for (let i = 0; i < 5; i++) await gate.take();
+    expect(await gateView(t.redis(), prefix)).toEqual({
+      timesHandedOut: 5,
+      slackMs: DEFAULT_SLACK_MS,
+      jitterMs: -1,
+      spreadMs: -1,
+    });
+    await gate.holdOff(10);
+    const slot = await gate.take();
+    expect(await gateView(t.redis(), prefix)).toMatchObject({ timesHandedOut: 6, slackMs: slot.slackMs });
+    expect(slot.slackMs).toBe(2 * DEFAULT_SLACK_MS);
   });
 
   it("waits for Braze's reset when its Remaining says the window is spent", async () => {

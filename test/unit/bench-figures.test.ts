@@ -18,6 +18,7 @@ function imported(over: Partial<ImportResult>, emulator: Partial<EmulatorStatsVi
     redisPeakMb: 8,
     requestsSent: 13_334,
     accepted: 1_000_000,
+    gate: undefined,
     ...over,
     emulator: {
       requests: { total: 13_334, track: 13_334, byStatus: {} },
