@@ -133,17 +133,22 @@ export interface GateView {
   spreadMs: number;
 }
 
-export async function gateView(client: Redis, prefix = 'braze-import'): Promise<GateView | undefined> {
+/** `startMs`: the slack the run started with (BRAZE_RATE_SLACK_MS; the bench leaves it at the default). */
+export async function gateView(
+  client: Redis,
+  prefix = 'braze-import',
+  startMs = DEFAULT_SLACK_MS,
+): Promise<GateView | undefined> {
   for (const key of await client.keys(`${prefix}:gate:*`)) {
     if ((await client.type(key)) !== 'hash') continue;
     const [n, floor, jit, spread] = await client.hmget(key, 'n', 'slack', 'jit', 'spread');
     const jitterMs = Number(jit ?? -1);
     const spreadMs = Number(spread ?? -1);
     // A stored slack at or below the start value is not a floor (gate.ts gate_open).
-    const floorMs = Number(floor ?? 0) > DEFAULT_SLACK_MS ? Number(floor) : 0;
+    const floorMs = Number(floor ?? 0) > startMs ? Number(floor) : 0;
     return {
       timesHandedOut: Number(n ?? 0),
-      slackMs: slackOf(DEFAULT_SLACK_MS, floorMs, jitterMs, Math.max(spreadMs, 0)),
+      slackMs: slackOf(startMs, floorMs, jitterMs, Math.max(spreadMs, 0)),
       jitterMs,
       spreadMs,
     };
