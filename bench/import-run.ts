@@ -7,9 +7,9 @@
 import { execFile, spawn } from 'node:child_process';
 import { promisify } from 'node:util';
 import { Redis } from 'ioredis';
+import { loadConfig } from '../src/config.js';
 import type { EmulatorStatsView } from '../src/emulator/index.js';
 import { startPrivateRedis } from '../src/infra/private-redis.js';
-import { DEFAULT_SLACK_MS } from '../src/send/limiter.js';
 import { BIN } from './data-file.js';
 import { benchEnv, type EmulatorProcess, startEmulatorProcess } from './emulator-process.js';
 import { type GateView, gateView, redisCpuSeconds, redisPeakMb, runMeasured, sampleRss } from './measure.js';
@@ -73,8 +73,7 @@ export async function importRun(spec: ImportSpec): Promise<ImportResult> {
     const run = await runMeasured(args, env, DEADLINE_MS);
     if (run.code !== 0) throw new Error(`braze-import run exited ${run.code}: ${run.stdout.slice(0, 500)}`);
     // Read at once: the gate's keys expire a few seconds after its last take.
-    const slackStart = Number(env['BRAZE_RATE_SLACK_MS'] || DEFAULT_SLACK_MS);
-    const gate = await gateView(client, undefined, slackStart);
+    const gate = await gateView(client, undefined, loadConfig(env).braze.rateSlackMs);
     let summary = JSON.parse(run.stdout) as Summary;
     if (worker) summary = await untilCompleted(emu, summary, env);
     const wallS = (performance.now() - started) / 1000;

@@ -148,7 +148,7 @@ export async function gateView(
     const floorMs = Number(floor ?? 0) > startMs ? Number(floor) : 0;
     return {
       timesHandedOut: Number(n ?? 0),
-      slackMs: slackOf(startMs, floorMs, jitterMs, Math.max(spreadMs, 0)),
+      slackMs: slackOf(startMs, floorMs, jitterMs, spreadMs),
       jitterMs,
       spreadMs,
     };

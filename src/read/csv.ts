@@ -141,6 +141,7 @@ class CsvReader extends Transform {
   }
 
   override _transform(chunk: Buffer, _encoding: BufferEncoding, callback: TransformCallback): void {
+    let failed: Error | undefined;
     try {
       this.watch.see(chunk);
       const start = this.total;
@@ -167,26 +168,26 @@ class CsvReader extends Transform {
           this.feed(rest, false);
         }
       }
-      this.send();
-      callback();
     } catch (err) {
-      this.send();
-      callback(err as Error);
+      failed = err as Error;
     }
+    // The rows read before an error go on ahead of it, as they did one by one.
+    this.send();
+    callback(failed);
   }
 
   override _flush(callback: TransformCallback): void {
+    let failed: Error | undefined;
     try {
       this.watch.end();
       if (this.skipping) this.pushBroken();
       else this.feed(undefined, true);
       this.countRecords();
-      this.send();
-      callback();
     } catch (err) {
-      this.send();
-      callback(err as Error);
+      failed = err as Error;
     }
+    this.send();
+    callback(failed);
   }
 
   /** Parses `buf` (already held) or the end; each record that fails costs its first line only. */

@@ -80,10 +80,13 @@ const REPORTED = 0x8000_0000;
  */
 const JUMP_SLOTS = 65_536;
 
-/** The slots a table needs for `forms` forms, at most 3/4 full (a power of two, 1,024 at least). */
+/** Whether `slots` slots hold `forms` forms at most 3/4 full. */
+const holds = (slots: number, forms: number): boolean => forms * 4 <= slots * 3;
+
+/** The slots a table needs for `forms` forms (a power of two, 1,024 at least). */
 function slotsFor(forms: number): number {
   let slots = 1024;
-  while (forms * 4 > slots * 3) slots *= 2;
+  while (!holds(slots, forms)) slots *= 2;
   return slots;
 }
 /** First raw ids that were not normal, kept for examples up to this many. */
@@ -119,7 +122,7 @@ export function createIdCollisionTracker(options: IdCollisionOptions = {}): IdCo
   function roomFor(): boolean {
     if (used >= maxForms) return false;
     const slots = table.length / WORDS;
-    if ((used + 1) * 4 <= slots * 3) return true;
+    if (holds(slots, used + 1)) return true;
     // used < maxForms here, so slots < maxSlots: both powers of two, maxSlots at least twice slots.
     const bigger = new Uint32Array((slots >= JUMP_SLOTS ? maxSlots : slots * 2) * WORDS);
     for (let at = 0; at < table.length; at += WORDS) {
