@@ -9,6 +9,7 @@ import {
 import type { TrackJobData } from '../../schemas/track.js';
 import type { Counts } from '../runs/store.js';
 import { createIdCollisionTracker, type IdCollisionReport } from '../validate/index.js';
+import { createBodySlabs } from './body-slabs.js';
 
 /** The chunk shape the chunker emits (see src/chunk). */
 export interface ChunkLike {
@@ -35,7 +36,8 @@ export interface ChunkerLike {
  * A job to add, with the request body kept beside it: as UTF-8 bytes, outside the V8 heap. A batch
  * lives through a few flushes' round trips, long enough for body strings to be promoted and fill the
  * old generation (at a heap growing factor of 1.25 the producer ran 69 full GCs per 1M rows with
- * strings, 51 with bytes).
+ * strings, 51 with bytes). The bytes are a view into a reused slab (body-slabs.ts): valid until
+ * the sink's enqueue resolves.
  */
 export interface QueuedChunk {
   data: TrackJobData;
@@ -48,7 +50,8 @@ export interface ProducerSink {
   /**
    * Adds the jobs, counting each as open (jobsOpen) before it exists and only once ever, and skipping
    * jobs already settled (a resumed run). Each job's body is kept beside it (not in its data).
-   * `bytes`: the chunks' JSON size, as the chunker measured it.
+   * `bytes`: the chunks' JSON size, as the chunker measured it. A body's bytes may be overwritten
+   * once this resolves: a sink that keeps one longer copies it.
    */
   enqueue(jobs: QueuedChunk[], bytes: number): Promise<void>;
   /** One batch's counts and rejected rows, recorded together and exactly once. */
@@ -155,6 +158,7 @@ export async function produce(o: ProduceOptions): Promise<ProduceResult> {
     flushWaitMs: 0,
   };
   const ids = createIdCollisionTracker();
+  const slabs = createBodySlabs();
   let bytesSeen = 0;
   const emptyBatch = (): Batch => ({
     jobs: [],
@@ -173,6 +177,7 @@ export async function produce(o: ProduceOptions): Promise<ProduceResult> {
       const counts = { ...b.delta, chunks: b.jobs.length, objects: b.objects };
       await o.sink.batch(counts, b.letters);
       await o.sink.enqueue(b.jobs, b.bytes);
+      for (const job of b.jobs) slabs.release(job.body);
       total.chunks += b.jobs.length;
       total.objects += b.objects;
     } else if (b.delta.rowsRead > 0 || b.letters.length > 0 || b.objects > 0 || b.delta.bytesRead > 0) {
@@ -225,7 +230,7 @@ export async function produce(o: ProduceOptions): Promise<ProduceResult> {
     total.dataPoints += points;
     batch.delta.dataPoints += points;
     const job = toJob(o.runId, chunk);
-    batch.jobs.push({ data: job, body: Buffer.from(chunk.json) });
+    batch.jobs.push({ data: job, body: slabs.encode(chunk.json, chunk.bytes) });
     batch.bytes += chunk.bytes;
     batch.objects += job.objects;
   };
