@@ -12,6 +12,7 @@ import {
   lateMs,
   MAX_SLACK_MS,
   normalizeLimits,
+  RETIME_MS,
   SLACK_OVER_JITTER_MS,
   SLACK_PER_JITTER,
   worthObserving,
@@ -21,8 +22,12 @@ import {
  * The rule of limiter.ts in Redis, for one rate group: the group's state is a hash with named fields
  * (`n` requests handed out, `last` the latest time, `hold` no time before it, `slack` a 429's floor,
  * `jit` the jitter estimate, and its epoch: `emax`, `ecount`, `efrom`), each limit has a ring (a
- * string of 8-byte doubles: the last `max` times, by place n % max), and the burst limit a history
- * of the last 2 max (place, time) pairs that Braze's counts are checked against (limiter.ts observe).
+ * string of 8-byte doubles: the last `max` times, by place n % max) and a ring of the same places'
+ * bounds ((place, guess, heard) triples of doubles: a re-timed request's guess, 0 for its time plus the
+ * slack; the moment the gate heard it was answered, or its time if it never left, 0 until then:
+ * limiter.ts boundOf), and the burst limit a history of the last 2 max (place, time) pairs
+ * that Braze's counts are checked against (limiter.ts observe). An older version keeps no bounds: a
+ * place it took is bounded by its time plus the slack, the rule it keeps itself.
  * Times are Redis's clock in ms. The caller's slack is the start value; a stored `slack` above it is
  * a 429's widening, by this version or an older one (which keeps its slack there and reads it as the
  * larger of it and its own), so processes of a rolling upgrade share one gate and an older process
@@ -58,6 +63,8 @@ local function gate_open(stateKey, ringOffset, limitOffset, defaultSlack)
   g.shareRing = KEYS[ringOffset + i]
   g.syncing = KEYS[ringOffset + i + 1]
   g.hist = KEYS[ringOffset + i + 2]
+  g.bounds = {}
+  for j = 1, i do g.bounds[j] = KEYS[ringOffset + i + 2 + j] end
   local f = redis.call('HMGET', stateKey, 'slack', 'jit', 'spread')
   g.start = tonumber(defaultSlack)
   g.floor = tonumber(f[1] or '0')
@@ -73,20 +80,53 @@ local function gate_keep(g, at, now)
   redis.call('PEXPIRE', g.state, ms)
   redis.call('PEXPIRE', g.hist, ms)
   for _, key in ipairs(g.rings) do redis.call('PEXPIRE', key, ms) end
+  for _, key in ipairs(g.bounds) do redis.call('PEXPIRE', key, ms) end
 end
 local function gate_slot(key, i)
   local b = redis.call('GETRANGE', key, i * 8, i * 8 + 7)
   if #b < 8 then return 0 end
   return struct.unpack('>d', b)
 end
+-- Place p's entry in limit i's ring of bounds: (place, guess, heard) where guess 0 is its time plus the
+-- slack, else a re-timed request's guess, and heard 0 is nothing heard yet (limiter.ts GateState).
+-- nil when the slot holds another place (one an older version took, which keeps no bounds).
+local function gate_entry(g, i, p)
+  local at = (p % g.limits[i].max) * 24
+  local b = redis.call('GETRANGE', g.bounds[i], at, at + 23)
+  if #b < 24 then return nil end
+  local q, guess, heard = struct.unpack('>ddd', b)
+  if q ~= p then return nil end
+  return guess, heard
+end
+local function gate_put(g, i, p, guess, heard)
+  redis.call('SETRANGE', g.bounds[i], (p % g.limits[i].max) * 24, struct.pack('>ddd', p, guess, heard))
+end
+-- The bound of place p for limit i (limiter.ts boundOf): the earlier of its guess and what was heard;
+-- and true when an older version took it.
+local function gate_bound(g, i, p)
+  local guess, heard = gate_entry(g, i, p)
+  local older = guess == nil
+  if older or guess == 0 then guess = gate_slot(g.rings[i], p % g.limits[i].max) + g.slack end
+  if not older and heard > 0 then return math.min(guess, heard), false end
+  return guess, older
+end
 local function gate_take(g, now)
   local n = gate_field(g, 'n')
   local at = math.max(now, gate_field(g, 'last'), gate_field(g, 'hold'))
   for i, l in ipairs(g.limits) do
-    if n >= l.max then at = math.max(at, gate_slot(g.rings[i], n % l.max) + l.window + g.slack) end
+    if n >= l.max then
+      local b, older = gate_bound(g, i, n - l.max)
+      at = math.max(at, b + l.window)
+      -- A place an older version took (it keeps no bounds, and guesses every request on time): no
+      -- request of this one is re-timed while such places can still be in a window.
+      if older and i == 1 then redis.call('HSET', g.state, 'older', now + 2 * (l.window + g.slack)) end
+    end
   end
   if at - now > g.limits[1].window + g.slack then return {at, now, -1, g.slack} end
-  for i, l in ipairs(g.limits) do redis.call('SETRANGE', g.rings[i], (n % l.max) * 8, struct.pack('>d', at)) end
+  for i, l in ipairs(g.limits) do
+    redis.call('SETRANGE', g.rings[i], (n % l.max) * 8, struct.pack('>d', at))
+    gate_put(g, i, n, 0, 0)
+  end
   redis.call('SETRANGE', g.hist, (n % (2 * g.limits[1].max)) * 16, struct.pack('>dd', n, at))
   redis.call('HSET', g.state, 'n', n + 1, 'last', at)
   gate_keep(g, at, now)
@@ -115,6 +155,44 @@ local function gate_take_as(g, now, class, share)
     return t
   end
   return gate_take(g, now)
+end
+-- Answers heard of (limiter.ts settleBound): ARGV from offset, m places; a place p >= 0 was answered
+-- (heard: now), -p - 1 never left (heard: its own time). Only the first word counts, and only while a
+-- limit's ring still keeps the place.
+local function gate_settle(g, now, offset, m)
+  local n = gate_field(g, 'n')
+  for k = 0, m - 1 do
+    local p = tonumber(ARGV[offset + k])
+    local left = p >= 0
+    if not left then p = -p - 1 end
+    for i, l in ipairs(g.limits) do
+      if p < n and p >= n - l.max then
+        local guess, heard = gate_entry(g, i, p)
+        if guess ~= nil and heard == 0 then
+          local at = now
+          if not left then at = gate_slot(g.rings[i], p % l.max) end
+          gate_put(g, i, p, guess, at)
+        end
+      end
+    end
+  end
+  return {n, now}
+end
+-- A late request asks to leave anyway (limiter.ts retime): its guess becomes now plus the slack plus
+-- the allowance, unless the gate heard of it, the request a limit's max places on took its time, an
+-- older version took places lately, or it is a backfill's while a sync sends.
+local function gate_late(g, now, p, allowance, class)
+  local n = gate_field(g, 'n')
+  if p < 0 or p >= n or gate_field(g, 'older') > now then return {0, now, g.slack} end
+  -- A backfill's share of the window while a sync sends rests on its times alone (gate_take_as).
+  if class == 'backfill' and redis.call('EXISTS', g.syncing) == 1 then return {0, now, g.slack} end
+  for i, l in ipairs(g.limits) do
+    if p < n - l.max then return {0, now, g.slack} end
+    local guess, heard = gate_entry(g, i, p)
+    if guess == nil or heard > 0 then return {0, now, g.slack} end
+  end
+  for i in ipairs(g.limits) do gate_put(g, i, p, now + g.slack + allowance, 0) end
+  return {1, now, g.slack}
 end
 -- The first place in [lo, hi) whose time is after x (hi when none): times rise with the place.
 local function gate_first_after(ring, max, lo, hi, x)
@@ -234,9 +312,9 @@ end
 `;
 
 /**
- * KEYS: the group's state, one ring per limit, the backfills' ring, the sync flag and the history.
- * ARGV: mode, defaultSlack (the start value), maxSlack, then per mode, then the limits as (max,
- * windowMs) pairs, shortest first.
+ * KEYS: the group's state, one ring per limit, the backfills' ring, the sync flag, the history, and
+ * one ring of bounds per limit. ARGV: mode, defaultSlack (the start value), maxSlack, then per mode,
+ * then the limits as (max, windowMs) pairs, shortest first.
  *   'take', class, share -> {time, now, place, slack}; place -1: beyond the horizon (come back).
  *   'hold', ms         -> no time before now + ms, and the slack doubled (a 429).
  *   'remaining', r, ms, threshold, limitMax -> Braze's count of its limit of limitMax: at or below
@@ -246,14 +324,22 @@ end
  *                     the least and most ms they took (-1: none), and limiter.ts's jitterLookMs and
  *                     answersForEstimate for the burst limit (limiter.ts observe). Returns {jitter
  *                     estimate (-1: none), now, slack, spread estimate}.
+ *   'settle', m, then m places -> answers heard of (p) and places that never left (-p - 1): their
+ *                     bounds (gate_settle). Returns {places handed out, now}.
+ *   'late', place, allowance, class -> a late request leaves anyway, or not (limiter.ts retime; gate_late).
+ *                     Returns {1: it may, 0: it must take a new time; now; slack}.
  */
 const GATE = `${GATE_FUNCTIONS}
 local now = gate_now()
 local mode = ARGV[1]
 local first = 6
 if mode == 'hold' then first = 5 elseif mode == 'remaining' then first = 8
-elseif mode == 'seen' then first = 9 + 2 * tonumber(ARGV[8]) end
+elseif mode == 'seen' then first = 9 + 2 * tonumber(ARGV[8])
+elseif mode == 'settle' then first = 5 + tonumber(ARGV[4])
+elseif mode == 'late' then first = 7 end
 local g = gate_open(KEYS[1], 2, first, ARGV[2])
+if mode == 'settle' then return gate_settle(g, now, 5, tonumber(ARGV[4])) end
+if mode == 'late' then return gate_late(g, now, tonumber(ARGV[4]), tonumber(ARGV[5]), ARGV[6]) end
 if mode == 'seen' then
   return gate_seen(g, now, 9, tonumber(ARGV[8]), tonumber(ARGV[4]), tonumber(ARGV[5]), tonumber(ARGV[6]),
     tonumber(ARGV[7]))
@@ -291,6 +377,8 @@ export interface Slot {
   slackMs: number;
   /** The earliest it can be due by this process's clock (performance.now()), if waited for with pass(). */
   due?: number;
+  /** How much later than lateMs it may leave: re-timed (retime), RETIME_MS. */
+  allowanceMs?: number;
 }
 
 export interface RemainingAnswer {
@@ -325,10 +413,15 @@ export interface RateGate {
   pass(signal?: AbortSignal, cls?: TakeClass): Promise<Slot>;
   /**
    * Whether a request holding this time may leave now. One later than lateMs(slack) (a stalled event
-   * loop, a slow Redis) must take a new time: leaving late would crowd the window of the request
-   * `max` places on, which may already have its time.
+   * loop, a slow Redis; lateMs + RETIME_MS once re-timed) must be re-timed (retime) or take a new
+   * time: leaving late on its old guess would crowd the window of the request `max` places on.
    */
   onTime(slot: Slot): boolean;
+  /**
+   * A request late for its time asks to leave anyway, keeping its place (limiter.ts retime): the slot
+   * to leave with, due from now and RETIME_MS more lenient, or undefined: it must take a new time.
+   */
+  retime(slot: Slot, cls?: TakeClass): Promise<Slot | undefined>;
   /** Braze said wait (a 429): no send time before `ms` from now, and a wider slack from now on. */
   holdOff(ms: number): Promise<void>;
   /**
@@ -348,6 +441,16 @@ export interface RateGate {
   seen(slot: Slot, remaining: number, limitMax: number, answeredMs: number): Promise<SeenAnswer | undefined>;
   /** Sends what seen() holds now; resolves to the gate's answer (undefined: nothing held). */
   flushSeen(): Promise<SeenAnswer | undefined>;
+  /**
+   * The request that held `slot` was answered (`left`: call it once the answer is in), or it never
+   * left and never will (it takes a new time, or its run stopped): from then on the gate bounds when
+   * Braze can have counted it by the moment it hears so, not by its time plus the slack (limiter.ts
+   * boundOf). Sent in batches, within SETTLE_EVERY_MS; one Redis does not take is dropped (the place
+   * keeps its time plus the slack), and this never throws.
+   */
+  settle(slot: Slot, left: boolean): void;
+  /** Sends what settle() holds now; resolves to Redis's clock when it took them (undefined: none sent). */
+  flushSettled(): Promise<number | undefined>;
 }
 
 export interface SeenAnswer {
@@ -365,6 +468,14 @@ export const SEEN_EVERY_MS = 100;
  * ~25 us of Redis's CPU on each: at most ~0.8 ms a batch).
  */
 export const SEEN_BATCH = 32;
+
+/**
+ * How long a settled place waits to be sent with others: its bound is the moment Redis hears of it,
+ * so every ms here is a ms the request `max` places on waits. At 1,000 answers a second, about 200
+ * calls of 5 places (or one as soon as SETTLE_BATCH are held).
+ */
+export const SETTLE_EVERY_MS = 5;
+export const SETTLE_BATCH = 64;
 
 /**
  * The gate of one rate group (by default one per destination: BRAZE_RATE_GROUP names one that
@@ -389,6 +500,7 @@ export function createRateGate(
     `${base}:share`,
     `${base}:syncing`,
     `${base}:history:${sorted[0]!.max}:${sorted[0]!.windowMs}`,
+    ...sorted.map((l) => `${base}:bound:${l.max}:${l.windowMs}`),
   ];
   const pairs = sorted.flatMap((l) => [l.max, l.windowMs]);
   const call = (mode: string, ...args: (string | number)[]) =>
@@ -420,6 +532,20 @@ export function createRateGate(
     )) as number[];
     return { jitterMs: Number(jitter), spreadMs: Number(spread), now: Number(now), slackMs: Number(slack) };
   };
+  // Places settled and not yet sent (answered: p; never left: -p - 1), and the timer that sends them.
+  let settled: number[] = [];
+  let settleTimer: NodeJS.Timeout | undefined;
+  const flushSettled = async (): Promise<number | undefined> => {
+    if (settleTimer) clearTimeout(settleTimer);
+    settleTimer = undefined;
+    if (settled.length === 0) return undefined;
+    const places = settled;
+    settled = [];
+    const reply = (await call('settle', places.length, ...places).catch(() => undefined)) as
+      | number[]
+      | undefined;
+    return reply ? Number(reply[1]) : undefined;
+  };
   const take = async (cls: TakeClass = PLAIN): Promise<Slot> => {
     const [time, now, place, slack] = (await call('take', cls.kind, cls.share ?? 1)) as number[];
     return { time: Number(time), now: Number(now), place: Number(place), slackMs: Number(slack) };
@@ -445,7 +571,15 @@ export function createRateGate(
     },
     onTime: (slot) =>
       slot.due === undefined ||
-      performance.now() - slot.due <= lateMs(Math.max(slot.slackMs, defaultSlackMs)),
+      performance.now() - slot.due <=
+        lateMs(Math.max(slot.slackMs, defaultSlackMs)) + (slot.allowanceMs ?? 0),
+    async retime(slot, cls = PLAIN) {
+      if (slot.place < 0) return undefined;
+      const asked = performance.now();
+      const [ok, now, slack] = (await call('late', slot.place, RETIME_MS, cls.kind)) as number[];
+      if (Number(ok) !== 1) return undefined;
+      return { ...slot, now: Number(now), slackMs: Number(slack), due: asked, allowanceMs: RETIME_MS };
+    },
     async holdOff(ms) {
       await call('hold', Math.max(1, Math.ceil(ms)));
     },
@@ -480,5 +614,12 @@ export function createRateGate(
       return flushSeen().catch(() => undefined);
     },
     flushSeen,
+    settle(slot, left) {
+      if (slot.place < 0) return;
+      settled.push(left ? slot.place : -slot.place - 1);
+      if (settled.length >= SETTLE_BATCH) void flushSettled();
+      else settleTimer ??= setTimeout(() => void flushSettled(), SETTLE_EVERY_MS).unref();
+    },
+    flushSettled,
   };
 }

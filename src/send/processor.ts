@@ -19,6 +19,8 @@ export interface Settlement {
   kind: 'settle';
   /** Braze's own count of its window, when its answer said (see gate.remaining). */
   rate?: RateInfo;
+  /** The last attempt had no answer from Braze (none came, or a gateway's 504): it may count it later. */
+  unanswered?: boolean;
   deltas: Partial<Counts>;
   deadLetters: DeadLetter[];
   continuations: TrackJobData[];
@@ -100,7 +102,8 @@ export function createChunkProcessor(deps: { client: TrackClient; now?: () => nu
         // An attempt without an answer may have been applied: the letter says so, and a replay of its
         // events and purchases needs the user's explicit choice.
         const unsure = attempt.maybeDelivered === true || maybeDelivered;
-        return settle(data, 0, failed, after(data, []), 'exhausted', attempts, now(), unsure);
+        const s = settle(data, 0, failed, after(data, []), 'exhausted', attempts, now(), unsure);
+        return maybeDelivered ? { ...s, unanswered: true } : s;
       }
     }
   };

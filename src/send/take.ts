@@ -6,7 +6,8 @@ import { GATE_FUNCTIONS, PLAIN, type RateGate, type Slot, type TakeClass } from 
 /**
  * The check before a request and the send gate's take, in one call: a request costs one round trip
  * to Redis before it leaves instead of two. KEYS: the run's keys (done, inflight, maybe, lanes,
- * waiters, deadusers, bodies), then the gate's (state, rings, share ring, sync flag). ARGV: jobId (the
+ * waiters, deadusers, bodies), then the gate's (gate.ts: state, rings, share ring, sync flag, history,
+ * bounds). ARGV: jobId (the
  * chunk's), ttlSeconds, lane, needs, defaultSlack, class, share (gate.ts: TakeClass), waiter (the
  * queued job to wake if it must wait: the chunk's own, or its group's), then the limits' (max,
  * windowMs) pairs. Returns:

@@ -16,7 +16,7 @@ import { DEFAULT_ATTEMPTS, trackJobId, trackJobOptions } from '../infra/queues.j
 import { type Counts, isLive, type LaterWrite, type RunStore } from '../runs/store.js';
 import type { RateGate, TakeClass } from './gate.js';
 import type { LimiterSettings } from './limiter.js';
-import { type ChunkProcessor, giveUp, type Settlement } from './processor.js';
+import { type ChunkProcessor, type ChunkResult, giveUp, type Settlement } from './processor.js';
 import type { Taken, Taker } from './take.js';
 
 export interface TrackWorkerDeps {
@@ -314,9 +314,17 @@ export function createTrackWorker(deps: TrackWorkerDeps): Worker<TrackQueueData>
       await abortable(deps, signal, (s) =>
         sleep(Math.max(0, slot.time - slot.now), undefined, { signal: s }),
       );
-      // Late for its time (a stalled event loop, a slow Redis): take a new one rather than crowd the
-      // window of the request `max` places on. Inside a 429 pause: take one after it.
+      // Late for its time (a stalled event loop, a slow Redis): keep its place if the gate still can
+      // (gate.retime), else take a new time rather than crowd the window of the request `max` places
+      // on. Inside a 429 pause: take one after it.
       while (!deps.gate.onTime(slot) || Date.now() < heldUntil) {
+        if (Date.now() >= heldUntil) {
+          const late = slot;
+          const kept = await abortable(deps, signal, () => deps.gate.retime(late, deps.cls));
+          if (kept) slot = kept;
+          if (kept && deps.gate.onTime(kept)) break;
+        }
+        deps.gate.settle(slot, false);
         slot = await abortable(deps, signal, async (s) => {
           const hold = heldUntil - Date.now();
           if (hold > 0) await sleep(hold, undefined, { signal: s });
@@ -324,13 +332,18 @@ export function createTrackWorker(deps: TrackWorkerDeps): Worker<TrackQueueData>
         });
       }
     } catch (err) {
-      // Never sent: this attempt leaves no mark (an earlier unanswered one keeps its own).
+      // Never sent: this attempt leaves no mark (an earlier unanswered one keeps its own), and its time
+      // bounds nothing.
+      deps.gate.settle(slot, false);
       if (!again) await runs.clearInflight(data.runId, jobId);
       throw err;
     }
     const attempt = { attemptsMade, maxAttempts, maybeDelivered: again };
     const started = performance.now();
     const result = await deps.process(data, body!, attempt, requestSignal);
+    // Braze counted it before it answered: the gate bounds its count by now (limiter.ts boundOf). One
+    // that got no answer, or a gateway's, may still be counted: its time plus the slack bounds it.
+    if (!unansweredBy(result)) deps.gate.settle(slot, true);
     if (result.kind === 'rate-limited' || result.kind === 'retry') deps.pace?.pushback();
     else deps.pace?.answered(performance.now() - started);
     switch (result.kind) {
@@ -545,4 +558,10 @@ export function createTrackWorker(deps: TrackWorkerDeps): Worker<TrackQueueData>
     });
   });
   return worker;
+}
+
+/** The attempt got no answer from Braze (none came, or a gateway's 504): Braze may count it later. */
+function unansweredBy(result: ChunkResult): boolean {
+  if (result.kind === 'retry') return result.maybeDelivered;
+  return result.kind === 'settle' && result.unanswered === true;
 }

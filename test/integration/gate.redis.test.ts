@@ -1,3 +1,4 @@
+import { setTimeout as sleep } from 'node:timers/promises';
 import { describe, expect, it } from 'vitest';
 import { gateView } from '../../bench/measure.js';
 import type { RateLimit } from '../../schemas/config.js';
@@ -13,6 +14,9 @@ import {
   nextSlot,
   observe,
   oursInWindow,
+  RETIME_MS,
+  retime,
+  settleBound,
   takeSlot,
 } from '../../src/send/limiter.js';
 import { testRedis, useTestRedis } from '../helpers/redis.js';
@@ -64,6 +68,112 @@ describe('send gate in Redis: the same rule as the model', () => {
     expect(maxInWindow(model.times, 600)).toBeLessThanOrEqual(6);
     // The longer limit bites: the 7th waits for the 1st's window (600 ms plus slack), not the burst's.
     expect(model.times[6]! - model.times[0]!).toBeGreaterThanOrEqual(620);
+  });
+
+  it('bounds an answered place by the moment it heard so, one that never left by its time', async () => {
+    const limits = [{ max: 3, windowMs: 200 }];
+    const gate = createRateGate(t.redis(), t.prefix(), 'g', limits, 50);
+    const first = [await gate.take(), await gate.take(), await gate.take()];
+    gate.settle(first[0]!, true);
+    gate.settle(first[1]!, false);
+    const heard = await gate.flushSettled();
+    expect(heard).toBeGreaterThanOrEqual(first[2]!.now);
+    // Not its time plus the slack (50 ms): the answer's moment.
+    expect((await gate.take()).time).toBe(heard! + 200);
+    expect((await gate.take()).time).toBe(heard! + 200); // the previous time carries on
+    // Unheard of: its time plus the slack.
+    expect((await gate.take()).time).toBe(first[2]!.time + 250);
+  });
+
+  it('an answer heard after the guess leaves the guess as the bound', async () => {
+    const limits = [{ max: 1, windowMs: 200 }];
+    const gate = createRateGate(t.redis(), t.prefix(), 'g', limits, 20);
+    const first = await gate.take();
+    await sleep(60);
+    gate.settle(first, true);
+    expect(await gate.flushSettled()).toBeGreaterThan(first.time + 20);
+    expect((await gate.take()).time).toBe(first.time + 20 + 200);
+  });
+
+  it('lets a late request keep its place as the model does, and never while an older version takes places', async () => {
+    const limits = [{ max: 3, windowMs: 1000 }];
+    const prefix = t.prefix();
+    const gate = createRateGate(t.redis(), prefix, 'g', limits, 100);
+    const model = newGateState(100);
+    const slots: Slot[] = [];
+    for (let i = 0; i < 4; i++) {
+      const slot = await gate.take();
+      expect(slot.time).toBe(takeSlot(model, slot.now, limits));
+      slots.push(slot);
+    }
+    // Place 0's guess set place 3's time: refused, as in the model.
+    expect(await gate.retime(slots[0]!)).toBeUndefined();
+    const kept = await gate.retime(slots[1]!);
+    expect(kept).toMatchObject({ place: 1, allowanceMs: RETIME_MS });
+    expect(retime(model, 1, kept!.now, limits)).toBe(true);
+    // Its guess sets the next time: now + slack + RETIME_MS + window (beyond the horizon here).
+    const next = await gate.take();
+    expect(next.place).toBe(-1);
+    expect(next.time).toBe(nextSlot(model, next.now, limits));
+    expect(next.time).toBe(kept!.now + 100 + RETIME_MS + 1000);
+    // An older version's take (it writes a time and n, no bound): once a place of its is seen, no re-time.
+    const other = createRateGate(t.redis(), prefix, 'h', limits, 100);
+    const state = `${prefix}:gate:h`;
+    for (let i = 0; i < 3; i++) await other.take();
+    await t.redis().hset(state, 'n', 4); // place 3, an older version's (its time: place 0's, left in the ring)
+    const four = await other.take();
+    await other.take();
+    expect(await other.retime(four)).toMatchObject({ place: 4 }); // nothing seen of the older one yet
+    const six = await other.take(); // its time follows place 3's
+    expect(six.place).toBe(6);
+    expect(Number(await t.redis().hget(state, 'older'))).toBeGreaterThan(six.now);
+    expect(await other.retime(six)).toBeUndefined();
+  });
+
+  it("never re-times a backfill's request while a sync sends: its share rests on its times", async () => {
+    const gate = createRateGate(t.redis(), t.prefix(), 'g', [{ max: 10, windowMs: 1000 }], 100);
+    const backfill = { kind: 'backfill', share: 0.5 } as const;
+    const a = await gate.take(backfill);
+    expect(await gate.retime(a, backfill)).toBeDefined();
+    await gate.take({ kind: 'sync' });
+    const b = await gate.take(backfill);
+    expect(await gate.retime(b, backfill)).toBeUndefined();
+    expect(await gate.retime(b)).toBeDefined();
+  });
+
+  it('keeps bounds as the model does over two limits: answers, times never used, places not heard of', async () => {
+    const limits = [
+      { max: 3, windowMs: 100 },
+      { max: 7, windowMs: 400 },
+    ];
+    const gate = createRateGate(t.redis(), t.prefix(), 'g', limits, 50);
+    const model = newGateState(50);
+    const r = mulberry32(42);
+    const taken: Slot[] = [];
+    let settles = 0;
+    for (let step = 0; step < 120; step++) {
+      if (taken.length === 0 || r() < 0.55) {
+        const slot = await gate.take();
+        expect(slot.place < 0 ? undefined : slot.time).toBe(takeSlot(model, slot.now, limits));
+        if (slot.place >= 0) {
+          expect(slot.place).toBe(model.times.length - 1);
+          taken.push(slot);
+        } else await sleep(25);
+        continue;
+      }
+      const some = Array.from({ length: 1 + Math.floor(r() * 3) }, () => ({
+        slot: taken[Math.floor(r() * taken.length)]!,
+        left: r() < 0.7,
+      }));
+      for (const { slot, left } of some) gate.settle(slot, left);
+      const now = await gate.flushSettled();
+      expect(now).toBeDefined();
+      for (const { slot, left } of some) settleBound(model, slot.place, now!, left);
+      settles += some.length;
+    }
+    expect(taken.length).toBeGreaterThan(20);
+    expect(settles).toBeGreaterThan(20);
+    expect(model.heard.filter((h) => h > 0).length).toBeGreaterThan(10);
   });
 
   it('does not hand out a time beyond the horizon: a stopped worker leaves at most a window booked', async () => {
@@ -281,11 +391,14 @@ describe('send gate in Redis: the same rule as the model', () => {
     const keys = await t.redis().keys(`${prefix}:gate:g*`);
     expect(keys.sort()).toEqual([
       `${prefix}:gate:g`,
+      `${prefix}:gate:g:bound:5:100`,
       `${prefix}:gate:g:history:5:100`,
       `${prefix}:gate:g:ring:5:100`,
     ]);
-    // The ring: 8 bytes a place; the history, (place, time) for twice as many.
+    // The ring: 8 bytes a place; the bounds, (place, guess, heard) for as many; the history, (place,
+    // time) for twice as many.
     expect(await t.redis().strlen(`${prefix}:gate:g:ring:5:100`)).toBe(5 * 8);
+    expect(await t.redis().strlen(`${prefix}:gate:g:bound:5:100`)).toBe(5 * 24);
     expect(await t.redis().strlen(`${prefix}:gate:g:history:5:100`)).toBe(10 * 16);
     for (const k of keys) {
       const ttl = await t.redis().pttl(k);
