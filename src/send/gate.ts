@@ -156,17 +156,18 @@ local function gate_take_as(g, now, class, share)
   end
   return gate_take(g, now)
 end
--- Answers heard of (limiter.ts settleBound): ARGV from offset, m places; a place p >= 0 was answered
--- (heard: now), -p - 1 never left (heard: its own time). Only the first word counts, and only while a
--- limit's ring still keeps the place.
+-- Answers heard of (limiter.ts settleBound): ARGV from offset, m (place, time) pairs; a place p >= 0
+-- was answered (heard: now), -p - 1 never left (heard: its own time). Only the first word counts, only
+-- while a limit's ring still keeps the place, and only if it still holds the time that place was
+-- handed out: after the gate expired and began again, the same place is another request's.
 local function gate_settle(g, now, offset, m)
   local n = gate_field(g, 'n')
   for k = 0, m - 1 do
-    local p = tonumber(ARGV[offset + k])
+    local p, time = tonumber(ARGV[offset + 2 * k]), tonumber(ARGV[offset + 2 * k + 1])
     local left = p >= 0
     if not left then p = -p - 1 end
     for i, l in ipairs(g.limits) do
-      if p < n and p >= n - l.max then
+      if p < n and p >= n - l.max and gate_slot(g.rings[i], p % l.max) == time then
         local guess, heard = gate_entry(g, i, p)
         if guess ~= nil and heard == 0 then
           local at = now
@@ -181,13 +182,13 @@ end
 -- A late request asks to leave anyway (limiter.ts retime): its guess becomes now plus the slack plus
 -- the allowance, unless the gate heard of it, the request a limit's max places on took its time, an
 -- older version took places lately, or it is a backfill's while a sync sends.
-local function gate_late(g, now, p, allowance, class)
+local function gate_late(g, now, p, time, allowance, class)
   local n = gate_field(g, 'n')
   if p < 0 or p >= n or gate_field(g, 'older') > now then return {0, now, g.slack} end
   -- A backfill's share of the window while a sync sends rests on its times alone (gate_take_as).
   if class == 'backfill' and redis.call('EXISTS', g.syncing) == 1 then return {0, now, g.slack} end
   for i, l in ipairs(g.limits) do
-    if p < n - l.max then return {0, now, g.slack} end
+    if p < n - l.max or gate_slot(g.rings[i], p % l.max) ~= time then return {0, now, g.slack} end
     local guess, heard = gate_entry(g, i, p)
     if guess == nil or heard > 0 then return {0, now, g.slack} end
   end
@@ -324,9 +325,11 @@ end
  *                     the least and most ms they took (-1: none), and limiter.ts's jitterLookMs and
  *                     answersForEstimate for the burst limit (limiter.ts observe). Returns {jitter
  *                     estimate (-1: none), now, slack, spread estimate}.
- *   'settle', m, then m places -> answers heard of (p) and places that never left (-p - 1): their
- *                     bounds (gate_settle). Returns {places handed out, now}.
- *   'late', place, allowance, class -> a late request leaves anyway, or not (limiter.ts retime; gate_late).
+ *   'settle', m, then m (place, time) pairs -> answers heard of (place p) and places that never left
+ *                     (-p - 1), with the time each was handed out: their bounds (gate_settle).
+ *                     Returns {places handed out, now}.
+ *   'late', place, time, allowance, class -> a late request leaves anyway, or not (limiter.ts retime;
+ *                     gate_late).
  *                     Returns {1: it may, 0: it must take a new time; now; slack}.
  */
 const GATE = `${GATE_FUNCTIONS}
@@ -335,11 +338,13 @@ local mode = ARGV[1]
 local first = 6
 if mode == 'hold' then first = 5 elseif mode == 'remaining' then first = 8
 elseif mode == 'seen' then first = 9 + 2 * tonumber(ARGV[8])
-elseif mode == 'settle' then first = 5 + tonumber(ARGV[4])
-elseif mode == 'late' then first = 7 end
+elseif mode == 'settle' then first = 5 + 2 * tonumber(ARGV[4])
+elseif mode == 'late' then first = 8 end
 local g = gate_open(KEYS[1], 2, first, ARGV[2])
 if mode == 'settle' then return gate_settle(g, now, 5, tonumber(ARGV[4])) end
-if mode == 'late' then return gate_late(g, now, tonumber(ARGV[4]), tonumber(ARGV[5]), ARGV[6]) end
+if mode == 'late' then
+  return gate_late(g, now, tonumber(ARGV[4]), tonumber(ARGV[5]), tonumber(ARGV[6]), ARGV[7])
+end
 if mode == 'seen' then
   return gate_seen(g, now, 9, tonumber(ARGV[8]), tonumber(ARGV[4]), tonumber(ARGV[5]), tonumber(ARGV[6]),
     tonumber(ARGV[7]))
@@ -532,7 +537,8 @@ export function createRateGate(
     )) as number[];
     return { jitterMs: Number(jitter), spreadMs: Number(spread), now: Number(now), slackMs: Number(slack) };
   };
-  // Places settled and not yet sent (answered: p; never left: -p - 1), and the timer that sends them.
+  // Places settled and not yet sent, (place, time) pairs (answered: p; never left: -p - 1), and the
+  // timer that sends them.
   let settled: number[] = [];
   let settleTimer: NodeJS.Timeout | undefined;
   const flushSettled = async (): Promise<number | undefined> => {
@@ -541,7 +547,7 @@ export function createRateGate(
     if (settled.length === 0) return undefined;
     const places = settled;
     settled = [];
-    const reply = (await call('settle', places.length, ...places).catch(() => undefined)) as
+    const reply = (await call('settle', places.length / 2, ...places).catch(() => undefined)) as
       | number[]
       | undefined;
     return reply ? Number(reply[1]) : undefined;
@@ -576,7 +582,7 @@ export function createRateGate(
     async retime(slot, cls = PLAIN) {
       if (slot.place < 0) return undefined;
       const asked = performance.now();
-      const [ok, now, slack] = (await call('late', slot.place, RETIME_MS, cls.kind)) as number[];
+      const [ok, now, slack] = (await call('late', slot.place, slot.time, RETIME_MS, cls.kind)) as number[];
       if (Number(ok) !== 1) return undefined;
       return { ...slot, now: Number(now), slackMs: Number(slack), due: asked, allowanceMs: RETIME_MS };
     },
@@ -616,8 +622,8 @@ export function createRateGate(
     flushSeen,
     settle(slot, left) {
       if (slot.place < 0) return;
-      settled.push(left ? slot.place : -slot.place - 1);
-      if (settled.length >= SETTLE_BATCH) void flushSettled();
+      settled.push(left ? slot.place : -slot.place - 1, slot.time);
+      if (settled.length >= 2 * SETTLE_BATCH) void flushSettled();
       else settleTimer ??= setTimeout(() => void flushSettled(), SETTLE_EVERY_MS).unref();
     },
     flushSettled,

@@ -85,6 +85,23 @@ describe('send gate in Redis: the same rule as the model', () => {
     expect((await gate.take()).time).toBe(first[2]!.time + 250);
   });
 
+  it('a place that expired and was handed out again takes no word meant for the earlier one', async () => {
+    const limits = [{ max: 2, windowMs: 100 }];
+    const prefix = t.prefix();
+    const gate = createRateGate(t.redis(), prefix, 'g', limits, 20);
+    const before = await gate.take();
+    // The gate expired (nothing left in it) and began again: place 0 is another request's now.
+    await t.redis().del(...(await t.redis().keys(`${prefix}:gate:g*`)));
+    await sleep(5);
+    const again = await gate.take();
+    expect([before.place, again.place]).toEqual([0, 0]);
+    gate.settle(before, true);
+    expect(await gate.retime(before)).toBeUndefined();
+    await gate.flushSettled();
+    await gate.take();
+    expect((await gate.take()).time).toBe(again.time + 20 + 100);
+  });
+
   it('an answer heard after the guess leaves the guess as the bound', async () => {
     const limits = [{ max: 1, windowMs: 200 }];
     const gate = createRateGate(t.redis(), t.prefix(), 'g', limits, 20);
