@@ -6,6 +6,7 @@ import {
   DEFAULT_SLACK_MS,
   DENSE_MS,
   exhaustedAt,
+  HEARD_MARGIN_MS,
   horizonMs,
   JITTER_EPOCH_MS,
   jitterLookMs,
@@ -101,13 +102,13 @@ end
 local function gate_put(g, i, p, guess, heard)
   redis.call('SETRANGE', g.bounds[i], (p % g.limits[i].max) * 24, struct.pack('>ddd', p, guess, heard))
 end
--- The bound of place p for limit i (limiter.ts boundOf): the earlier of its guess and what was heard;
--- and true when an older version took it.
+-- The bound of place p for limit i (limiter.ts boundOf): what was heard, else its guess; and true when
+-- an older version took it.
 local function gate_bound(g, i, p)
   local guess, heard = gate_entry(g, i, p)
   local older = guess == nil
+  if not older and heard > 0 then return heard, false end
   if older or guess == 0 then guess = gate_slot(g.rings[i], p % g.limits[i].max) + g.slack end
-  if not older and heard > 0 then return math.min(guess, heard), false end
   return guess, older
 end
 local function gate_take(g, now)
@@ -170,7 +171,7 @@ local function gate_settle(g, now, offset, m)
       if p < n and p >= n - l.max and gate_slot(g.rings[i], p % l.max) == time then
         local guess, heard = gate_entry(g, i, p)
         if guess ~= nil and heard == 0 then
-          local at = now
+          local at = now + ${HEARD_MARGIN_MS}
           if not left then at = gate_slot(g.rings[i], p % l.max) end
           gate_put(g, i, p, guess, at)
         end
@@ -384,6 +385,35 @@ export interface Slot {
   due?: number;
   /** How much later than lateMs it may leave: re-timed (retime), RETIME_MS. */
   allowanceMs?: number;
+  /**
+   * The moment (performance.now()) from which it cannot leave before its time: when Redis's answer
+   * came plus the wait. See waitForSlot.
+   */
+  notBefore?: number;
+}
+
+/**
+ * Sets when a slot taken between `asked` and `heard` (performance.now()) is due and when it may leave:
+ * Redis handed the time out somewhere between the two, so it is due from asking (lateness is judged
+ * from there) and may leave from hearing back plus the wait (never early).
+ */
+export function timeSlot(slot: Slot, asked: number, heard: number): Slot {
+  const waitMs = Math.max(0, slot.time - slot.now);
+  slot.due = asked + waitMs;
+  slot.notBefore = heard + waitMs;
+  return slot;
+}
+
+/**
+ * Waits until the slot may leave, checked against the clock rather than trusted to one timer: a
+ * request that left before its time could share a window with the one `max` places back, which the
+ * gate bounds exactly by its answer, with no slack to spare.
+ */
+export async function waitForSlot(slot: Slot, signal?: AbortSignal): Promise<void> {
+  const until = slot.notBefore ?? performance.now() + Math.max(0, slot.time - slot.now);
+  for (let left = until - performance.now(); left > 0; left = until - performance.now()) {
+    await sleep(Math.ceil(left), undefined, { signal });
+  }
 }
 
 export interface RemainingAnswer {
@@ -565,13 +595,11 @@ export function createRateGate(
         // back (never early), but judge lateness from asking.
         const asked = performance.now();
         const slot = await take(cls);
-        const waitMs = Math.max(0, slot.time - slot.now);
         if (slot.place < 0) {
-          await sleep(waitMs - horizonMs(sorted, slot.slackMs), undefined, { signal });
+          await sleep(slot.time - slot.now - horizonMs(sorted, slot.slackMs), undefined, { signal });
           continue;
         }
-        slot.due = asked + waitMs;
-        if (waitMs > 0) await sleep(waitMs, undefined, { signal });
+        await waitForSlot(timeSlot(slot, asked, performance.now()), signal);
         return slot;
       }
     },

@@ -14,7 +14,7 @@ import {
 import type { Logger } from '../infra/logger.js';
 import { DEFAULT_ATTEMPTS, trackJobId, trackJobOptions } from '../infra/queues.js';
 import { type Counts, isLive, type LaterWrite, type RunStore } from '../runs/store.js';
-import type { RateGate, TakeClass } from './gate.js';
+import { type RateGate, type TakeClass, timeSlot, waitForSlot } from './gate.js';
 import type { LimiterSettings } from './limiter.js';
 import { type ChunkProcessor, type ChunkResult, giveUp, type Settlement } from './processor.js';
 import type { Taken, Taker } from './take.js';
@@ -180,7 +180,7 @@ export function createTrackWorker(deps: TrackWorkerDeps): Worker<TrackQueueData>
           await sleep(taken.time - taken.now - horizon, undefined, { signal: s });
           continue;
         }
-        if (taken.kind === 'go') taken.slot.due = asked + Math.max(0, taken.slot.time - taken.slot.now);
+        if (taken.kind === 'go') timeSlot(taken.slot, asked, performance.now());
         return taken;
       }
     });
@@ -311,9 +311,7 @@ export function createTrackWorker(deps: TrackWorkerDeps): Worker<TrackQueueData>
     const body = taken.body ?? data.body;
     try {
       if (body === undefined) throw new Error(`no request body is kept for ${jobId}`);
-      await abortable(deps, signal, (s) =>
-        sleep(Math.max(0, slot.time - slot.now), undefined, { signal: s }),
-      );
+      await abortable(deps, signal, (s) => waitForSlot(slot, s));
       // Late for its time (a stalled event loop, a slow Redis): keep its place if the gate still can
       // (gate.retime), else take a new time rather than crowd the window of the request `max` places
       // on. Inside a 429 pause: take one after it.
