@@ -157,40 +157,41 @@ local function gate_take_as(g, now, class, share)
   end
   return gate_take(g, now)
 end
+-- Place p's (guess, heard) in limit i's ring of bounds while they are still the request's that was
+-- handed out at time: its ring still keeps the place (p in [n - max, n)) with that time (after the gate
+-- expired and began again, the same place is another request's); nil otherwise.
+local function gate_held(g, i, p, time, n)
+  local max = g.limits[i].max
+  if p < 0 or p >= n or p < n - max or gate_slot(g.rings[i], p % max) ~= time then return nil end
+  return gate_entry(g, i, p)
+end
 -- Answers heard of (limiter.ts settleBound): ARGV from offset, m (place, time) pairs; a place p >= 0
--- was answered (heard: now), -p - 1 never left (heard: its own time). Only the first word counts, only
--- while a limit's ring still keeps the place, and only if it still holds the time that place was
--- handed out: after the gate expired and began again, the same place is another request's.
+-- was answered (heard: now), -p - 1 never left (heard: its own time). Only the first word counts, and
+-- only while the place is still that request's (gate_held).
 local function gate_settle(g, now, offset, m)
   local n = gate_field(g, 'n')
   for k = 0, m - 1 do
     local p, time = tonumber(ARGV[offset + 2 * k]), tonumber(ARGV[offset + 2 * k + 1])
-    local left = p >= 0
-    if not left then p = -p - 1 end
-    for i, l in ipairs(g.limits) do
-      if p < n and p >= n - l.max and gate_slot(g.rings[i], p % l.max) == time then
-        local guess, heard = gate_entry(g, i, p)
-        if guess ~= nil and heard == 0 then
-          local at = now + ${HEARD_MARGIN_MS}
-          if not left then at = gate_slot(g.rings[i], p % l.max) end
-          gate_put(g, i, p, guess, at)
-        end
-      end
+    local heardAt = now + ${HEARD_MARGIN_MS}
+    if p < 0 then p, heardAt = -p - 1, time end
+    for i in ipairs(g.limits) do
+      local guess, heard = gate_held(g, i, p, time, n)
+      if guess ~= nil and heard == 0 then gate_put(g, i, p, guess, heardAt) end
     end
   end
   return {n, now}
 end
 -- A late request asks to leave anyway (limiter.ts retime): its guess becomes now plus the slack plus
--- the allowance, unless the gate heard of it, the request a limit's max places on took its time, an
--- older version took places lately, or it is a backfill's while a sync sends.
+-- the allowance, unless the gate heard of it, the request a limit's max places on took its time (or
+-- the place is no longer its: gate_held), an older version took places lately, or it is a backfill's
+-- while a sync sends.
 local function gate_late(g, now, p, time, allowance, class)
   local n = gate_field(g, 'n')
-  if p < 0 or p >= n or gate_field(g, 'older') > now then return {0, now, g.slack} end
+  if gate_field(g, 'older') > now then return {0, now, g.slack} end
   -- A backfill's share of the window while a sync sends rests on its times alone (gate_take_as).
   if class == 'backfill' and redis.call('EXISTS', g.syncing) == 1 then return {0, now, g.slack} end
-  for i, l in ipairs(g.limits) do
-    if p < n - l.max or gate_slot(g.rings[i], p % l.max) ~= time then return {0, now, g.slack} end
-    local guess, heard = gate_entry(g, i, p)
+  for i in ipairs(g.limits) do
+    local guess, heard = gate_held(g, i, p, time, n)
     if guess == nil or heard > 0 then return {0, now, g.slack} end
   end
   for i in ipairs(g.limits) do gate_put(g, i, p, now + g.slack + allowance, 0) end

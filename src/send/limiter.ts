@@ -32,9 +32,9 @@ import type { RateLimit } from '../../schemas/config.js';
  * reaches Braze's counter after the network and Braze's own queueing. Call J the most by which an
  * older request's path can be slower than a newer one's (the jitter, measured from the times the gate
  * handed out). Requests counted in one window of Braze's were given times within window + J of each
- * other, so no window holds more than `max` as long as slack >= J. Bursting the first window's budget at once is safe by the same
- * argument (test/unit/limiter.test.ts simulates jittered arrivals), and it is what lets a run use
- * all of it.
+ * other, so no window holds more than `max` as long as slack >= J. Bursting the first window's budget
+ * at once is safe by the same argument (test/unit/limiter.test.ts simulates jittered arrivals), and it
+ * is what lets a run use all of it.
  *
  * How large: learned from Braze's answers (see observe and learnedSlack). Until they show the
  * jitter, the slack is the start value (BRAZE_RATE_SLACK_MS, 300 ms: it tolerates 250 ms of jitter).
@@ -219,8 +219,13 @@ export function boundOf(state: GateState, place: number): number {
  * word counts.
  */
 export function settleBound(state: GateState, place: number, now: number, left: boolean): void {
-  if (place < 0 || place >= state.times.length || (state.heard[place] ?? 0) > 0) return;
+  if (!unheard(state, place)) return;
   state.heard[place] = left ? now + HEARD_MARGIN_MS : state.times[place]!;
+}
+
+/** A place handed out whose answer (or that it never left) the gate has not heard of yet. */
+function unheard(state: GateState, place: number): boolean {
+  return place >= 0 && place < state.times.length && !((state.heard[place] ?? 0) > 0);
 }
 
 /**
@@ -245,8 +250,7 @@ export const RETIME_MS = 250;
  */
 export function retime(state: GateState, place: number, now: number, limits: readonly RateLimit[]): boolean {
   const n = state.times.length;
-  if (place < 0 || place >= n || (state.heard[place] ?? 0) > 0) return false;
-  if (limits.some((l) => place < n - l.max)) return false;
+  if (!unheard(state, place) || limits.some((l) => place < n - l.max)) return false;
   state.guesses[place] = now + state.slackMs + RETIME_MS;
   return true;
 }
