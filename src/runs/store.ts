@@ -159,6 +159,23 @@ export interface RunRecord extends Counts {
   best?: Pick<Counts, (typeof READING_COUNTS)[number]>;
 }
 
+/**
+ * A check's reply (START, or the sender's combined take) and the request body kept for `jobId`, read
+ * by a plain HGET written right after the script's call, in the same write (one round trip). Read
+ * outside the script because a body passed through Lua cost Redis about as much again as the check
+ * and the take (scripts/start.ts). When the reply says the chunk is not to be sent, the caller
+ * ignores the body; undefined: none is kept (a settled part, or a job of an older version).
+ */
+export async function withBody<T>(
+  redis: Redis,
+  bodiesKey: string,
+  jobId: string,
+  check: Promise<T>,
+): Promise<[T, Buffer | undefined]> {
+  const [reply, body] = await Promise.all([check, redis.hgetBuffer(bodiesKey, jobId)]);
+  return [reply, body ?? undefined];
+}
+
 export function runKeys(prefix: string, runId: string) {
   return {
     run: `${prefix}:run:${runId}`,
@@ -215,7 +232,7 @@ const SCRIPTS = {
   brazeStop: [1, STOP],
   brazeLease: [1, LEASE],
 } as const;
-type Scripted = Record<keyof typeof SCRIPTS, Script> & { brazeStartBuffer: Script };
+type Scripted = Record<keyof typeof SCRIPTS, Script>;
 
 export type StartMark = 'first' | 'again' | 'settled' | 'blocked';
 
@@ -458,7 +475,7 @@ export function createRunStore(redis: Redis, prefix: string, retentionMs: number
     async markInflight(runId, jobId, place) {
       const k = keys(runId);
       const lane = place ? [place.lane, place.needs] : [0, -1];
-      const [mark, dead, body] = (await lua.brazeStartBuffer(
+      const start = lua.brazeStart(
         k.done,
         k.inflight,
         k.maybe,
@@ -469,7 +486,8 @@ export function createRunStore(redis: Redis, prefix: string, retentionMs: number
         jobId,
         ttl,
         ...lane,
-      )) as [number, number, Buffer | null];
+      ) as Promise<[number, number]>;
+      const [[mark, dead], body] = await withBody(redis, k.bodies, jobId, start);
       const found = { deadUsers: dead === 1, ...(body ? { body } : {}) };
       if (mark === -2) return { mark: 'blocked', ...found };
       return { mark: mark < 0 ? 'settled' : mark > 0 ? 'again' : 'first', ...found };

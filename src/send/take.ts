@@ -1,6 +1,6 @@
 import type { Redis } from 'ioredis';
 import { START_FUNCTIONS } from '../runs/scripts/start.js';
-import { runKeys } from '../runs/store.js';
+import { runKeys, withBody } from '../runs/store.js';
 import { GATE_FUNCTIONS, PLAIN, type RateGate, type Slot, type TakeClass } from './gate.js';
 
 /**
@@ -13,7 +13,8 @@ import { GATE_FUNCTIONS, PLAIN, type RateGate, type Slot, type TakeClass } from 
  * windowMs) pairs. Returns:
  *   {-1} settled, {-2} blocked (see start_check): no send time is taken;
  *   {-3, time, now, slack}: the next time is beyond the horizon: nothing taken, come back;
- *   {mark, time, now, place, slack, dead, body}: a time taken and the request marked in flight.
+ *   {mark, time, now, place, slack, dead}: a time taken and the request marked in flight.
+ * The request body kept for the job comes with it, read beside the call (withBody).
  */
 const TAKE = `${START_FUNCTIONS}${GATE_FUNCTIONS}
 local k = run_keys(1)
@@ -24,8 +25,7 @@ local g = gate_open(KEYS[8], 9, 9, ARGV[5])
 local t = gate_take_as(g, now, ARGV[6], tonumber(ARGV[7]))
 if t[3] < 0 then return {-3, t[1], t[2], t[4]} end
 local m = start_mark(k, ARGV[1], ARGV[2])
-local dead, body = start_extras(k, ARGV[1])
-return {m, t[1], t[2], t[3], t[4], dead, body}
+return {m, t[1], t[2], t[3], t[4], start_extras(k)}
 `;
 
 export type Taken =
@@ -35,7 +35,7 @@ export type Taken =
   | { kind: 'go'; again: boolean; slot: Slot; deadUsers: boolean; body: Buffer | undefined };
 
 interface TakeScript {
-  brazeTakeBuffer(...args: (string | number)[]): Promise<unknown>;
+  brazeTake(...args: (string | number)[]): Promise<unknown>;
 }
 
 export type Taker = (
@@ -50,13 +50,13 @@ export type Taker = (
 
 export function createTaker(redis: Redis, prefix: string, ttlSeconds: number, gate: RateGate): Taker {
   const r = redis as Redis & Partial<TakeScript>;
-  if (!r.brazeTakeBuffer) r.defineCommand('brazeTake', { lua: TAKE });
+  if (!r.brazeTake) r.defineCommand('brazeTake', { lua: TAKE });
   const lua = r as Redis & TakeScript;
   const { keys: gateKeys, limits, defaultSlackMs } = gate.script;
   return async (runId, jobId, lane, needs, cls = PLAIN, waiter = jobId) => {
     const k = runKeys(prefix, runId);
     const keys = [k.done, k.inflight, k.maybe, k.lanes, k.waiters, k.deadusers, k.bodies, ...gateKeys];
-    const reply = (await lua.brazeTakeBuffer(
+    const take = lua.brazeTake(
       keys.length,
       ...keys,
       jobId,
@@ -68,19 +68,19 @@ export function createTaker(redis: Redis, prefix: string, ttlSeconds: number, ga
       cls.share ?? 1,
       waiter,
       ...limits,
-    )) as Array<number | Buffer | null>;
+    ) as Promise<number[]>;
+    const [reply, body] = await withBody(r, k.bodies, jobId, take);
     const n = (i: number) => Number(reply[i]);
     const mark = n(0);
     if (mark === -1) return { kind: 'settled' };
     if (mark === -2) return { kind: 'blocked' };
     if (mark === -3) return { kind: 'later', time: n(1), now: n(2), slackMs: n(3) };
-    const body = reply[6];
     return {
       kind: 'go',
       again: mark === 1,
       slot: { time: n(1), now: n(2), place: n(3), slackMs: n(4) },
       deadUsers: n(5) === 1,
-      body: Buffer.isBuffer(body) ? body : undefined,
+      body,
     };
   };
 }

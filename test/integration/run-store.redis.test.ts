@@ -33,6 +33,26 @@ describe('run store: before a request', () => {
     expect(await runs.get('r')).toMatchObject({ possibleDuplicates: 1, objectsAccepted: 75 });
   });
 
+  it('hands back the body kept beside the job, byte for byte, until the chunk is settled', async () => {
+    const runs = store();
+    await runs.create('r', runStart('f.csv'));
+    // Every byte value, and UTF-8 text: read beside the script, the body must come back as stored.
+    const bytes = Buffer.concat([
+      Buffer.from('{"attributes":[{"external_id":"é"}]}'),
+      Buffer.from([0, 255, 13, 10]),
+    ]);
+    await runs.storeBodies('r', [{ jobId: 'r-0', body: bytes }]);
+    const started = await runs.markInflight('r', 'r-0');
+    expect(started.mark).toBe('first');
+    expect(started.body?.equals(bytes)).toBe(true);
+    // A job of an older version keeps its body in the job: none is found beside it.
+    expect((await runs.markInflight('r', 'r-1')).body).toBeUndefined();
+    await runs.settle('r', 'r-0', { jobsOpen: -1 }, []);
+    const again = await runs.markInflight('r', 'r-0');
+    expect(again.mark).toBe('settled');
+    expect(again.body).toBeUndefined();
+  });
+
   it('says settled for a chunk whose outcome is recorded, so a re-enqueued copy is never sent', async () => {
     const runs = store();
     await runs.create('r', runStart('f.csv'));

@@ -18,8 +18,11 @@
  *       `maybe`, which settle counts in possibleDuplicates, and stays there whatever later attempts
  *       answer. An answer from Braze (any status) takes it out of `inflight`, never out of `maybe`.
  *    0: no earlier attempt can have been delivered.
- * start_extras(k, id): 1 when the run has dead-lettered users (the caller then records which
- *   attributes this chunk writes for them, see later.ts), and the request body kept for the job.
+ * start_extras(k): 1 when the run has dead-lettered users (the caller then records which
+ *   attributes this chunk writes for them, see later.ts).
+ * The request body kept for the job is not read here: a 20 KB value passed through Lua (into a Lua
+ * string and out again) cost Redis about as much as the rest of the check and the gate's take
+ * together. The caller reads it with a plain HGET sent in the same write (bodyBeside).
  */
 export const START_FUNCTIONS = `
 local function start_check(k, id, ttl, lane, needs, waiter)
@@ -45,8 +48,8 @@ local function start_mark(k, id, ttl)
   if redis.call('SISMEMBER', k.maybe, id) == 1 then return 1 end
   return 0
 end
-local function start_extras(k, id)
-  return redis.call('SCARD', k.deadusers) > 0 and 1 or 0, redis.call('HGET', k.bodies, id)
+local function start_extras(k)
+  return redis.call('SCARD', k.deadusers) > 0 and 1 or 0
 end
 local function run_keys(offset)
   return {done = KEYS[offset], inflight = KEYS[offset + 1], maybe = KEYS[offset + 2],
@@ -57,13 +60,12 @@ end
 
 /**
  * KEYS: done, inflight, maybe, lanes, waiters, deadusers, bodies. ARGV: jobId, ttlSeconds, lane,
- * needs, [waiter] (default: jobId). Returns {mark, dead, body}: mark -1 or -2 as start_check, else start_mark's.
+ * needs, [waiter] (default: jobId). Returns {mark, dead}: mark -1 or -2 as start_check, else start_mark's.
  */
 export const START = `${START_FUNCTIONS}
 local k = run_keys(1)
 local c = start_check(k, ARGV[1], ARGV[2], ARGV[3], tonumber(ARGV[4]), ARGV[5] or ARGV[1])
-if c < 0 then return {c, 0, false} end
+if c < 0 then return {c, 0} end
 local m = start_mark(k, ARGV[1], ARGV[2])
-local dead, body = start_extras(k, ARGV[1])
-return {m, dead, body}
+return {m, start_extras(k)}
 `;
