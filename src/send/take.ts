@@ -46,6 +46,11 @@ export type Taker = (
   cls?: TakeClass,
   /** The queued job to wake when the chunk must wait for its lane (default: jobId). */
   waiter?: string,
+  /**
+   * Read the body in the same round trip (default). False after a 'later': a chunk waiting for its
+   * share of the limit may ask many times, and the body is then read only once it may go.
+   */
+  bodyAlong?: boolean,
 ) => Promise<Taken>;
 
 export function createTaker(redis: Redis, prefix: string, ttlSeconds: number, gate: RateGate): Taker {
@@ -53,7 +58,7 @@ export function createTaker(redis: Redis, prefix: string, ttlSeconds: number, ga
   if (!r.brazeTake) r.defineCommand('brazeTake', { lua: TAKE });
   const lua = r as Redis & TakeScript;
   const { keys: gateKeys, limits, defaultSlackMs } = gate.script;
-  return async (runId, jobId, lane, needs, cls = PLAIN, waiter = jobId) => {
+  return async (runId, jobId, lane, needs, cls = PLAIN, waiter = jobId, bodyAlong = true) => {
     const k = runKeys(prefix, runId);
     const keys = [k.done, k.inflight, k.maybe, k.lanes, k.waiters, k.deadusers, k.bodies, ...gateKeys];
     const take = lua.brazeTake(
@@ -69,12 +74,13 @@ export function createTaker(redis: Redis, prefix: string, ttlSeconds: number, ga
       waiter,
       ...limits,
     ) as Promise<number[]>;
-    const [reply, body] = await withBody(r, k.bodies, jobId, take);
+    const [reply, along] = bodyAlong ? await withBody(r, k.bodies, jobId, take) : [await take, undefined];
     const n = (i: number) => Number(reply[i]);
     const mark = n(0);
     if (mark === -1) return { kind: 'settled' };
     if (mark === -2) return { kind: 'blocked' };
     if (mark === -3) return { kind: 'later', time: n(1), now: n(2), slackMs: n(3) };
+    const body = bodyAlong ? along : ((await r.hgetBuffer(k.bodies, jobId)) ?? undefined);
     return {
       kind: 'go',
       again: mark === 1,

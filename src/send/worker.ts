@@ -170,11 +170,11 @@ export function createTrackWorker(deps: TrackWorkerDeps): Worker<TrackQueueData>
     abortable(deps, signal, async (s) => {
       const hold = heldUntil - Date.now();
       if (hold > 0) await sleep(hold, undefined, { signal: s });
-      for (;;) {
+      for (let first = true; ; first = false) {
         // Redis hands the time out somewhere between asking and hearing back: wait from hearing back
         // (never early), but judge lateness from asking.
         const asked = performance.now();
-        const taken = await deps.take(data.runId, jobId, data.lane, data.needs, deps.cls, waiter);
+        const taken = await deps.take(data.runId, jobId, data.lane, data.needs, deps.cls, waiter, first);
         if (taken.kind === 'later') {
           const horizon = deps.gate.script.horizonMs(taken.slackMs);
           await sleep(taken.time - taken.now - horizon, undefined, { signal: s });

@@ -1,5 +1,7 @@
 import { describe, expect, it } from 'vitest';
 import { createRunStore } from '../../src/runs/store.js';
+import { createRateGate } from '../../src/send/gate.js';
+import { createTaker } from '../../src/send/take.js';
 import { runStart } from '../helpers/factories.js';
 import { useTestRedis } from '../helpers/redis.js';
 
@@ -51,6 +53,26 @@ describe('run store: before a request', () => {
     const again = await runs.markInflight('r', 'r-0');
     expect(again.mark).toBe('settled');
     expect(again.body).toBeUndefined();
+  });
+
+  it("the sender's take hands back the kept body, read with the call or, after a 'later', once it may go", async () => {
+    const prefix = t.prefix();
+    const runs = createRunStore(t.redis(), prefix, 60_000);
+    await runs.create('r', runStart('f.csv'));
+    const bytes = Buffer.from('{"attributes":[{"external_id":"u1","n":1}]}');
+    await runs.storeBodies('r', [
+      { jobId: 'r-0', body: bytes },
+      { jobId: 'r-1', body: bytes },
+    ]);
+    const gate = createRateGate(t.redis(), prefix, 'g', [{ max: 10, windowMs: 3000 }]);
+    const take = createTaker(t.redis(), prefix, 60, gate);
+    const along = await take('r', 'r-0', 0, -1);
+    expect(along.kind === 'go' && along.body?.equals(bytes)).toBe(true);
+    const after = await take('r', 'r-1', 0, -1, undefined, undefined, false);
+    expect(after.kind === 'go' && after.body?.equals(bytes)).toBe(true);
+    // A chunk whose outcome is recorded is not sent, whichever way its body would be read.
+    await runs.settle('r', 'r-1', { jobsOpen: -1 }, []);
+    expect((await take('r', 'r-1', 0, -1, undefined, undefined, false)).kind).toBe('settled');
   });
 
   it('says settled for a chunk whose outcome is recorded, so a re-enqueued copy is never sent', async () => {
