@@ -166,14 +166,18 @@ export interface RunRecord extends Counts {
  * and the take (scripts/start.ts). When the reply says the chunk is not to be sent, the caller
  * ignores the body; undefined: none is kept (a settled part, or a job of an older version).
  */
-export async function withBody<T>(
+export function withBody<T>(
   redis: Redis,
   bodiesKey: string,
   jobId: string,
   check: Promise<T>,
 ): Promise<[T, Buffer | undefined]> {
-  const [reply, body] = await Promise.all([check, redis.hgetBuffer(bodiesKey, jobId)]);
-  return [reply, body ?? undefined];
+  return Promise.all([check, keptBody(redis, bodiesKey, jobId)]);
+}
+
+/** The request body kept beside a job (`runKeys(...).bodies`); undefined when none is kept. */
+export async function keptBody(redis: Redis, bodiesKey: string, jobId: string): Promise<Buffer | undefined> {
+  return (await redis.hgetBuffer(bodiesKey, jobId)) ?? undefined;
 }
 
 export function runKeys(prefix: string, runId: string) {
@@ -226,7 +230,7 @@ const SCRIPTS = {
   brazeClaim: [3, CLAIM],
   brazeResume: [2, RESUME],
   brazeProducerBatch: [4, PRODUCER_BATCH],
-  brazeStart: [7, START],
+  brazeStart: [6, START],
   brazeDeadUsers: [1, DEAD_USERS],
   brazeLater: [2, LATER],
   brazeStop: [1, STOP],
@@ -482,7 +486,6 @@ export function createRunStore(redis: Redis, prefix: string, retentionMs: number
         k.lanes,
         k.waiters,
         k.deadusers,
-        k.bodies,
         jobId,
         ttl,
         ...lane,
@@ -501,9 +504,7 @@ export function createRunStore(redis: Redis, prefix: string, retentionMs: number
         .expire(key, ttl)
         .exec();
     },
-    async body(runId, jobId) {
-      return (await redis.hgetBuffer(keys(runId).bodies, jobId)) ?? undefined;
-    },
+    body: (runId, jobId) => keptBody(redis, keys(runId).bodies, jobId),
     async dropBodies(runId) {
       await redis.del(keys(runId).bodies);
     },

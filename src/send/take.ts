@@ -1,12 +1,12 @@
 import type { Redis } from 'ioredis';
 import { START_FUNCTIONS } from '../runs/scripts/start.js';
-import { runKeys, withBody } from '../runs/store.js';
+import { keptBody, runKeys, withBody } from '../runs/store.js';
 import { GATE_FUNCTIONS, PLAIN, type RateGate, type Slot, type TakeClass } from './gate.js';
 
 /**
  * The check before a request and the send gate's take, in one call: a request costs one round trip
  * to Redis before it leaves instead of two. KEYS: the run's keys (done, inflight, maybe, lanes,
- * waiters, deadusers, bodies), then the gate's (gate.ts: state, rings, share ring, sync flag, history,
+ * waiters, deadusers), then the gate's (gate.ts: state, rings, share ring, sync flag, history,
  * bounds). ARGV: jobId (the
  * chunk's), ttlSeconds, lane, needs, defaultSlack, class, share (gate.ts: TakeClass), waiter (the
  * queued job to wake if it must wait: the chunk's own, or its group's), then the limits' (max,
@@ -21,7 +21,7 @@ local k = run_keys(1)
 local c = start_check(k, ARGV[1], ARGV[2], ARGV[3], tonumber(ARGV[4]), ARGV[8])
 if c < 0 then return {c} end
 local now = gate_now()
-local g = gate_open(KEYS[8], 9, 9, ARGV[5])
+local g = gate_open(KEYS[7], 8, 9, ARGV[5])
 local t = gate_take_as(g, now, ARGV[6], tonumber(ARGV[7]))
 if t[3] < 0 then return {-3, t[1], t[2], t[4]} end
 local m = start_mark(k, ARGV[1], ARGV[2])
@@ -60,7 +60,7 @@ export function createTaker(redis: Redis, prefix: string, ttlSeconds: number, ga
   const { keys: gateKeys, limits, defaultSlackMs } = gate.script;
   return async (runId, jobId, lane, needs, cls = PLAIN, waiter = jobId, bodyAlong = true) => {
     const k = runKeys(prefix, runId);
-    const keys = [k.done, k.inflight, k.maybe, k.lanes, k.waiters, k.deadusers, k.bodies, ...gateKeys];
+    const keys = [k.done, k.inflight, k.maybe, k.lanes, k.waiters, k.deadusers, ...gateKeys];
     const take = lua.brazeTake(
       keys.length,
       ...keys,
@@ -80,7 +80,7 @@ export function createTaker(redis: Redis, prefix: string, ttlSeconds: number, ga
     if (mark === -1) return { kind: 'settled' };
     if (mark === -2) return { kind: 'blocked' };
     if (mark === -3) return { kind: 'later', time: n(1), now: n(2), slackMs: n(3) };
-    const body = bodyAlong ? along : ((await r.hgetBuffer(k.bodies, jobId)) ?? undefined);
+    const body = bodyAlong ? along : await keptBody(r, k.bodies, jobId);
     return {
       kind: 'go',
       again: mark === 1,

@@ -38,7 +38,7 @@ describe('run store: before a request', () => {
   it('hands back the body kept beside the job, byte for byte, until the chunk is settled', async () => {
     const runs = store();
     await runs.create('r', runStart('f.csv'));
-    // Every byte value, and UTF-8 text: read beside the script, the body must come back as stored.
+    // Bytes that are no text (NUL, 0xFF, CR LF) and UTF-8: read beside the script, the body comes back as stored.
     const bytes = Buffer.concat([
       Buffer.from('{"attributes":[{"external_id":"é"}]}'),
       Buffer.from([0, 255, 13, 10]),

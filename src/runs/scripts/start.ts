@@ -1,6 +1,6 @@
 /**
  * Before a request, as Lua functions over `k` (a table of the run's keys: done, inflight, maybe,
- * lanes, waiters, deadusers, bodies), so that the sender can run them together with the send gate in
+ * lanes, waiters, deadusers), so that the sender can run them together with the send gate in
  * one call (src/send/take.ts), and START runs them alone.
  *
  * start_check(k, id, ttl, lane, needs, waiter):
@@ -22,7 +22,7 @@
  *   attributes this chunk writes for them, see later.ts).
  * The request body kept for the job is not read here: a 20 KB value passed through Lua (into a Lua
  * string and out again) cost Redis about as much as the rest of the check and the gate's take
- * together. The caller reads it with a plain HGET sent in the same write (bodyBeside).
+ * together. The caller reads it with a plain HGET sent in the same write (withBody, store.ts).
  */
 export const START_FUNCTIONS = `
 local function start_check(k, id, ttl, lane, needs, waiter)
@@ -53,13 +53,12 @@ local function start_extras(k)
 end
 local function run_keys(offset)
   return {done = KEYS[offset], inflight = KEYS[offset + 1], maybe = KEYS[offset + 2],
-    lanes = KEYS[offset + 3], waiters = KEYS[offset + 4], deadusers = KEYS[offset + 5],
-    bodies = KEYS[offset + 6]}
+    lanes = KEYS[offset + 3], waiters = KEYS[offset + 4], deadusers = KEYS[offset + 5]}
 end
 `;
 
 /**
- * KEYS: done, inflight, maybe, lanes, waiters, deadusers, bodies. ARGV: jobId, ttlSeconds, lane,
+ * KEYS: done, inflight, maybe, lanes, waiters, deadusers. ARGV: jobId, ttlSeconds, lane,
  * needs, [waiter] (default: jobId). Returns {mark, dead}: mark -1 or -2 as start_check, else start_mark's.
  */
 export const START = `${START_FUNCTIONS}
