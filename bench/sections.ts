@@ -252,6 +252,13 @@ export function buildSections(res: BenchResults, plan: BenchPlan): Section[] {
           RSS,
         ),
         figure(
+          'c150.peakRssMb',
+          '(c150) run process peak RSS, answers far',
+          of(c150, (r) => r.peakRssMb),
+          mb,
+          RSS,
+        ),
+        figure(
           'd.peakRssMb',
           '(d) producer alone (run --enqueue-only)',
           of(d, (r) => r.peakRssMb),

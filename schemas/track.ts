@@ -18,6 +18,12 @@ export interface ChunkLines {
   purchases: number[];
 }
 
+/**
+ * A job's data as the producer hands it to BullMQ: its lines may be packed (src/enqueue/packed-lines.ts),
+ * and JSON.stringify, as BullMQ stores a job, writes it as the TrackJobData it stands for.
+ */
+export type OutgoingJobData = Omit<TrackJobData, 'lines'> & { lines: ChunkLines | { toJSON(): ChunkLines } };
+
 /** A body still to send after the current one, for the same chunk (the second half of a split). */
 export interface PendingBody {
   body: string;

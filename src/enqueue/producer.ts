@@ -6,10 +6,11 @@ import {
   type RowBatches,
   type UserRecord,
 } from '../../schemas/record.js';
-import type { TrackJobData } from '../../schemas/track.js';
+import type { OutgoingJobData, TrackJobData } from '../../schemas/track.js';
 import type { Counts } from '../runs/store.js';
 import { createIdCollisionTracker, type IdCollisionReport } from '../validate/index.js';
 import { createBodySlabs } from './body-slabs.js';
+import { PackedLines } from './packed-lines.js';
 
 /** The chunk shape the chunker emits (see src/chunk). */
 export interface ChunkLike {
@@ -40,7 +41,8 @@ export interface ChunkerLike {
  * the sink's enqueue resolves.
  */
 export interface QueuedChunk {
-  data: TrackJobData;
+  /** Its lines packed while it waits (packed-lines.ts); JSON.stringify writes it as TrackJobData. */
+  data: OutgoingJobData;
   body: Buffer;
 }
 
@@ -298,7 +300,7 @@ export async function produce(o: ProduceOptions): Promise<ProduceResult> {
   return { ...total, idCollisions: ids.report() };
 }
 
-function toJob(runId: string, c: ChunkLike): TrackJobData {
+function toJob(runId: string, c: ChunkLike): OutgoingJobData {
   return {
     v: 2,
     runId,
@@ -311,7 +313,8 @@ function toJob(runId: string, c: ChunkLike): TrackJobData {
     // its job data and parse it out again; beside it, it reaches the sender as the bytes to send.
     bytes: c.bytes,
     objects: c.objects,
-    lines: c.lines,
+    // Packed for the round trips the batch waits through; written out as they were (packed-lines.ts).
+    lines: PackedLines.of(c.lines),
   };
 }
 

@@ -1,5 +1,5 @@
 import type { Queue } from 'bullmq';
-import type { TrackGroupData, TrackJobData, TrackQueueData } from '../../schemas/track.js';
+import type { OutgoingJobData, TrackGroupData, TrackQueueData } from '../../schemas/track.js';
 import { backlogJobs, groupJobId, type RetryPolicy, trackJobId, trackJobOptions } from '../infra/queues.js';
 import type { RunStore } from '../runs/store.js';
 import type { ProducerSink } from './producer.js';
@@ -99,11 +99,15 @@ type JobOptions = ReturnType<typeof trackJobOptions>;
  * The jobs for these chunks: one each, or (size > 1) one per group, the chunks of one group in one
  * job whatever the call (produce hands a group over whole), with an id a resume rebuilds alike.
  */
-function toJobs(chunks: TrackJobData[], runId: string, size: number, opts: JobOptions) {
+function toJobs(chunks: OutgoingJobData[], runId: string, size: number, opts: JobOptions) {
   if (size <= 1) {
-    return chunks.map((data) => ({ name: 'track', data, opts: { ...opts, jobId: trackJobId(data) } }));
+    return chunks.map((data) => ({
+      name: 'track',
+      data: stored(data),
+      opts: { ...opts, jobId: trackJobId(data) },
+    }));
   }
-  const groups = new Map<string, TrackJobData[]>();
+  const groups = new Map<string, OutgoingJobData[]>();
   for (const c of chunks) {
     const id = groupJobId(runId, size, c.chunk);
     const list = groups.get(id);
@@ -112,9 +116,17 @@ function toJobs(chunks: TrackJobData[], runId: string, size: number, opts: JobOp
   }
   return [...groups].map(([jobId, list]) => ({
     name: 'track',
-    data: { v: 3, runId, chunks: list } satisfies TrackGroupData as TrackQueueData,
+    data: stored({ v: 3, runId, chunks: list }),
     opts: { ...opts, jobId },
   }));
+}
+
+/**
+ * A job's data as BullMQ stores it: JSON.stringify writes packed lines as the ChunkLines they stand
+ * for (packed-lines.ts), so in Redis, and to every worker, it is the TrackQueueData it is typed as.
+ */
+function stored(data: OutgoingJobData | (Omit<TrackGroupData, 'chunks'> & { chunks: OutgoingJobData[] })) {
+  return data as TrackQueueData;
 }
 
 /**

@@ -31,7 +31,8 @@ function memorySink() {
           // The body travels beside the job data, never in it.
           expect(c.data.body).toBeUndefined();
           expect(c.data.bytes).toBe(Buffer.byteLength(c.body));
-          jobs.push(c.data);
+          // As BullMQ stores it: JSON.stringify writes packed lines out (packed-lines.ts).
+          jobs.push(JSON.parse(JSON.stringify(c.data)) as TrackJobData);
         }
       },
       batch: async (d: Partial<Counts>, list: DeadLetter[]) => {
