@@ -19,7 +19,7 @@ export interface ChunkLines {
 }
 
 /**
- * A job's data as the producer hands it to BullMQ: its lines may be packed (src/enqueue/packed-lines.ts),
+ * A job's data as the producer hands it to BullMQ: its lines may be packed (src/chunk/packed-lines.ts),
  * and JSON.stringify, as BullMQ stores a job, writes it as the TrackJobData it stands for.
  */
 export type OutgoingJobData = Omit<TrackJobData, 'lines'> & { lines: ChunkLines | { toJSON(): ChunkLines } };

@@ -7,10 +7,10 @@ import {
   type UserRecord,
 } from '../../schemas/record.js';
 import type { OutgoingJobData, TrackJobData } from '../../schemas/track.js';
+import { PackedLines } from '../chunk/packed-lines.js';
 import type { Counts } from '../runs/store.js';
 import { createIdCollisionTracker, type IdCollisionReport } from '../validate/index.js';
 import { createBodySlabs } from './body-slabs.js';
-import { PackedLines } from './packed-lines.js';
 
 /** The chunk shape the chunker emits (see src/chunk). */
 export interface ChunkLike {
@@ -41,7 +41,7 @@ export interface ChunkerLike {
  * the sink's enqueue resolves.
  */
 export interface QueuedChunk {
-  /** Its lines packed while it waits (packed-lines.ts); JSON.stringify writes it as TrackJobData. */
+  /** Its lines packed while it waits (src/chunk/packed-lines.ts); JSON.stringify writes it as TrackJobData. */
   data: OutgoingJobData;
   body: Buffer;
 }
@@ -313,7 +313,7 @@ function toJob(runId: string, c: ChunkLike): OutgoingJobData {
     // its job data and parse it out again; beside it, it reaches the sender as the bytes to send.
     bytes: c.bytes,
     objects: c.objects,
-    // Packed for the round trips the batch waits through; written out as they were (packed-lines.ts).
+    // Packed for the round trips the batch waits through; written out as they were (src/chunk/packed-lines.ts).
     lines: PackedLines.of(c.lines),
   };
 }

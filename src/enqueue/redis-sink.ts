@@ -123,7 +123,7 @@ function toJobs(chunks: OutgoingJobData[], runId: string, size: number, opts: Jo
 
 /**
  * A job's data as BullMQ stores it: JSON.stringify writes packed lines as the ChunkLines they stand
- * for (packed-lines.ts), so in Redis, and to every worker, it is the TrackQueueData it is typed as.
+ * for (src/chunk/packed-lines.ts), so in Redis, and to every worker, it is the TrackQueueData it is typed as.
  */
 function stored(data: OutgoingJobData | (Omit<TrackGroupData, 'chunks'> & { chunks: OutgoingJobData[] })) {
   return data as TrackQueueData;

@@ -11,6 +11,7 @@ import {
   type TrackJobData,
   type TrackQueueData,
 } from '../../schemas/track.js';
+import { packChunkLines } from '../chunk/packed-lines.js';
 import type { Logger } from '../infra/logger.js';
 import { DEFAULT_ATTEMPTS, trackJobId, trackJobOptions } from '../infra/queues.js';
 import { type Counts, isLive, type LaterWrite, type RunStore } from '../runs/store.js';
@@ -525,8 +526,11 @@ export function createTrackWorker(deps: TrackWorkerDeps): Worker<TrackQueueData>
       throw await waitForLanes(job, token, blocked);
     }
   };
-  const handler = (job: Job<TrackQueueData>, token?: string, signal?: AbortSignal) =>
-    isGroup(job.data) ? group(job, job.data, token, signal) : single(job, job.data, token, signal);
+  const handler = (job: Job<TrackQueueData>, token?: string, signal?: AbortSignal) => {
+    // Its lines just parsed by BullMQ: packed before the chunks wait for their slots and answers.
+    packChunkLines(isGroup(job.data) ? job.data.chunks : [job.data]);
+    return isGroup(job.data) ? group(job, job.data, token, signal) : single(job, job.data, token, signal);
+  };
   const worker = new Worker<TrackQueueData>(queue.name, handler, {
     connection: deps.connection,
     prefix: deps.prefix,

@@ -1,11 +1,11 @@
 import fc from 'fast-check';
 import { describe, expect, it } from 'vitest';
 import type { ChunkLines } from '../../schemas/track.js';
-import { PackedLines } from '../../src/enqueue/packed-lines.js';
+import { PackedLines, packChunkLines } from '../../src/chunk/packed-lines.js';
 import { settings } from '../helpers/property.js';
 
 /**
- * A job's lines packed while it waits in the producer (src/enqueue/packed-lines.ts), against their
+ * A job's lines packed while it waits in the producer (src/chunk/packed-lines.ts), against their
  * plain reference, the lines themselves: JSON.stringify must write the same text, since that text is
  * the job every worker reads.
  */
@@ -43,5 +43,24 @@ describe('PackedLines', () => {
     const packed = PackedLines.of({ attributes: [[2], [3, 9], [4]], events: [5], purchases: [] });
     expect(packed.toJSON()).toEqual({ attributes: [[2], [3, 9], [4]], events: [5], purchases: [] });
     expect(Object.values(packed).filter(Array.isArray)).toEqual([[2, 3, 4], [5], []]);
+  });
+
+  it('reads back, for the sender, as the lines it packs, and writes out as them (10,000 chunks)', () => {
+    fc.assert(
+      fc.property(lines, (l) => {
+        const chunk = { chunk: 3, lines: l };
+        const text = JSON.stringify(chunk);
+        const plain = structuredClone(l);
+        packChunkLines([chunk]);
+        expect(chunk.lines).not.toBe(l);
+        expect(chunk.lines.events).toEqual(plain.events);
+        expect(chunk.lines.purchases).toEqual(plain.purchases);
+        expect(chunk.lines.attributes).toEqual(plain.attributes);
+        // Made once, on the first read.
+        expect(chunk.lines.attributes).toBe(chunk.lines.attributes);
+        expect(JSON.stringify(chunk)).toBe(text);
+      }),
+      settings,
+    );
   });
 });

@@ -31,7 +31,7 @@ function memorySink() {
           // The body travels beside the job data, never in it.
           expect(c.data.body).toBeUndefined();
           expect(c.data.bytes).toBe(Buffer.byteLength(c.body));
-          // As BullMQ stores it: JSON.stringify writes packed lines out (packed-lines.ts).
+          // As BullMQ stores it: JSON.stringify writes packed lines out (src/chunk/packed-lines.ts).
           jobs.push(JSON.parse(JSON.stringify(c.data)) as TrackJobData);
         }
       },

@@ -1,7 +1,8 @@
 import type { ChunkLines } from '../../schemas/track.js';
 
 /**
- * A chunk's source lines while its job waits in the producer for Redis, packed: JSON.stringify (as
+ * A chunk's source lines while its job waits, packed: in the producer for Redis, in the sender for
+ * its send time and Braze's answer (packChunkLines). In the producer: JSON.stringify (as
  * BullMQ writes a job's data) writes them exactly as the ChunkLines they stand for, so the job in
  * Redis, and every worker of any version that reads it, sees no difference.
  *
@@ -42,4 +43,30 @@ export class PackedLines {
     const attributes = this.first.map((line, i) => several?.get(i) ?? [line]);
     return { attributes, events: this.events, purchases: this.purchases };
   }
+
+  /**
+   * The lines as ChunkLines to read, the attributes objects' arrays made on the first read of
+   * `attributes` (only an answer that names objects, or a chunk cut in two, reads them) and kept.
+   */
+  asLines(): ChunkLines {
+    const packed = this;
+    let made: number[][] | undefined;
+    return {
+      get attributes() {
+        made ??= packed.toJSON().attributes;
+        return made;
+      },
+      events: this.events,
+      purchases: this.purchases,
+    };
+  }
+}
+
+/**
+ * The sender's side: a job's chunks with their lines packed as soon as BullMQ hands it over (it has
+ * just parsed them), so that the arrays die young instead of living through the gate's wait and the
+ * round trip to Braze in every chunk in flight.
+ */
+export function packChunkLines(chunks: readonly { lines: ChunkLines }[]): void {
+  for (const c of chunks) c.lines = PackedLines.of(c.lines).asLines();
 }
