@@ -528,8 +528,9 @@ export function createTrackWorker(deps: TrackWorkerDeps): Worker<TrackQueueData>
   };
   const handler = (job: Job<TrackQueueData>, token?: string, signal?: AbortSignal) => {
     // Its lines just parsed by BullMQ: packed before the chunks wait for their slots and answers.
-    packChunkLines(isGroup(job.data) ? job.data.chunks : [job.data]);
-    return isGroup(job.data) ? group(job, job.data, token, signal) : single(job, job.data, token, signal);
+    const data = job.data;
+    packChunkLines(isGroup(data) ? data.chunks : [data]);
+    return isGroup(data) ? group(job, data, token, signal) : single(job, data, token, signal);
   };
   const worker = new Worker<TrackQueueData>(queue.name, handler, {
     connection: deps.connection,

@@ -63,4 +63,10 @@ describe('PackedLines', () => {
       settings,
     );
   });
+
+  it('leaves a chunk without lines as it came (a job added by hand)', () => {
+    const odd = { chunk: 1 } as unknown as { lines: ChunkLines };
+    packChunkLines([odd]);
+    expect(odd).toEqual({ chunk: 1 });
+  });
 });
