@@ -1,4 +1,4 @@
-import { z } from 'zod';
+import * as zm from 'zod/mini';
 
 /** The three arrays of a /users/track body. Objects are already Braze-shaped (identifier included). */
 export type BrazeObject = Record<string, unknown>;
@@ -112,22 +112,22 @@ export function sentChunk(
   };
 }
 
-/** Braze's answer body, as far as we rely on it. Anything else is kept as text. */
-export const trackResponseSchema = z
-  .object({
-    message: z.string().optional(),
-    errors: z
-      .array(
-        z
-          .object({
-            type: z.string().optional(),
-            input_array: z.string().optional(),
-            index: z.number().int().nonnegative().optional(),
-          })
-          .loose(),
-      )
-      .optional(),
-  })
-  .loose();
+/**
+ * Braze's answer body, as far as we rely on it. Anything else is kept as text. zod/mini: the sender
+ * thread parses answers with this schema alone, and the full zod would add 0.75 MB of source and
+ * ~3 MB of heap to that thread (the producer's schemas use the full zod; both share zod's core).
+ */
+export const trackResponseSchema = zm.looseObject({
+  message: zm.optional(zm.string()),
+  errors: zm.optional(
+    zm.array(
+      zm.looseObject({
+        type: zm.optional(zm.string()),
+        input_array: zm.optional(zm.string()),
+        index: zm.optional(zm.int().check(zm.nonnegative())),
+      }),
+    ),
+  ),
+});
 
-export type TrackResponse = z.output<typeof trackResponseSchema>;
+export type TrackResponse = zm.output<typeof trackResponseSchema>;

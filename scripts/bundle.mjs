@@ -15,21 +15,17 @@ const outdir = `${root}dist/bundle`;
 // Chunk names carry content hashes: start empty, or old chunks pile up.
 rmSync(outdir, { recursive: true, force: true });
 
-await build({
-  entryPoints: {
-    cli: `${root}jobs/cli.ts`,
-    // Its own entry: the sender runs in a worker thread started from this file's URL.
-    'sender-thread': `${root}jobs/sender-thread.ts`,
-    // The launcher prewarms the thread through this one; shared chunks keep it one module instance.
-    'thread-sender': `${root}jobs/thread-sender.ts`,
-  },
+// Shared by both builds below. Whitespace and comments go: V8 keeps each module's source text in the
+// heap of every thread that loads it, and parses all of it at start; minified, the CLI's modules are
+// 2.5 MB instead of 3.5 (names stay as written, so stack traces still read; the maps give lines).
+const common = {
   outdir,
   bundle: true,
-  splitting: true,
   format: 'esm',
   platform: 'node',
   target: 'node20',
   sourcemap: true,
+  minifyWhitespace: true,
   // Kept as packages: a native addon (msgpackr), modules that resolve files or start threads from
   // their own directory (pino's transports, bull-board's UI, express), and ones loaded only on demand.
   external: ['msgpackr', 'pino', 'pino-pretty', 'express', '@bull-board/*'],
@@ -46,6 +42,25 @@ await build({
     ].join(' '),
   },
   logLevel: 'warning',
+};
+
+await build({
+  ...common,
+  entryPoints: {
+    cli: `${root}jobs/cli.ts`,
+    // The launcher prewarms the thread through this one; shared chunks keep it one module instance.
+    'thread-sender': `${root}jobs/thread-sender.ts`,
+  },
+  splitting: true,
+});
+
+// The sender thread is an isolate of its own: it shares no module instance with the CLI, so it is one
+// file, tree-shaken for what sending needs. In the CLI's chunks it loaded the producer's full zod
+// (0.75 MB of source, ~3 MB of heap at start) for the one schema it parses answers with (zod/mini).
+await build({
+  ...common,
+  entryPoints: { 'sender-thread': `${root}jobs/sender-thread.ts` },
+  splitting: false,
 });
 
 // V8 keeps a module's source text in its heap (for lazy compilation), once per thread that loads it,
