@@ -2,7 +2,7 @@ import { describe, expect, it } from 'vitest';
 import type { DeadLetter } from '../../schemas/dead-letter.js';
 import type { TrackJobData } from '../../schemas/track.js';
 import { createChunker } from '../../src/chunk/index.js';
-import { produce, type QueuedChunk } from '../../src/enqueue/producer.js';
+import { type ProduceOptions, produce, type QueuedChunk } from '../../src/enqueue/producer.js';
 import type { Counts } from '../../src/runs/store.js';
 import { checkSummary, summarize } from '../../src/runs/summary.js';
 import { createValidator } from '../../src/validate/index.js';
@@ -106,19 +106,22 @@ describe('produce', () => {
   // 1,000 users, one object each, 10 to a chunk: 100 chunks, and groups of 8 (the last of 4).
   const many = Array.from({ length: 1000 }, (_, i) => ({ external_id: `u${i}`, n: i }));
   const groupOf = (chunk: number) => Math.floor(chunk / 8);
+  /** `many` read in groups of 8 chunks of 10 objects, into `sink`. */
+  const produceGroups = (sink: ProduceOptions['sink'], o: Partial<ProduceOptions> = {}) =>
+    produce({
+      runId: 'g',
+      rows: jsonlRows(many),
+      validate: createValidator({ format: 'jsonl' }),
+      chunker: createChunker({ maxObjects: 10 }),
+      sink,
+      groupSize: 8,
+      ...o,
+    });
 
   it('hands each group of chunks to the sink whole, in one call, whatever the batch size', async () => {
     for (const batchSize of [1, 3, 16, 40]) {
       const m = memorySink();
-      const r = await produce({
-        runId: 'g1',
-        rows: jsonlRows(many),
-        validate: createValidator({ format: 'jsonl' }),
-        chunker: createChunker({ maxObjects: 10 }),
-        sink: m.sink,
-        batchSize,
-        groupSize: 8,
-      });
+      const r = await produceGroups(m.sink, { batchSize });
       expect(r).toMatchObject({ chunks: 100, objects: 1000, notQueued: 0 });
       expect(m.jobs.map((j) => j.chunk)).toEqual(Array.from({ length: 100 }, (_, i) => i));
       // No group is split over two calls: every call starts a group, and ends one (or the input).
@@ -133,17 +136,52 @@ describe('produce', () => {
     }
   });
 
+  it('hands the first group over as soon as it is whole, then batches of batchSize', async () => {
+    const m = memorySink();
+    await produceGroups(m.sink, { batchSize: 16 });
+    const range = (from: number, n: number) => Array.from({ length: n }, (_, i) => from + i);
+    expect(m.calls.slice(0, 3)).toEqual([range(0, 8), range(8, 16), range(24, 16)]);
+  });
+
+  it('reads on only once the first flush is done, so the first job is not kept waiting', async () => {
+    // Batches that arrive in microtasks only (as from a reader with rows buffered), and a sink whose
+    // answers come in a later turn of the event loop (as Redis's do).
+    let batchesRead = 0;
+    async function* buffered() {
+      for await (const rows of jsonlRows(many, 25)) {
+        batchesRead++;
+        yield rows;
+      }
+    }
+    const nextTurn = () => new Promise((r) => setImmediate(r));
+    const firstCalls: number[] = [];
+    const m = memorySink();
+    await produceGroups(
+      {
+        ...m.sink,
+        room: async () => {
+          await nextTurn();
+        },
+        enqueue: async (list) => {
+          firstCalls.push(batchesRead);
+          await nextTurn();
+          await m.sink.enqueue(list);
+        },
+      },
+      { rows: buffered(), batchSize: 16 },
+    );
+    // The first group is whole in batch 4 (rows 76-100); it is enqueued before batch 5 is read.
+    // Later flushes overlap with reading: the producer only blocks with three under way.
+    expect(firstCalls[0]).toBe(4);
+    expect(firstCalls[1]).toBeGreaterThan(firstCalls[0]!);
+    expect(m.jobs).toHaveLength(100);
+  });
+
   it('leaves an incomplete group unqueued when reading stops early, its objects not attempted', async () => {
     const m = memorySink();
     let n = 0;
-    const r = await produce({
-      runId: 'g2',
-      rows: jsonlRows(many),
-      validate: createValidator({ format: 'jsonl' }),
-      chunker: createChunker({ maxObjects: 10 }),
-      sink: m.sink,
+    const r = await produceGroups(m.sink, {
       batchSize: 4,
-      groupSize: 8,
       // 205 rows: chunks 0-19 complete (two whole groups and 4 of the third), 5 rows in the chunker.
       stopped: () => ++n >= 205,
     });
