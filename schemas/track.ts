@@ -86,6 +86,11 @@ export function isGroup(data: TrackQueueData): data is TrackGroupData {
   return data.v === 3;
 }
 
+/** The chunks a queued job carries: a group's, or the one chunk of a single job. */
+export function chunksOf(data: TrackQueueData): TrackJobData[] {
+  return isGroup(data) ? data.chunks : [data];
+}
+
 /** A chunk as the classifier sees it: the body is parsed only if the answer needs it. */
 export interface SentChunk {
   objects: number;

@@ -1,6 +1,6 @@
 import { Queue } from 'bullmq';
 import type { Redis } from 'ioredis';
-import { isGroup, type TrackJobData, type TrackQueueData } from '../../schemas/track.js';
+import { chunksOf, type TrackJobData, type TrackQueueData } from '../../schemas/track.js';
 import type { Logger } from './logger.js';
 import { checkEvictionPolicy, closeRedis, connectRedis, createRedis, type RedisRole } from './redis.js';
 import type { Resources } from './resources.js';
@@ -93,7 +93,7 @@ export async function queuedChunkIds(queue: Queue<TrackQueueData>): Promise<stri
       const jobs = await queue.getJobs([state], start, start + page - 1, true);
       for (const job of jobs) {
         if (!job?.data) continue;
-        for (const c of isGroup(job.data) ? job.data.chunks : [job.data]) ids.push(trackJobId(c));
+        for (const c of chunksOf(job.data)) ids.push(trackJobId(c));
       }
       if (jobs.length < page) break;
     }

@@ -5,6 +5,7 @@ import type { Redis } from 'ioredis';
 import type { LimitFunction } from 'p-limit';
 import type { DeadLetter } from '../../schemas/dead-letter.js';
 import {
+  chunksOf,
   isGroup,
   sentChunk,
   type TrackGroupData,
@@ -529,7 +530,7 @@ export function createTrackWorker(deps: TrackWorkerDeps): Worker<TrackQueueData>
   const handler = (job: Job<TrackQueueData>, token?: string, signal?: AbortSignal) => {
     // Its lines just parsed by BullMQ: packed before the chunks wait for their slots and answers.
     const data = job.data;
-    packChunkLines(isGroup(data) ? data.chunks : [data]);
+    packChunkLines(chunksOf(data));
     return isGroup(data) ? group(job, data, token, signal) : single(job, data, token, signal);
   };
   const worker = new Worker<TrackQueueData>(queue.name, handler, {
@@ -552,7 +553,7 @@ export function createTrackWorker(deps: TrackWorkerDeps): Worker<TrackQueueData>
     if (!final) return;
     // Safety net: a failure the processor did not turn into an outcome must still be accounted for
     // (for a group, each chunk it holds; one already settled is not counted again).
-    const chunks = isGroup(job.data) ? job.data.chunks : [job.data];
+    const chunks = chunksOf(job.data);
     // Under the chunk's own id, as attemptChunk settles it.
     const giveUpChunk = (data: TrackJobData) =>
       abandon(data, trackJobId(data), `failed: ${err.message}`, job.attemptsMade, true);
