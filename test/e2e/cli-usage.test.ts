@@ -95,6 +95,36 @@ describe('the launcher run as a program (npx braze-import, a global install, the
     throw new Error(`process ${pid} did not become node`);
   }
 
+  /** glibc's malloc settings in the environment the process started with (set by the launcher). */
+  function mallocEnvOf(pid: number): Record<string, string> {
+    const vars = readFileSync(`/proc/${pid}/environ`, 'utf8').split('\0');
+    return Object.fromEntries(
+      vars
+        .filter((v) => v.startsWith('MALLOC_'))
+        .map((v) => [v.slice(0, v.indexOf('=')), v.slice(v.indexOf('=') + 1)]),
+    );
+  }
+  const NO_MALLOC_ENV = { MALLOC_MMAP_THRESHOLD_: undefined, MALLOC_TRIM_THRESHOLD_: undefined };
+
+  it("gives `run` fixed malloc thresholds, keeping a user's own", async () => {
+    for (const [own, expected] of [
+      [{}, { MALLOC_MMAP_THRESHOLD_: '2097152', MALLOC_TRIM_THRESHOLD_: '524288' }],
+      [
+        { MALLOC_TRIM_THRESHOLD_: '131072' },
+        { MALLOC_MMAP_THRESHOLD_: '2097152', MALLOC_TRIM_THRESHOLD_: '131072' },
+      ],
+    ] as const) {
+      const child = startCli(['run', '-', '--dry-run'], { ...env, ...NO_MALLOC_ENV, ...own });
+      try {
+        await argvOnceNode(child.pid ?? 0);
+        expect(mallocEnvOf(child.pid ?? 0)).toEqual(expected);
+      } finally {
+        child.stdin?.end('external_id\nu1\n');
+      }
+      expect((await child.result).code).toBe(0);
+    }
+  });
+
   it('gives `run` a small young generation at start, in the same process', async () => {
     // Reading stdin that stays open keeps the run alive while its command line is read.
     const child = startCli(['run', '-', '--dry-run'], env);
@@ -116,8 +146,11 @@ describe('the launcher run as a program (npx braze-import, a global install, the
     expect(r.stdout).toMatch(/1 row|1 accepted|1 object/);
   });
 
-  it('leaves V8 its defaults for the other commands (a worker sends on its main thread)', async () => {
-    const child = startCli(['emulator', '--port', '0', '--api-key', 'k', '--store', 'none'], env);
+  it('leaves V8 and malloc their defaults for the other commands (a worker sends on its main thread)', async () => {
+    const child = startCli(['emulator', '--port', '0', '--api-key', 'k', '--store', 'none'], {
+      ...env,
+      ...NO_MALLOC_ENV,
+    });
     try {
       const argv = await argvOnceNode(child.pid ?? 0);
       expect(argv.slice(argv.indexOf(BIN))).toEqual([
@@ -131,6 +164,7 @@ describe('the launcher run as a program (npx braze-import, a global install, the
         'none',
       ]);
       expect(argv.some((a) => a.startsWith('--max-semi-space-size'))).toBe(false);
+      expect(mallocEnvOf(child.pid ?? 0)).toEqual({});
     } finally {
       child.kill('SIGTERM');
       await child.result;
