@@ -1,5 +1,5 @@
 #!/bin/sh
-':' //; case "$1" in run|demo) f=--max-semi-space-size=8; export MALLOC_MMAP_THRESHOLD_="${MALLOC_MMAP_THRESHOLD_:-2097152}" MALLOC_TRIM_THRESHOLD_="${MALLOC_TRIM_THRESHOLD_:-524288}" ;; *) f= ;; esac; exec node $f "$0" "$@"
+':' //; m() { export MALLOC_MMAP_THRESHOLD_="${MALLOC_MMAP_THRESHOLD_:-2097152}" MALLOC_TRIM_THRESHOLD_="${MALLOC_TRIM_THRESHOLD_:-524288}"; }; case "$1" in run|demo) f=--max-semi-space-size=8; m ;; worker) f=; m ;; *) f= ;; esac; exec node $f "$0" "$@"
 // Run as a program (npx braze-import, a global install, the Docker entrypoint), this file is first a
 // shell script: the line above gives Node the start-up settings the command needs and becomes Node
 // (exec: the same process). To Node, that line is a string and a comment. V8 reads
@@ -10,8 +10,8 @@
 // a user's own values are kept. Left to itself it raises both thresholds to the largest block freed
 // so far, so once a 2 MB buffer or the id-collision table (16 MB) is freed, each thread's arena keeps
 // up to twice that free and unreturned. Fixed ones (blocks of 2 MB and more mapped apart, an arena's
-// free top returned past 512 KB) cost ~1.02x the CPU and save 10-15 MB of peak RSS (ARCHITECTURE.md).
-// Other C libraries (musl) ignore them. The `worker`
+// free top returned past 512 KB) cost ~1.02x the CPU and save 10-15 MB of peak RSS (ARCHITECTURE.md);
+// `worker` gets them too (not the semi-space). Other C libraries (musl) ignore them. The `worker`
 // command sends on its main thread and keeps V8's default; `run` sends from a thread whose heap
 // limits are set where it starts (jobs/thread-sender.ts).
 // `node bin/braze-import.js` skips the line: the same command without those flags.

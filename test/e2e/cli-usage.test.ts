@@ -1,4 +1,5 @@
 import { readFileSync } from 'node:fs';
+import { createServer, type Socket } from 'node:net';
 import { describe, expect, it } from 'vitest';
 import { BIN, cliEnv, runCli, startCli } from '../helpers/cli.js';
 
@@ -125,6 +126,35 @@ describe('the launcher run as a program (npx braze-import, a global install, the
     }
   });
 
+  it('gives `worker` the same malloc thresholds and leaves V8 its defaults', async () => {
+    // A "Redis" that takes connections and never answers keeps the worker starting while it is read.
+    const sockets: Socket[] = [];
+    const silent = createServer((s) => sockets.push(s));
+    await new Promise<void>((r) => silent.listen(0, '127.0.0.1', r));
+    const port = (silent.address() as { port: number }).port;
+    const child = startCli(['worker'], {
+      ...env,
+      ...NO_MALLOC_ENV,
+      REDIS_URL: `redis://127.0.0.1:${port}`,
+      BRAZE_REST_ENDPOINT: 'http://127.0.0.1:9',
+      BRAZE_API_KEY: 'k',
+    });
+    try {
+      const argv = await argvOnceNode(child.pid ?? 0);
+      expect(argv.slice(argv.indexOf(BIN))).toEqual([BIN, 'worker']);
+      expect(argv.some((a) => a.startsWith('--max-semi-space-size'))).toBe(false);
+      expect(mallocEnvOf(child.pid ?? 0)).toEqual({
+        MALLOC_MMAP_THRESHOLD_: '2097152',
+        MALLOC_TRIM_THRESHOLD_: '524288',
+      });
+    } finally {
+      child.kill('SIGKILL');
+      await child.result;
+      for (const s of sockets) s.destroy();
+      await new Promise((r) => silent.close(r));
+    }
+  });
+
   it('gives `run` a small young generation at start, in the same process', async () => {
     // Reading stdin that stays open keeps the run alive while its command line is read.
     const child = startCli(['run', '-', '--dry-run'], env);
@@ -146,7 +176,7 @@ describe('the launcher run as a program (npx braze-import, a global install, the
     expect(r.stdout).toMatch(/1 row|1 accepted|1 object/);
   });
 
-  it('leaves V8 and malloc their defaults for the other commands (a worker sends on its main thread)', async () => {
+  it('leaves V8 and malloc their defaults for the other commands', async () => {
     const child = startCli(['emulator', '--port', '0', '--api-key', 'k', '--store', 'none'], {
       ...env,
       ...NO_MALLOC_ENV,
