@@ -1,6 +1,7 @@
-import { existsSync, mkdirSync, readFileSync } from 'node:fs';
+import { existsSync, mkdirSync, mkdtempSync, readFileSync, rmSync } from 'node:fs';
 import { createServer, type Server } from 'node:http';
 import type { AddressInfo } from 'node:net';
+import { tmpdir } from 'node:os';
 import { join } from 'node:path';
 import { fileURLToPath } from 'node:url';
 import { type Browser, chromium, type Page } from 'playwright-core';
@@ -11,7 +12,13 @@ import { writeCsv } from '../helpers/files.js';
 
 /** Debian's chromium (.ci/run installs it); playwright-core drives it and downloads no browser. */
 const CHROMIUM = process.env['CHROMIUM_PATH'] ?? '/usr/bin/chromium';
-const SHOTS = fileURLToPath(new URL('../../docs/screenshots/', import.meta.url));
+/**
+ * The README's screenshots, rewritten only when asked (UPDATE_SCREENSHOTS=1 npm test): a plain test
+ * run leaves the checkout as it was and writes them to a temp dir.
+ */
+const SHOTS = process.env['UPDATE_SCREENSHOTS']
+  ? fileURLToPath(new URL('../../docs/screenshots/', import.meta.url))
+  : mkdtempSync(join(tmpdir(), 'braze-import-shots-'));
 /** A name a DNS rebinding attack would use: Chromium resolves it to loopback (see the launch flags). */
 const EVIL = 'rebind.evil.example';
 
@@ -66,6 +73,7 @@ describe.skipIf(!available)('the dashboard in a real browser', () => {
   afterAll(async () => {
     await browser?.close();
     if (dashboard) await stopCli(dashboard.child);
+    if (!process.env['UPDATE_SCREENSHOTS']) rmSync(SHOTS, { recursive: true, force: true });
   });
 
   it('shows a run going and reaching its final status with the right counts, then its page and dead letters', async () => {
